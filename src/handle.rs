@@ -1,0 +1,108 @@
+//! Handles: small `Copy` names for processes, queues and resources.
+//!
+//! Every handle remembers which [`Simulation`](crate::Simulation) made it, so a handle from
+//! another simulation is rejected with [`Error::ForeignHandle`](crate::Error::ForeignHandle)
+//! instead of silently naming something else. Process handles also carry a generation: a
+//! process slot is reused after its process finishes, and the old [`Pid`] never aliases the
+//! new occupant.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Hands out a distinct id to every simulation created in this program.
+pub(crate) fn next_sim_id() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Names a process of one simulation.
+///
+/// Returned by [`Simulation::spawn`](crate::Simulation::spawn) and
+/// [`Context::spawn`](crate::Context::spawn). Cheap to copy and compare.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pid {
+    pub(crate) sim: u32,
+    pub(crate) idx: u32,
+    pub(crate) generation: u32,
+}
+
+impl Pid {
+    /// The slot number of the process: small, stable while it lives, reused after it
+    /// finishes (traces print it as `#index`).
+    pub fn index(self) -> u32 {
+        self.idx
+    }
+}
+
+impl fmt::Debug for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pid(#{}.{})", self.idx, self.generation)
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.idx)
+    }
+}
+
+/// Names a queue (FIFO or priority) of one simulation; see [`crate::queue`].
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct QueueId {
+    pub(crate) sim: u32,
+    pub(crate) idx: u32,
+}
+
+impl QueueId {
+    /// The queue's number, in creation order from 0.
+    pub fn index(self) -> u32 {
+        self.idx
+    }
+}
+
+impl fmt::Display for QueueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "queue {}", self.idx)
+    }
+}
+
+/// Names a resource of one simulation; see [`crate::resource`].
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ResourceId {
+    pub(crate) sim: u32,
+    pub(crate) idx: u32,
+}
+
+impl ResourceId {
+    /// The resource's number, in creation order from 0.
+    pub fn index(self) -> u32 {
+        self.idx
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "resource {}", self.idx)
+    }
+}
+
+/// Any handle, as named in an [`Error`](crate::Error).
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Handle {
+    /// A process handle.
+    Process(Pid),
+    /// A queue handle.
+    Queue(QueueId),
+    /// A resource handle.
+    Resource(ResourceId),
+}
+
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Handle::Process(p) => write!(f, "process {p}"),
+            Handle::Queue(q) => q.fmt(f),
+            Handle::Resource(r) => r.fmt(f),
+        }
+    }
+}

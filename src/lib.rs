@@ -1,0 +1,76 @@
+//! # stepsim — discrete-event simulation with explicit state machines
+//!
+//! A *process* is a plain Rust value implementing [`Process`]: the simulation calls its
+//! [`step`](Process::step) with a [`Wake`] saying what happened (started, slept, got an item,
+//! was interrupted, …) and carries out the [`Command`] it returns (sleep, get, put, acquire,
+//! first-of, join, yield, done). No async, no threads: control leaves a process only through
+//! a returned command, so every interrupt point is visible in the code, and whether a wait may
+//! be interrupted is part of the command's type ([`Command::Masked`]).
+//!
+//! ```
+//! use stepsim::{Boxed, Capacity, Command, Context, Process, QueueId, Simulation, Wake};
+//!
+//! /// Takes jobs (their durations) from a queue and works on each.
+//! enum Coder { Idle { jobs: QueueId }, Working { jobs: QueueId } }
+//!
+//! impl Process<Boxed<f64>> for Coder {
+//!     fn step(&mut self, _cx: &mut Context<'_, Boxed<f64>>, wake: Wake<f64>) -> Command<f64> {
+//!         match (&*self, wake) {
+//!             (&Coder::Idle { jobs }, Wake::Got(duration)) => {
+//!                 *self = Coder::Working { jobs };
+//!                 Command::Sleep(duration)
+//!             }
+//!             (&Coder::Idle { jobs } | &Coder::Working { jobs }, _) => {
+//!                 *self = Coder::Idle { jobs };
+//!                 Command::Get(jobs)
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! let mut sim = Simulation::<Boxed<f64>>::new(42);
+//! let jobs = sim.queue(Capacity::Unbounded)?;
+//! for d in [2.0, 1.5, 4.0] {
+//!     sim.context().try_put(jobs, d).unwrap();
+//! }
+//! sim.spawn(Box::new(Coder::Idle { jobs }));
+//! sim.run_until(480.0)?;
+//! assert_eq!(sim.queue_view(jobs)?.len(), 0);
+//! assert_eq!(sim.now(), 480.0);
+//! # Ok::<(), stepsim::Error>(())
+//! ```
+//!
+//! The modules read as the chapters of the manual:
+//! - [`process`]: the [`Model`] and [`Process`] traits, and how to unit-test a process;
+//! - [`command`]: commands, waits, wakes, first-of and interrupts;
+//! - [`engine`]: the [`Simulation`], its ordering rules and interrupt delivery;
+//! - [`context`]: what a process may do without waiting;
+//! - [`queue`] and [`resource`]: the waiting primitives;
+//! - [`rng`]: seeded, independent random streams;
+//! - [`trace`]: observing every event, and CSV traces;
+//! - [`error`]: the error type;
+//! - [`handle`]: the `Copy` handles of processes, queues and resources.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod command;
+pub mod context;
+pub mod engine;
+pub mod error;
+pub mod handle;
+pub mod process;
+pub mod queue;
+pub mod resource;
+pub mod rng;
+pub mod trace;
+
+pub use command::{Branches, Command, First, Interrupt, Outcome, Wait, Wake, WakeKind};
+pub use context::Context;
+pub use engine::Simulation;
+pub use error::{Error, Origin, ProcessRef};
+pub use handle::{Handle, Pid, QueueId, ResourceId};
+pub use process::{Boxed, Model, Process};
+pub use queue::{Capacity, QueueView};
+pub use resource::ResourceView;
+pub use rng::Stream;
+pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog};

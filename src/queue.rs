@@ -1,0 +1,195 @@
+//! Queues: FIFO or priority, unbounded or bounded.
+//!
+//! A queue holds items of the model's [`Item`](crate::Model::Item) type. `Get` takes the head
+//! item and waits while the queue is empty; `Put` waits while a bounded queue is full.
+//! Waiting getters and putters are each served in FIFO order. A priority queue keeps its items
+//! sorted (smallest first) and is FIFO among equal items.
+//!
+//! ```
+//! use stepsim::{Boxed, Capacity, Command, Context, Process, QueueId, Simulation, Wake};
+//!
+//! type M = Boxed<u32>;
+//! struct Producer { q: QueueId, next: u32 }
+//! struct Consumer { q: QueueId, got: Vec<u32> }
+//!
+//! impl Process<M> for Producer {
+//!     fn step(&mut self, _cx: &mut Context<'_, M>, _wake: Wake<u32>) -> Command<u32> {
+//!         if self.next == 3 { return Command::Done; }
+//!         self.next += 1;
+//!         Command::Put(self.q, self.next)
+//!     }
+//! }
+//! impl Process<M> for Consumer {
+//!     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32>) -> Command<u32> {
+//!         if let Wake::Got(item) = wake {
+//!             println!("t={} got {item}", cx.now());
+//!             self.got.push(item);
+//!         }
+//!         Command::Get(self.q)
+//!     }
+//! }
+//!
+//! let mut sim = Simulation::<M>::new(1);
+//! let q = sim.queue(Capacity::Bounded(1))?;
+//! sim.spawn(Box::new(Producer { q, next: 0 }));
+//! sim.spawn(Box::new(Consumer { q, got: Vec::new() }));
+//! sim.run()?;
+//! assert!(sim.queue_view(q)?.is_empty());
+//! assert_eq!(sim.queue_view(q)?.getters_waiting(), 1); // the consumer waits for more
+//! # Ok::<(), stepsim::Error>(())
+//! ```
+//!
+//! Queues are inspected without consuming anything through
+//! [`Simulation::queue_view`](crate::Simulation::queue_view) and
+//! [`Context::queue_view`](crate::Context::queue_view): length, capacity, the waiting items in
+//! the order they will be taken (a monitor reads their ages this way), and how many getters and
+//! putters are blocked.
+//!
+//! # Ordering (SimPy's `Store` rules)
+//! A request first joins its waiting list, then only the *head* of that list is tried. An item
+//! put into the queue is offered to a waiting getter when the put's own wake is processed (not
+//! at the moment of the put), and a slot freed by a get is offered to a waiting putter when the
+//! get's wake is processed. This reproduces SimPy's same-instant order exactly.
+
+use std::cmp::Ordering;
+use std::collections::VecDeque;
+
+/// How many items a queue can hold.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Capacity {
+    /// No limit: `Put` never waits.
+    Unbounded,
+    /// At most this many items (at least 1); `Put` waits while the queue is full.
+    Bounded(usize),
+}
+
+/// A blocked request: which process, which of its waits, which branch.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Waiter {
+    pub idx: u32,
+    pub epoch: u32,
+    pub branch: u32,
+}
+
+/// The order of a priority queue: smallest first.
+pub(crate) type Order<T> = fn(&T, &T) -> Ordering;
+
+pub(crate) struct QueueState<T> {
+    pub items: VecDeque<T>,
+    /// `None`: FIFO; otherwise items are kept sorted by this order, FIFO among equals.
+    pub order: Option<Order<T>>,
+    pub capacity: usize,
+    pub getters: VecDeque<Waiter>,
+    pub putters: VecDeque<(Waiter, T)>,
+}
+
+impl<T> QueueState<T> {
+    pub fn new(capacity: usize, order: Option<Order<T>>) -> Self {
+        QueueState {
+            items: VecDeque::new(),
+            order,
+            capacity,
+            getters: VecDeque::new(),
+            putters: VecDeque::new(),
+        }
+    }
+
+    pub fn has_room(&self) -> bool {
+        self.items.len() < self.capacity
+    }
+
+    pub fn push_item(&mut self, item: T) {
+        match self.order {
+            None => self.items.push_back(item),
+            Some(cmp) => {
+                // After every item that is not greater: FIFO among equals.
+                let at = self
+                    .items
+                    .partition_point(|x| cmp(x, &item) != Ordering::Greater);
+                self.items.insert(at, item);
+            }
+        }
+    }
+
+    pub fn pop_item(&mut self) -> Option<T> {
+        self.items.pop_front()
+    }
+
+    pub fn remove_getter(&mut self, idx: u32, epoch: u32) -> bool {
+        match self
+            .getters
+            .iter()
+            .position(|w| w.idx == idx && w.epoch == epoch)
+        {
+            Some(at) => {
+                self.getters.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn remove_putter(&mut self, idx: u32, epoch: u32) -> Option<T> {
+        let at = self
+            .putters
+            .iter()
+            .position(|(w, _)| w.idx == idx && w.epoch == epoch)?;
+        self.putters.remove(at).map(|(_, item)| item)
+    }
+}
+
+/// A read-only look at a queue.
+pub struct QueueView<'a, T> {
+    pub(crate) state: &'a QueueState<T>,
+}
+
+impl<'a, T> QueueView<'a, T> {
+    /// Number of items waiting in the queue.
+    pub fn len(&self) -> usize {
+        self.state.items.len()
+    }
+
+    /// Whether no item is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.state.items.is_empty()
+    }
+
+    /// The capacity it was created with.
+    pub fn capacity(&self) -> Capacity {
+        if self.state.capacity == usize::MAX {
+            Capacity::Unbounded
+        } else {
+            Capacity::Bounded(self.state.capacity)
+        }
+    }
+
+    /// Whether a bounded queue is full.
+    pub fn is_full(&self) -> bool {
+        !self.state.has_room()
+    }
+
+    /// Whether this is a priority queue.
+    pub fn is_priority(&self) -> bool {
+        self.state.order.is_some()
+    }
+
+    /// The waiting items, in the order `Get` will take them.
+    pub fn iter(&self) -> impl Iterator<Item = &'a T> + 'a {
+        self.state.items.iter()
+    }
+
+    /// Number of processes blocked in `Get` on this queue.
+    pub fn getters_waiting(&self) -> usize {
+        self.state.getters.len()
+    }
+
+    /// Number of processes blocked in `Put` on this queue.
+    pub fn putters_waiting(&self) -> usize {
+        self.state.putters.len()
+    }
+
+    /// The items held by blocked putters, in the order they will enter the queue.
+    pub fn blocked_items(&self) -> impl Iterator<Item = &'a T> + 'a {
+        self.state.putters.iter().map(|(_, item)| item)
+    }
+}
