@@ -74,3 +74,8 @@ pub use queue::{Capacity, QueueView};
 pub use resource::ResourceView;
 pub use rng::Stream;
 pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog};
+
+/// The README's code blocks, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
