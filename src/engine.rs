@@ -74,18 +74,25 @@ enum Kind {
     Hook(Hook),
 }
 
+/// One scheduled event. Its order is `(time, priority, sequence)` packed into one `u128`:
+/// times are never negative, and the bit patterns of non-negative `f64`s sort like the
+/// numbers, so a single integer comparison orders the heap.
 struct Entry {
-    time: f64,
-    /// Priority in the top bit, insertion sequence below.
-    key: u64,
+    order: u128,
     idx: u32,
     tag: u32,
     kind: Kind,
 }
 
+impl Entry {
+    fn time(&self) -> f64 {
+        f64::from_bits((self.order >> 64) as u64)
+    }
+}
+
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        self.order == other.order
     }
 }
 impl Eq for Entry {}
@@ -97,10 +104,7 @@ impl PartialOrd for Entry {
 impl Ord for Entry {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest entry.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .total_cmp(&self.time)
-            .then(other.key.cmp(&self.key))
+        other.order.cmp(&self.order)
     }
 }
 
@@ -234,7 +238,7 @@ impl<M: Model> Simulation<M> {
 
     /// Time of the next event, or `None` if nothing is scheduled.
     pub fn peek(&self) -> Option<f64> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(Entry::time)
     }
 
     /// Number of processes that have been spawned and have not finished.
@@ -449,10 +453,12 @@ impl<M: Model> Simulation<M> {
     }
 
     fn schedule(&mut self, time: f64, priority: u64, idx: u32, tag: u32, kind: Kind) {
+        debug_assert!(time >= 0.0, "times are never negative");
         self.seq += 1;
+        // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
+        let bits = (time + 0.0).to_bits() as u128;
         self.heap.push(Entry {
-            time,
-            key: priority | self.seq,
+            order: (bits << 64) | (priority | self.seq) as u128,
             idx,
             tag,
             kind,
@@ -542,7 +548,7 @@ impl<M: Model> Simulation<M> {
         let Some(e) = self.heap.pop() else {
             return Ok(false);
         };
-        self.now = e.time;
+        self.now = e.time();
         self.events += 1;
         let result = self.dispatch_entry(e);
         self.prune();
@@ -689,15 +695,13 @@ impl<M: Model> Simulation<M> {
 
     // ----- internals: commands -----
 
+    #[inline]
     fn validate_wait(&self, pid: Pid, wait: &Wait<M::Item>) -> Result<(), Error> {
         let me = Some(pid);
         match *wait {
             Wait::Sleep(dt) => {
                 if !(dt.is_finite() && dt >= 0.0) {
-                    return Err(Error::InvalidDelay {
-                        origin: self.origin(me),
-                        delay: dt,
-                    });
+                    return Err(self.invalid_delay(pid, dt));
                 }
             }
             Wait::Get(q) | Wait::Put(q, _) => {
@@ -721,6 +725,15 @@ impl<M: Model> Simulation<M> {
         Ok(())
     }
 
+    #[cold]
+    fn invalid_delay(&self, pid: Pid, delay: f64) -> Error {
+        Error::InvalidDelay {
+            origin: self.origin(Some(pid)),
+            delay,
+        }
+    }
+
+    #[inline]
     fn validate(&self, pid: Pid, command: &Command<M::Item>) -> Result<(), Error> {
         match command {
             Command::Sleep(dt) => self.validate_wait(pid, &Wait::Sleep(*dt)),
