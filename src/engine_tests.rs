@@ -2,6 +2,8 @@
 //! of commands and the test asserts on the wakes it received and when.
 
 use super::*;
+use crate::command::{Branches, Exit, First, Wait};
+use crate::handle::QueueId;
 use crate::process::Boxed;
 use crate::trace::TraceLog;
 use std::cell::RefCell;
@@ -188,7 +190,8 @@ fn interrupted_sleep_reports_elapsed_time() {
             Wake::Interrupted(Interrupt {
                 cause: "ring",
                 request: Command::Sleep(10.0),
-                waited: 4.0
+                waited: 4.0,
+                taken: vec![]
             })
         )
     );
@@ -242,7 +245,8 @@ fn interrupted_put_hands_the_item_back() {
             Wake::Interrupted(Interrupt {
                 cause: "x",
                 request: Command::Put(q, 2),
-                waited: 1.0
+                waited: 1.0,
+                taken: vec![]
             })
         )
     );
@@ -295,7 +299,8 @@ fn masked_wait_defers_interrupts_in_arrival_order() {
             Wake::Interrupted(Interrupt {
                 cause: "first",
                 request: Command::Sleep(10.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
@@ -306,7 +311,8 @@ fn masked_wait_defers_interrupts_in_arrival_order() {
             Wake::Interrupted(Interrupt {
                 cause: "second",
                 request: Command::Sleep(10.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
@@ -349,7 +355,8 @@ fn satisfied_wait_completes_before_the_interrupt() {
             Wake::Interrupted(Interrupt {
                 cause: "late",
                 request: Command::Sleep(50.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
@@ -372,7 +379,8 @@ fn first_of_timeout_wins_and_withdraws_the_get() {
             Wake::First(First {
                 index: 1,
                 outcome: Outcome::Slept,
-                others: [Wait::Get(q)].into()
+                others: [Wait::Get(q)].into(),
+                taken: vec![]
             })
         )
     );
@@ -401,7 +409,8 @@ fn first_of_get_wins_and_the_timer_never_fires() {
             Wake::First(First {
                 index: 0,
                 outcome: Outcome::Got(3),
-                others: [Wait::Sleep(2.0)].into()
+                others: [Wait::Sleep(2.0)].into(),
+                taken: vec![]
             })
         )
     );
@@ -430,7 +439,8 @@ fn first_of_checks_branches_in_order_when_issued() {
             Wake::First(First {
                 index: 0,
                 outcome: Outcome::Got(2),
-                others: [Wait::Get(a)].into()
+                others: [Wait::Get(a)].into(),
+                taken: vec![]
             })
         )
     );
@@ -456,7 +466,8 @@ fn losing_put_branch_hands_its_item_back() {
             Wake::First(First {
                 index: 1,
                 outcome: Outcome::Slept,
-                others: [Wait::Put(full, 42)].into()
+                others: [Wait::Put(full, 42)].into(),
+                taken: vec![]
             })
         )
     );
@@ -500,7 +511,8 @@ fn interrupting_a_first_of_withdraws_every_branch() {
             Wake::Interrupted(Interrupt {
                 cause: "now",
                 request: Command::FirstOf(expected),
-                waited: 1.0
+                waited: 1.0,
+                taken: vec![]
             })
         )
     );
@@ -523,8 +535,8 @@ fn join_wakes_when_the_target_finishes() {
         wakes(&log),
         vec![
             (0.0, Wake::Started),
-            (3.0, Wake::Joined(child)),
-            (3.0, Wake::Joined(child))
+            (3.0, Wake::Joined(child, Exit::Returned(None))),
+            (3.0, Wake::Joined(child, Exit::Returned(None)))
         ]
     );
 }
@@ -548,7 +560,8 @@ fn interrupt_before_start_lands_at_the_first_wait() {
             Wake::Interrupted(Interrupt {
                 cause: "early",
                 request: Command::Sleep(4.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
