@@ -1,0 +1,146 @@
+//! Runs every example program and compares its standard output, byte for byte, with
+//! `tests/expected/NAME.txt`.
+//!
+//! The test first runs `cargo build --examples` (with the same profile and target
+//! directory as its own binary, found from `std::env::current_exe()`: `target/<profile>/
+//! deps/examples-…` → `target/<profile>/examples/NAME`). Under a plain `cargo test` the
+//! examples are already built and this is a no-op; under `cargo test --test examples` it
+//! makes sure no stale example binary is checked.
+//!
+//! After an intended change of an example's output, regenerate the expected files with
+//! `STEPSIM_BLESS=1 cargo test --test examples` and review the diff.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// `target/<profile>/examples`, after (re)building the examples once per test run.
+fn examples_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("path of the test binary");
+        let deps = exe.parent().expect("the test binary lives in deps/");
+        let profile_dir = deps.parent().expect("deps/ lives in the profile dir");
+        build_examples(profile_dir);
+        profile_dir.join("examples")
+    })
+}
+
+/// Builds every example with the same profile and target directory as this test.
+fn build_examples(profile_dir: &Path) {
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => panic!("unexpected target layout: {}", profile_dir.display()),
+    };
+    let target_dir = profile_dir.parent().expect("a target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--examples", "--profile", profile])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .status();
+    match status {
+        Ok(status) => assert!(status.success(), "building the examples failed"),
+        // No cargo to run (the test binary was started by hand): use what is built.
+        Err(e) => eprintln!("warning: could not run cargo ({e}); using the built examples"),
+    }
+}
+
+/// The path of a compiled example.
+fn example_binary(name: &str) -> PathBuf {
+    let path = examples_dir()
+        .join(name)
+        .with_extension(std::env::consts::EXE_EXTENSION);
+    assert!(path.exists(), "example binary {} not found", path.display());
+    path
+}
+
+fn expected_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expected")
+        .join(format!("{name}.txt"))
+}
+
+/// Runs the example and compares its output with the expected file.
+fn check(name: &str) {
+    let output = Command::new(example_binary(name))
+        .output()
+        .unwrap_or_else(|e| panic!("running example {name}: {e}"));
+    let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
+    assert!(
+        output.status.success(),
+        "example {name} failed ({}):\n{}\n{stdout}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let path = expected_path(name);
+    if std::env::var_os("STEPSIM_BLESS").is_some() {
+        std::fs::write(&path, &stdout).expect("write the expected file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; create it with STEPSIM_BLESS=1 cargo test --test examples",
+            path.display()
+        )
+    });
+    if stdout != expected {
+        let line = stdout
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| stdout.lines().count().min(expected.lines().count()));
+        panic!(
+            "example {name}: output differs from {} at line {}\n\
+             expected: {:?}\n\
+             actual:   {:?}\n\
+             --- full actual output ---\n{stdout}",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line),
+            stdout.lines().nth(line),
+        );
+    }
+}
+
+macro_rules! examples {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check(stringify!($name));
+            }
+        )*
+
+        /// Every file in `examples/` has a test above (and so an expected output).
+        #[test]
+        fn every_example_is_checked() {
+            let checked = [$(stringify!($name)),*];
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+            for entry in std::fs::read_dir(dir).expect("examples/") {
+                let path = entry.expect("dir entry").path();
+                if path.extension().is_some_and(|e| e == "rs") {
+                    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                    assert!(
+                        checked.contains(&stem.as_str()),
+                        "examples/{stem}.rs has no output test in tests/examples.rs"
+                    );
+                }
+            }
+        }
+    };
+}
+
+examples!(
+    sleep,
+    producer_consumer,
+    bounded_queue,
+    priority_queue,
+    resource_contention,
+    renege,
+    interrupt_resume,
+);
