@@ -466,6 +466,18 @@ pub struct First<T> {
     pub taken: Vec<Outcome<T>>,
 }
 
+impl<T> First<T> {
+    /// A completed `FirstOf` with nothing taken (what unit tests feed to `step`).
+    pub fn new(index: usize, outcome: Outcome<T>, others: Branches<T>) -> Self {
+        First {
+            index,
+            outcome,
+            others,
+            taken: Vec::new(),
+        }
+    }
+}
+
 /// An interrupt, delivered at an interruptible wait.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Interrupt<T, I> {
@@ -484,6 +496,16 @@ pub struct Interrupt<T, I> {
 }
 
 impl<T, I> Interrupt<T, I> {
+    /// An interrupt with nothing taken (what unit tests feed to `step`).
+    pub fn new(cause: I, request: Command<T>, waited: f64) -> Self {
+        Interrupt {
+            cause,
+            request,
+            waited,
+            taken: Vec::new(),
+        }
+    }
+
     /// For an interrupted `Sleep(dt)`, the time that was left (`dt - waited`, at least 0);
     /// `None` for other waits.
     pub fn remaining_sleep(&self) -> Option<f64> {

@@ -12,7 +12,7 @@
 use crate::barrier::BarrierView;
 use crate::command::{Filter, SignalValue};
 use crate::container::ContainerView;
-use crate::engine::{Hook, Simulation};
+use crate::engine::{CloneFn, Hook, Simulation};
 use crate::error::{Error, Origin};
 use crate::handle::{BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
 use crate::process::Model;
@@ -204,7 +204,7 @@ impl<'a, M: Model> Context<'a, M> {
         &mut self,
         s: SignalId,
         value: SignalValue<M::Item>,
-        clone: Option<fn(&M::Item) -> M::Item>,
+        clone: Option<CloneFn<M::Item>>,
     ) {
         let Some(si) = self.check(self.sim.check_signal(s, self.me)) else {
             return;

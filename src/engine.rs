@@ -49,6 +49,12 @@ mod waits;
 
 use waits::{Branch, Shape};
 
+/// How a value is copied for each receiver, captured where `T: Clone` was known.
+pub(crate) type CloneFn<T> = fn(&T) -> T;
+
+/// The wake type of a model.
+pub(crate) type WakeOf<M> = Wake<<M as Model>::Item, <M as Model>::Cause>;
+
 pub(crate) const URGENT: u64 = 0;
 pub(crate) const NORMAL: u64 = 1 << 63;
 
@@ -161,7 +167,7 @@ pub(crate) struct Rare<M: Model> {
     /// Outcomes of satisfied branches of `AllOf` groups, by branch index.
     pub partial: Vec<(u32, Outcome<M::Item>)>,
     /// The exit value set with `Context::exit_value`, and how to copy it for each joiner.
-    pub exit_value: Option<(M::Item, fn(&M::Item) -> M::Item)>,
+    pub exit_value: Option<(M::Item, CloneFn<M::Item>)>,
     /// Why the process failed.
     pub failure: Option<Error>,
 }

@@ -61,7 +61,7 @@ pub(crate) struct SignalState<T> {
     pub phase: SignalPhase<T>,
     pub waiters: Vec<Waiter>,
     /// How to copy the value for each waiter, captured where `T: Clone` was known.
-    pub clone: Option<fn(&T) -> T>,
+    pub clone: Option<crate::engine::CloneFn<T>>,
 }
 
 impl<T> SignalState<T> {

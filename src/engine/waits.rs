@@ -8,7 +8,7 @@
 //! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the heap) can
 //! never match a later one.
 
-use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation};
+use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
 use crate::command::Priority;
 use crate::command::{Branches, Command, Exit, First, Outcome, Preempted, Wait, Wake};
 use crate::error::Error;
@@ -50,8 +50,9 @@ pub(crate) struct Branch {
     pub wait: BranchWait,
     /// Which top-level branch (of a `FirstOf`) this belongs to.
     pub group: u16,
-    /// Part of an `AllOf` group.
-    pub in_all: bool,
+    /// Part of an `AllOf` group of this many waits (0: not in an `AllOf`). Branches of a
+    /// group register one by one, and a group completes only when all of them are done.
+    pub all_len: u16,
     /// Completed, while the rest of its `AllOf` group is pending.
     pub done: bool,
 }
@@ -217,7 +218,7 @@ impl<M: Model> Simulation<M> {
         idx: usize,
         pid: Pid,
         command: Command<M::Item>,
-    ) -> Result<Option<Wake<M::Item, M::Cause>>, Error> {
+    ) -> Result<Option<WakeOf<M>>, Error> {
         if let Command::Done = command {
             self.finish(idx, TraceKind::Done);
             return Ok(None);
@@ -265,11 +266,9 @@ impl<M: Model> Simulation<M> {
             }
             Command::AllOf(branches) => {
                 self.procs[idx].shape = Shape::AllOf;
+                let n = branches.len() as u16;
                 for wait in branches {
-                    if self.procs[idx].phase != Phase::Waiting {
-                        unreachable!("an AllOf completes only when its last branch registers");
-                    }
-                    self.register(idx, epoch, wait, 0, true);
+                    self.register(idx, epoch, wait, 0, n);
                 }
                 return Ok(None);
             }
@@ -288,7 +287,7 @@ impl<M: Model> Simulation<M> {
             }
             _ => {}
         }
-        self.register(idx, epoch, single, 0, false);
+        self.register(idx, epoch, single, 0, 0);
         Ok(None)
     }
 
@@ -334,25 +333,32 @@ impl<M: Model> Simulation<M> {
             }
             return;
         }
-        let mut rest = branches.into_iter();
-        let mut group = 0u16;
-        for wait in rest.by_ref() {
+        // A branch may complete while registering (a barrier it trips, a filtered get served
+        // by the trigger): the waits not yet registered then go back untouched.
+        let mut unregistered: SmallVec<[Wait<M::Item>; 4]> = SmallVec::new();
+        for (group, wait) in branches.into_iter().enumerate() {
+            if self.procs[idx].phase != Phase::Waiting {
+                unregistered.push(wait);
+                continue;
+            }
             match wait {
                 Wait::AllOf(all) => {
-                    for w in *all {
-                        self.register(idx, epoch, w, group, true);
+                    let n = all.len() as u16;
+                    let mut rest = all.into_iter();
+                    for w in rest.by_ref() {
+                        self.register(idx, epoch, w, group as u16, n);
+                        if self.procs[idx].phase != Phase::Waiting {
+                            break;
+                        }
+                    }
+                    let rest: Branches<M::Item> = rest.collect();
+                    if !rest.is_empty() {
+                        unregistered.push(Wait::AllOf(Box::new(rest)));
                     }
                 }
-                w => self.register(idx, epoch, w, group, false),
-            }
-            group += 1;
-            if self.procs[idx].phase != Phase::Waiting {
-                break;
+                w => self.register(idx, epoch, w, group as u16, 0),
             }
         }
-        // A branch completed while registering (a barrier it tripped, a filtered get served
-        // by the trigger): the branches not yet registered go back untouched.
-        let unregistered: SmallVec<[Wait<M::Item>; 4]> = rest.collect();
         if !unregistered.is_empty() {
             let key = self.procs[idx].ready;
             if let Some(Wake::First(first)) = self.wakes.get_mut(key) {
@@ -466,7 +472,7 @@ impl<M: Model> Simulation<M> {
 
     /// Registers one wait as the next branch, then runs the primitive's trigger as SimPy
     /// does when a request is created.
-    fn register(&mut self, idx: usize, epoch: u32, wait: Wait<M::Item>, group: u16, in_all: bool) {
+    fn register(&mut self, idx: usize, epoch: u32, wait: Wait<M::Item>, group: u16, all_len: u16) {
         let branch = self.procs[idx].branches.len() as u32;
         let waiter = Waiter {
             idx: idx as u32,
@@ -548,7 +554,7 @@ impl<M: Model> Simulation<M> {
         self.procs[idx].branches.push(Branch {
             wait: compact,
             group,
-            in_all,
+            all_len,
             done: false,
         });
         match compact {
@@ -630,12 +636,16 @@ impl<M: Model> Simulation<M> {
         outcome: Outcome<M::Item>,
     ) -> Option<Wake<M::Item, M::Cause>> {
         let b = self.procs[idx].branches[branch];
-        let group_outcome = if b.in_all {
+        let group_outcome = if b.all_len > 0 {
             let slot = &mut self.procs[idx];
             slot.branches[branch].done = true;
             slot.rare().partial.push((branch as u32, outcome));
-            let pending = slot.branches.iter().any(|x| x.group == b.group && !x.done);
-            if pending {
+            let done = slot
+                .branches
+                .iter()
+                .filter(|x| x.group == b.group && x.done)
+                .count();
+            if done < b.all_len as usize {
                 return None;
             }
             Outcome::All(self.take_partial(idx, b.group))
@@ -713,7 +723,7 @@ impl<M: Model> Simulation<M> {
                 end += 1;
             }
             if Some(group) != except {
-                if self.procs[idx].branches[b].in_all {
+                if self.procs[idx].branches[b].all_len > 0 {
                     let mut waits = Branches::new();
                     for i in b..end {
                         if !self.procs[idx].branches[i].done {
