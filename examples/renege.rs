@@ -101,6 +101,7 @@ impl Process<M> for Customer {
                 index: 1,
                 outcome: Outcome::Slept,
                 others,
+                ..
             }) => {
                 let waited = t - self.since.expect("arrived");
                 // The losing `Acquire` was withdrawn, not granted: it comes back untouched,
@@ -111,7 +112,7 @@ impl Process<M> for Customer {
                     .resource_view(self.clerk)
                     .expect("our clerk")
                     .holders()
-                    .contains(&me);
+                    .any(|holder| holder == me);
                 assert!(!holds, "a reneging customer never holds the clerk");
                 println!(
                     "t={t:4.1}  customer {id} gives up after waiting {waited}, holding no slot ({})",

@@ -13,11 +13,19 @@
 //! | `Acquire(r)` | `Acquired(r)` | leaves the wait list; no slot is taken |
 //! | `Join(pid)` | `Joined(pid)` | stops waiting for `pid` |
 //! | `FirstOf(branches)` | `First(..)` | every branch withdrawn as above |
+//! | `AllOf(branches)` | `All(outcomes)` | unsatisfied branches withdrawn; what satisfied ones took is handed back in `Interrupt::taken` |
+//! | `Wait(AcquireWith(r, priority))` | `Acquired(r)` | leaves the wait list |
+//! | `Wait(GetWhere(q, filter))` | `Got(item)` | leaves the getter list |
+//! | `Wait(GetAmount(c, n))` / `Wait(PutAmount(c, n))` | `GotAmount` / `PutAmount` | leaves the wait list; the level is untouched |
+//! | `Wait(Signal(s))` | `Signaled(s, value)` | stops waiting |
+//! | `Wait(Arrive(b))` | `Released(b)` | the arrival is taken back |
 //! | `Masked(wait)` | as `wait` | never: interrupts queue up until it completes |
 
-use crate::handle::{Pid, QueueId, ResourceId};
+use crate::error::Error;
+use crate::handle::{BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
 use smallvec::SmallVec;
 use std::fmt;
+use std::sync::Arc;
 
 /// One thing a process can wait for: a single command, a [`Command::FirstOf`] branch, or the
 /// wait inside [`Command::Masked`].
@@ -34,6 +42,94 @@ pub enum Wait<T> {
     Acquire(ResourceId),
     /// Wait until a process has finished (at once if it already has).
     Join(Pid),
+    /// Take a slot of a priority or preemptive resource with a priority (lower first).
+    AcquireWith(ResourceId, Priority),
+    /// Take the first item of a filter queue that matches the filter, waiting until one
+    /// does.
+    GetWhere(QueueId, Filter<T>),
+    /// Take an amount (> 0) from a container, waiting until its level allows.
+    GetAmount(ContainerId, f64),
+    /// Add an amount (> 0) to a container, waiting until there is room.
+    PutAmount(ContainerId, f64),
+    /// Wait until a signal fires (at once if it already has).
+    Signal(SignalId),
+    /// Arrive at a barrier and wait until it releases.
+    Arrive(BarrierId),
+    /// Wait until every one of these waits is satisfied; only as a branch of
+    /// [`Command::FirstOf`] (use [`Command::AllOf`] on its own). Cannot contain another
+    /// `AllOf`.
+    AllOf(Box<Branches<T>>),
+}
+
+/// The priority of a request to a priority or preemptive resource.
+///
+/// Requests are served by `(level, request time, preempting first)`, FIFO among equals, as
+/// in SimPy. On a preemptive resource, a request with `preempt` evicts the worst current
+/// holder if that holder's key is worse than the request's.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Priority {
+    /// Lower is better. Must not be NaN.
+    pub level: f64,
+    /// Whether the request may evict a worse holder (only on a preemptive resource).
+    pub preempt: bool,
+}
+
+impl Priority {
+    /// A request at `level` that preempts (on a preemptive resource).
+    pub fn new(level: f64) -> Self {
+        Priority {
+            level,
+            preempt: true,
+        }
+    }
+
+    /// A request at `level` that waits instead of preempting.
+    pub fn without_preempting(level: f64) -> Self {
+        Priority {
+            level,
+            preempt: false,
+        }
+    }
+}
+
+/// A predicate choosing which item a [`Wait::GetWhere`] takes.
+///
+/// ```
+/// use stepsim::Filter;
+/// let big = Filter::new(|size: &u32| *size > 10);
+/// assert!(big.matches(&11) && !big.matches(&3));
+/// ```
+pub struct Filter<T>(Arc<dyn Fn(&T) -> bool + Send + Sync>);
+
+impl<T> Filter<T> {
+    /// Wraps a predicate.
+    pub fn new(predicate: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
+        Filter(Arc::new(predicate))
+    }
+
+    /// Whether `item` matches.
+    pub fn matches(&self, item: &T) -> bool {
+        (self.0)(item)
+    }
+}
+
+impl<T> Clone for Filter<T> {
+    fn clone(&self) -> Self {
+        Filter(Arc::clone(&self.0))
+    }
+}
+
+impl<T> PartialEq for Filter<T> {
+    /// Two filters are equal when they are clones of one predicate.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> fmt::Debug for Filter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Filter(..)")
+    }
 }
 
 /// What a process asks the simulation to do next.
@@ -68,6 +164,12 @@ pub enum Command<T> {
     /// from a losing queue, a losing `Put`'s item handed back in [`First::others`], no stale
     /// timer, no resource slot held. Up to four branches are stored inline.
     FirstOf(Branches<T>),
+    /// Wait until every branch is satisfied; wakes with [`Wake::All`], the outcomes in
+    /// branch order. An interrupt withdraws the branches still pending and hands back what
+    /// the satisfied ones took in [`Interrupt::taken`].
+    AllOf(Branches<T>),
+    /// Any other wait: priority requests, filtered gets, containers, signals, barriers.
+    Wait(Wait<T>),
     /// Let every process already scheduled for this instant run first, then continue;
     /// the same as `Sleep(0.0)`, and wakes with [`Wake::Slept`].
     Yield,
@@ -99,6 +201,7 @@ impl<T> From<Wait<T>> for Command<T> {
             Wait::Put(q, item) => Command::Put(q, item),
             Wait::Acquire(r) => Command::Acquire(r),
             Wait::Join(p) => Command::Join(p),
+            other => Command::Wait(other),
         }
     }
 }
@@ -182,12 +285,52 @@ pub enum Wake<T, I = ()> {
     Put,
     /// An `Acquire` got a slot of this resource; the process now holds it.
     Acquired(ResourceId),
-    /// The joined process has finished.
-    Joined(Pid),
+    /// The joined process has finished, with its exit.
+    Joined(Pid, Exit<T>),
+    /// A `GetAmount` took this amount from the container.
+    GotAmount(ContainerId, f64),
+    /// A `PutAmount` added this amount to the container.
+    PutAmount(ContainerId, f64),
+    /// The signal fired with this value.
+    Signaled(SignalId, SignalValue<T>),
+    /// The barrier released its waiting parties.
+    Released(BarrierId),
     /// A `FirstOf` completed.
     First(First<T>),
+    /// An `AllOf` completed: every branch's outcome, in branch order.
+    All(Vec<Outcome<T>>),
     /// The process was interrupted at an interruptible wait, which was withdrawn.
     Interrupted(Interrupt<T, I>),
+    /// The process lost a slot of a preemptive resource to a better request, and its
+    /// current wait was withdrawn as for an interrupt. The slot is already gone: do not
+    /// release it.
+    Preempted(Interrupt<T, Preempted>),
+}
+
+/// What a signal fires with: a value (or none), or a failure reason.
+pub type SignalValue<T> = Result<Option<T>, Arc<str>>;
+
+/// How a joined process ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Exit<T> {
+    /// It returned `Done`, leaving this value (see
+    /// [`Context::exit_value`](crate::Context::exit_value)), or none.
+    Returned(Option<T>),
+    /// It failed with this error.
+    Failed(Box<Error>),
+    /// It had finished before the join was issued; its exit is no longer kept.
+    Gone,
+}
+
+/// The cause of a [`Wake::Preempted`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preempted {
+    /// The process whose request evicted this one.
+    pub by: Pid,
+    /// When the evicted process had got the slot.
+    pub since: f64,
+    /// The resource.
+    pub resource: ResourceId,
 }
 
 impl<T, I> Wake<T, I> {
@@ -199,9 +342,15 @@ impl<T, I> Wake<T, I> {
             Wake::Got(_) => WakeKind::Got,
             Wake::Put => WakeKind::Put,
             Wake::Acquired(_) => WakeKind::Acquired,
-            Wake::Joined(_) => WakeKind::Joined,
+            Wake::Joined(..) => WakeKind::Joined,
+            Wake::GotAmount(..) => WakeKind::GotAmount,
+            Wake::PutAmount(..) => WakeKind::PutAmount,
+            Wake::Signaled(..) => WakeKind::Signaled,
+            Wake::Released(_) => WakeKind::Released,
             Wake::First(f) => WakeKind::First(f.index as u32),
+            Wake::All(_) => WakeKind::All,
             Wake::Interrupted(_) => WakeKind::Interrupted,
+            Wake::Preempted(_) => WakeKind::Preempted,
         }
     }
 }
@@ -221,10 +370,22 @@ pub enum WakeKind {
     Acquired,
     /// [`Wake::Joined`].
     Joined,
+    /// [`Wake::GotAmount`].
+    GotAmount,
+    /// [`Wake::PutAmount`].
+    PutAmount,
+    /// [`Wake::Signaled`].
+    Signaled,
+    /// [`Wake::Released`].
+    Released,
     /// [`Wake::First`], with the winning branch's index.
     First(u32),
+    /// [`Wake::All`].
+    All,
     /// [`Wake::Interrupted`].
     Interrupted,
+    /// [`Wake::Preempted`].
+    Preempted,
 }
 
 impl fmt::Display for WakeKind {
@@ -236,8 +397,14 @@ impl fmt::Display for WakeKind {
             WakeKind::Put => f.write_str("put"),
             WakeKind::Acquired => f.write_str("acquired"),
             WakeKind::Joined => f.write_str("joined"),
+            WakeKind::GotAmount => f.write_str("got-amount"),
+            WakeKind::PutAmount => f.write_str("put-amount"),
+            WakeKind::Signaled => f.write_str("signaled"),
+            WakeKind::Released => f.write_str("released"),
             WakeKind::First(i) => write!(f, "first:{i}"),
+            WakeKind::All => f.write_str("all"),
             WakeKind::Interrupted => f.write_str("interrupted"),
+            WakeKind::Preempted => f.write_str("preempted"),
         }
     }
 }
@@ -254,7 +421,17 @@ pub enum Outcome<T> {
     /// An `Acquire` got a slot; the process now holds it.
     Acquired(ResourceId),
     /// The joined process finished.
-    Joined(Pid),
+    Joined(Pid, Exit<T>),
+    /// A `GetAmount` took this amount.
+    GotAmount(ContainerId, f64),
+    /// A `PutAmount` added this amount.
+    PutAmount(ContainerId, f64),
+    /// A signal fired with this value.
+    Signaled(SignalId, SignalValue<T>),
+    /// A barrier released.
+    Released(BarrierId),
+    /// An `AllOf` branch completed: every one of its waits' outcomes, in order.
+    All(Vec<Outcome<T>>),
 }
 
 impl<T, I> From<Outcome<T>> for Wake<T, I> {
@@ -264,7 +441,12 @@ impl<T, I> From<Outcome<T>> for Wake<T, I> {
             Outcome::Got(item) => Wake::Got(item),
             Outcome::Put => Wake::Put,
             Outcome::Acquired(r) => Wake::Acquired(r),
-            Outcome::Joined(p) => Wake::Joined(p),
+            Outcome::Joined(p, exit) => Wake::Joined(p, exit),
+            Outcome::GotAmount(c, n) => Wake::GotAmount(c, n),
+            Outcome::PutAmount(c, n) => Wake::PutAmount(c, n),
+            Outcome::Signaled(s, v) => Wake::Signaled(s, v),
+            Outcome::Released(b) => Wake::Released(b),
+            Outcome::All(all) => Wake::All(all),
         }
     }
 }
@@ -276,9 +458,24 @@ pub struct First<T> {
     pub index: usize,
     /// What the winning branch produced.
     pub outcome: Outcome<T>,
-    /// The losing branches, in their original order, handed back untouched: a losing
-    /// `Put` returns its item here.
+    /// The losing branches, in their original order, handed back: a losing `Put` returns
+    /// its item here. A losing `AllOf` branch comes back holding only its unsatisfied waits.
     pub others: Branches<T>,
+    /// What satisfied waits of losing `AllOf` branches had already taken (items, slots now
+    /// held, amounts), in branch order; empty unless a losing branch was an `AllOf`.
+    pub taken: Vec<Outcome<T>>,
+}
+
+impl<T> First<T> {
+    /// A completed `FirstOf` with nothing taken (what unit tests feed to `step`).
+    pub fn new(index: usize, outcome: Outcome<T>, others: Branches<T>) -> Self {
+        First {
+            index,
+            outcome,
+            others,
+            taken: Vec::new(),
+        }
+    }
 }
 
 /// An interrupt, delivered at an interruptible wait.
@@ -292,9 +489,23 @@ pub struct Interrupt<T, I> {
     /// How long the process had been waiting when the interrupt landed (for a `Sleep`,
     /// how long it slept). Zero when interrupts were already queued as the wait was issued.
     pub waited: f64,
+    /// What satisfied waits of a withdrawn `AllOf` had already taken (items, slots now held,
+    /// amounts), in branch order; `request` then holds only the unsatisfied waits. Empty for
+    /// every other wait.
+    pub taken: Vec<Outcome<T>>,
 }
 
 impl<T, I> Interrupt<T, I> {
+    /// An interrupt with nothing taken (what unit tests feed to `step`).
+    pub fn new(cause: I, request: Command<T>, waited: f64) -> Self {
+        Interrupt {
+            cause,
+            request,
+            waited,
+            taken: Vec::new(),
+        }
+    }
+
     /// For an interrupted `Sleep(dt)`, the time that was left (`dt - waited`, at least 0);
     /// `None` for other waits.
     pub fn remaining_sleep(&self) -> Option<f64> {

@@ -9,13 +9,18 @@
 //! [`Context::fail`]) is recorded and ends the process's step with that error: the run
 //! returns it, naming the process and the time. The first such error wins.
 
-use crate::engine::Simulation;
+use crate::barrier::BarrierView;
+use crate::command::{Filter, SignalValue};
+use crate::container::ContainerView;
+use crate::engine::{CloneFn, Hook, Simulation};
 use crate::error::{Error, Origin};
-use crate::handle::{Pid, QueueId, ResourceId};
+use crate::handle::{BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
 use crate::process::Model;
 use crate::queue::QueueView;
 use crate::resource::ResourceView;
 use crate::rng::{Stream, derive_stream, name_key};
+use crate::signal::{SignalPhase, SignalView};
+use std::sync::Arc;
 
 /// Access to the simulation from inside a step; see the [module docs](self).
 pub struct Context<'a, M: Model> {
@@ -76,23 +81,176 @@ impl<'a, M: Model> Context<'a, M> {
     /// Takes the head item of `q` if one is there *and* no process is already waiting for
     /// it (a non-blocking get never overtakes a blocked one).
     pub fn try_get(&mut self, q: QueueId) -> Option<M::Item> {
-        match self.sim.try_get_from(self.me, q) {
-            Ok(item) => item,
-            Err(e) => {
-                self.record(e);
-                None
-            }
+        self.try_take(q, None)
+    }
+
+    /// Takes the first item of `q` that `filter` accepts, if no process is already waiting
+    /// to get from `q`.
+    pub fn try_get_where(&mut self, q: QueueId, filter: &Filter<M::Item>) -> Option<M::Item> {
+        self.try_take(q, Some(filter))
+    }
+
+    fn try_take(&mut self, q: QueueId, filter: Option<&Filter<M::Item>>) -> Option<M::Item> {
+        let qi = self.check(self.sim.check_queue(q, self.me))?;
+        let queue = &mut self.sim.queues[qi];
+        if !queue.getters.is_empty() {
+            return None;
         }
+        let at = queue.find(filter)?;
+        let item = queue.items.remove(at);
+        self.sim.schedule_hook(Hook::Puts(q.idx));
+        item
     }
 
     /// Puts `item` into `q` if it has room and no putter is blocked; otherwise hands the
     /// item back as `Err`.
     pub fn try_put(&mut self, q: QueueId, item: M::Item) -> Result<(), M::Item> {
-        match self.sim.try_put_from(self.me, q, item) {
-            Ok(result) => result,
-            Err(e) => {
-                self.record(e);
-                Ok(())
+        let Some(qi) = self.check(self.sim.check_queue(q, self.me)) else {
+            return Err(item);
+        };
+        let queue = &mut self.sim.queues[qi];
+        if !queue.putters.is_empty() || !queue.has_room() {
+            return Err(item);
+        }
+        queue.push_item(item);
+        self.sim.schedule_hook(Hook::Gets(q.idx));
+        Ok(())
+    }
+
+    /// Takes a slot of `r` if one is free and nobody is waiting for it; the process then
+    /// holds it as after `Acquire` (at priority level 0).
+    pub fn try_acquire(&mut self, r: ResourceId) -> bool {
+        let Some(ri) = self.check(self.sim.check_resource(r, self.me)) else {
+            return false;
+        };
+        let Some(me) = self.me else {
+            let origin = self.origin();
+            self.record(Error::Unsupported {
+                origin,
+                what: "try_acquire outside a process (no one could hold the slot)",
+            });
+            return false;
+        };
+        let res = &self.sim.resources[ri];
+        if !res.waiting.is_empty() || !res.has_room() {
+            return false;
+        }
+        self.sim.grant_now(me, r.idx);
+        true
+    }
+
+    /// Takes `amount` from `c` if its level allows and no get is waiting.
+    pub fn try_get_amount(&mut self, c: ContainerId, amount: f64) -> bool {
+        self.try_amount(c, amount, true)
+    }
+
+    /// Adds `amount` to `c` if there is room and no put is waiting.
+    pub fn try_put_amount(&mut self, c: ContainerId, amount: f64) -> bool {
+        self.try_amount(c, amount, false)
+    }
+
+    fn try_amount(&mut self, c: ContainerId, amount: f64, get: bool) -> bool {
+        let checked = self.sim.check_container(c, self.me).and_then(|ci| {
+            let cap = self.sim.containers[ci].capacity;
+            if amount.is_finite() && amount > 0.0 && amount <= cap {
+                Ok(ci)
+            } else {
+                Err(Error::InvalidAmount {
+                    origin: self.origin(),
+                    amount,
+                    why: "amounts must be finite, > 0 and at most the capacity",
+                })
+            }
+        });
+        let Some(ci) = self.check(checked) else {
+            return false;
+        };
+        let container = &mut self.sim.containers[ci];
+        if get {
+            if !container.getters.is_empty() || !container.can_get(amount) {
+                return false;
+            }
+            container.level -= amount;
+            self.sim.schedule_hook(Hook::Fills(c.idx));
+        } else {
+            if !container.putters.is_empty() || !container.can_put(amount) {
+                return false;
+            }
+            container.level += amount;
+            self.sim.schedule_hook(Hook::Draws(c.idx));
+        }
+        true
+    }
+
+    /// Fires a signal without a value; waiters wake with `Ok(None)`.
+    pub fn trigger(&mut self, s: SignalId) {
+        self.fire(s, Ok(None), None);
+    }
+
+    /// Fires a signal with a value; each waiter wakes with its own clone.
+    pub fn succeed(&mut self, s: SignalId, value: M::Item)
+    where
+        M::Item: Clone,
+    {
+        self.fire(s, Ok(Some(value)), Some(<M::Item as Clone>::clone));
+    }
+
+    /// Fires a signal as a failure; waiters wake with `Err(reason)`.
+    pub fn fail_signal(&mut self, s: SignalId, reason: impl Into<Arc<str>>) {
+        self.fire(s, Err(reason.into()), None);
+    }
+
+    fn fire(
+        &mut self,
+        s: SignalId,
+        value: SignalValue<M::Item>,
+        clone: Option<CloneFn<M::Item>>,
+    ) {
+        let Some(si) = self.check(self.sim.check_signal(s, self.me)) else {
+            return;
+        };
+        let signal = &mut self.sim.signals[si];
+        if !matches!(signal.phase, SignalPhase::Pending) {
+            let origin = self.origin();
+            self.record(Error::AlreadyFired { origin, signal: s });
+            return;
+        }
+        signal.phase = SignalPhase::Firing(value);
+        signal.clone = clone;
+        self.sim.schedule_hook(Hook::Fire(s.idx));
+    }
+
+    /// Makes a fired signal pending again, so it can be waited on and fired anew. A firing
+    /// not yet processed is cancelled (nobody wakes).
+    pub fn reset_signal(&mut self, s: SignalId) {
+        if let Some(si) = self.check(self.sim.check_signal(s, self.me)) {
+            self.sim.signals[si].phase = SignalPhase::Pending;
+        }
+    }
+
+    /// Releases every party waiting at `b` now, without waiting for the others.
+    pub fn release_barrier(&mut self, b: BarrierId) {
+        if self.check(self.sim.check_barrier(b, self.me)).is_some() {
+            self.sim.release_barrier_now(b.idx);
+        }
+    }
+
+    /// Leaves a value for the processes that join this one: each joiner receives a clone in
+    /// [`Exit::Returned`](crate::Exit::Returned). Call it before returning `Done`.
+    pub fn exit_value(&mut self, value: M::Item)
+    where
+        M::Item: Clone,
+    {
+        match self.me.and_then(|p| self.sim.live(p)) {
+            Some(idx) => {
+                self.sim.rare_of(idx).exit_value = Some((value, <M::Item as Clone>::clone));
+            }
+            None => {
+                let origin = self.origin();
+                self.record(Error::Unsupported {
+                    origin,
+                    what: "exit_value outside a process",
+                });
             }
         }
     }
@@ -105,6 +263,26 @@ impl<'a, M: Model> Context<'a, M> {
     /// A read-only look at a resource.
     pub fn resource_view(&self, r: ResourceId) -> Result<ResourceView<'_>, Error> {
         self.sim.resource_view(r)
+    }
+
+    /// A read-only look at a container.
+    pub fn container_view(&self, c: ContainerId) -> Result<ContainerView<'_>, Error> {
+        self.sim.container_view(c)
+    }
+
+    /// A read-only look at a signal.
+    pub fn signal_view(&self, s: SignalId) -> Result<SignalView<'_, M::Item>, Error> {
+        self.sim.signal_view(s)
+    }
+
+    /// A read-only look at a barrier.
+    pub fn barrier_view(&self, b: BarrierId) -> Result<BarrierView<'_>, Error> {
+        self.sim.barrier_view(b)
+    }
+
+    /// The name another live process was spawned with.
+    pub fn name_of(&self, pid: Pid) -> Option<&str> {
+        self.sim.name(pid)
     }
 
     /// Whether `pid` has finished.
@@ -141,6 +319,17 @@ impl<'a, M: Model> Context<'a, M> {
     /// step ends to report it).
     pub fn take_error(&mut self) -> Option<Error> {
         self.error.take()
+    }
+
+    /// Records a failed check; `Some` passes the value through.
+    fn check<V>(&mut self, checked: Result<V, Error>) -> Option<V> {
+        match checked {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.record(e);
+                None
+            }
+        }
     }
 
     fn origin(&self) -> Origin {

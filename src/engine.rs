@@ -26,43 +26,64 @@
 //! caller catches it, the simulation is poisoned and every later `run`, `run_until` or `step`
 //! returns [`Error::Poisoned`].
 
-use crate::command::{Branches, Command, First, Interrupt, Outcome, Wait, Wake};
+use crate::barrier::{BarrierState, BarrierView};
+use crate::command::{Command, Exit, Interrupt, Outcome, Preempted, Wake};
+use crate::container::{ContainerState, ContainerView};
 use crate::context::Context;
 use crate::error::{Error, Origin, ProcessRef};
-use crate::handle::{Handle, Pid, QueueId, ResourceId, next_sim_id};
+use crate::handle::{
+    BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId, next_sim_id,
+};
 use crate::process::{Model, Process};
 use crate::queue::{Capacity, Order, QueueState, QueueView, Waiter};
-use crate::resource::{ResourceState, ResourceView};
+use crate::resource::{ResourceKind, ResourceState, ResourceView};
 use crate::rng::{Stream, derive_stream, name_key};
+use crate::signal::{SignalState, SignalView};
 use crate::trace::{Observer, TraceEvent, TraceKind};
 use slab::Slab;
 use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 
-const URGENT: u64 = 0;
-const NORMAL: u64 = 1 << 63;
+mod waits;
+
+use waits::{Branch, Shape};
+
+/// How a value is copied for each receiver, captured where `T: Clone` was known.
+pub(crate) type CloneFn<T> = fn(&T) -> T;
+
+/// The wake type of a model.
+pub(crate) type WakeOf<M> = Wake<<M as Model>::Item, <M as Model>::Cause>;
+
+pub(crate) const URGENT: u64 = 0;
+pub(crate) const NORMAL: u64 = 1 << 63;
 
 /// Work to do on a primitive when an event is processed (SimPy's trigger callbacks).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Hook {
+pub(crate) enum Hook {
     None,
-    /// Offer the queue's head item to its head getter.
+    /// Offer the queue's items to its waiting getters.
     Gets(u32),
     /// Offer a free place in the queue to its head putter.
     Puts(u32),
     /// Offer a free slot of the resource to its head waiter.
     Grants(u32),
+    /// Serve the container's waiting gets, in order, while they fit.
+    Draws(u32),
+    /// Serve the container's waiting puts, in order, while they fit.
+    Fills(u32),
+    /// Process a signal's firing: wake everyone waiting on it.
+    Fire(u32),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// First step of a process (`tag` is its generation).
     Start,
     /// A sleep branch elapsed (`tag` is the wait's epoch).
     Timer(u32),
     /// A satisfied request's event: run its hook, then wake the process (or, for a
-    /// `FirstOf`, schedule the wake one hop later, as SimPy's condition events do).
+    /// `FirstOf`/`AllOf`, schedule the wake one hop later, as SimPy's condition events do).
     Ready(Hook),
     /// Wake the process with its stored wake.
     Resume,
@@ -70,22 +91,29 @@ enum Kind {
     Interrupt,
     /// A finished process's exit: wake its joiners, free its slot (`tag`: generation).
     Exit,
-    /// A hook with no process to wake (a release, a non-blocking put or get).
+    /// A hook with no process to wake (a release, a non-blocking put or get, a firing).
     Hook(Hook),
 }
 
-struct Entry {
-    time: f64,
-    /// Priority in the top bit, insertion sequence below.
-    key: u64,
+/// One scheduled event. Its order is `(time, priority, sequence)` packed into one `u128`:
+/// times are never negative, and the bit patterns of non-negative `f64`s sort like the
+/// numbers, so a single integer comparison orders the heap.
+pub(crate) struct Entry {
+    order: u128,
     idx: u32,
     tag: u32,
     kind: Kind,
 }
 
+impl Entry {
+    fn time(&self) -> f64 {
+        f64::from_bits((self.order >> 64) as u64)
+    }
+}
+
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        self.order == other.order
     }
 }
 impl Eq for Entry {}
@@ -97,15 +125,12 @@ impl PartialOrd for Entry {
 impl Ord for Entry {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest entry.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .total_cmp(&self.time)
-            .then(other.key.cmp(&self.key))
+        other.order.cmp(&self.order)
     }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     /// Spawned; its start event is pending.
     Starting,
     /// Inside `step`.
@@ -118,39 +143,73 @@ enum Phase {
     Held,
     /// Returned `Done` (or failed); its exit event is pending.
     Finishing,
+    /// Its exit event is being processed; the slot is freed when its joiners are woken.
+    Exited,
 }
 
-/// One registered wait, compact: items of blocked puts live in the queue's putter list.
-#[derive(Copy, Clone, Debug)]
-enum Branch {
-    Sleep(f64),
-    Get(u32),
-    Put(u32),
-    Acquire(u32),
-    Join(Pid),
+impl Phase {
+    /// Whether the process has finished (returned `Done` or failed).
+    pub fn is_over(self) -> bool {
+        matches!(self, Phase::Finishing | Phase::Exited)
+    }
 }
 
-struct Slot<M: Model> {
-    body: Option<M::Proc>,
-    name: Option<Box<str>>,
-    phase: Phase,
-    masked: bool,
-    first_of: bool,
-    since: f64,
-    branches: SmallVec<[Branch; 1]>,
-    ready: usize,
-    held: Option<Box<Command<M::Item>>>,
-    interrupts: VecDeque<M::Cause>,
-    inflight: u32,
-    joiners: Vec<Waiter>,
-    holds: u32,
+/// An interrupt waiting for delivery.
+pub(crate) enum Pending<I> {
+    User(I),
+    Preempted(Preempted),
+}
+
+/// Parts of a process's state that most processes never use, kept out of line.
+pub(crate) struct Rare<M: Model> {
+    /// The unstarted command of a `Held` process.
+    pub held: Option<Command<M::Item>>,
+    /// Outcomes of satisfied branches of `AllOf` groups, by branch index.
+    pub partial: Vec<(u32, Outcome<M::Item>)>,
+    /// The exit value set with `Context::exit_value`, and how to copy it for each joiner.
+    pub exit_value: Option<(M::Item, CloneFn<M::Item>)>,
+    /// Why the process failed.
+    pub failure: Option<Error>,
+}
+
+impl<M: Model> Default for Rare<M> {
+    fn default() -> Self {
+        Rare {
+            held: None,
+            partial: Vec::new(),
+            exit_value: None,
+            failure: None,
+        }
+    }
+}
+
+pub(crate) struct Slot<M: Model> {
+    pub body: Option<M::Proc>,
+    pub name: Option<Box<str>>,
+    pub phase: Phase,
+    pub masked: bool,
+    pub shape: Shape,
+    pub since: f64,
+    pub branches: SmallVec<[Branch; 1]>,
+    pub ready: usize,
+    pub interrupts: VecDeque<Pending<M::Cause>>,
+    pub inflight: u32,
+    pub joiners: Vec<Waiter>,
+    pub holds: u32,
+    pub rare: Option<Box<Rare<M>>>,
+}
+
+impl<M: Model> Slot<M> {
+    pub fn rare(&mut self) -> &mut Rare<M> {
+        self.rare.get_or_insert_with(Default::default)
+    }
 }
 
 /// Per slot index, kept across reuse so that old handles and old timers never alias.
 #[derive(Copy, Clone, Default)]
-struct Meta {
-    generation: u32,
-    epoch: u32,
+pub(crate) struct Meta {
+    pub generation: u32,
+    pub epoch: u32,
 }
 
 /// A discrete-event simulation of the processes of one [`Model`].
@@ -186,11 +245,14 @@ pub struct Simulation<M: Model> {
     seq: u64,
     events: u64,
     heap: BinaryHeap<Entry>,
-    procs: Slab<Slot<M>>,
-    meta: Vec<Meta>,
+    pub(crate) procs: Slab<Slot<M>>,
+    pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
     pub(crate) resources: Vec<ResourceState>,
-    wakes: Slab<Wake<M::Item, M::Cause>>,
+    pub(crate) containers: Vec<ContainerState>,
+    pub(crate) signals: Vec<SignalState<M::Item>>,
+    pub(crate) barriers: Vec<BarrierState>,
+    pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     observer: Option<Box<dyn Observer>>,
     /// Set while a process runs; still set after a panic escaped `step`.
     in_step: Option<Pid>,
@@ -211,6 +273,9 @@ impl<M: Model> Simulation<M> {
             meta: Vec::new(),
             queues: Vec::new(),
             resources: Vec::new(),
+            containers: Vec::new(),
+            signals: Vec::new(),
+            barriers: Vec::new(),
             wakes: Slab::new(),
             observer: None,
             in_step: None,
@@ -234,14 +299,14 @@ impl<M: Model> Simulation<M> {
 
     /// Time of the next event, or `None` if nothing is scheduled.
     pub fn peek(&self) -> Option<f64> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(Entry::time)
     }
 
     /// Number of processes that have been spawned and have not finished.
     pub fn live_processes(&self) -> usize {
         self.procs
             .iter()
-            .filter(|(_, s)| s.phase != Phase::Finishing)
+            .filter(|(_, s)| !s.phase.is_over())
             .count()
     }
 
@@ -282,7 +347,7 @@ impl<M: Model> Simulation<M> {
 
     /// A FIFO queue.
     pub fn queue(&mut self, capacity: Capacity) -> Result<QueueId, Error> {
-        self.add_queue(capacity, None)
+        self.add_queue(capacity, None, false)
     }
 
     /// A priority queue: `Get` takes the smallest item by `Ord`, FIFO among equals.
@@ -290,7 +355,7 @@ impl<M: Model> Simulation<M> {
     where
         M::Item: Ord,
     {
-        self.add_queue(capacity, Some(<M::Item as Ord>::cmp))
+        self.add_queue(capacity, Some(<M::Item as Ord>::cmp), false)
     }
 
     /// A priority queue ordered by `order` (smallest first), FIFO among equals.
@@ -299,21 +364,85 @@ impl<M: Model> Simulation<M> {
         capacity: Capacity,
         order: fn(&M::Item, &M::Item) -> Ordering,
     ) -> Result<QueueId, Error> {
-        self.add_queue(capacity, Some(order))
+        self.add_queue(capacity, Some(order), false)
     }
 
-    /// A resource with `capacity` slots (at least 1).
+    /// A filter queue (SimPy's `FilterStore`): FIFO, and a
+    /// [`Wait::GetWhere`](crate::Wait::GetWhere) takes the first item its filter accepts,
+    /// waiting until one arrives. Every waiting getter is tried in order, so a getter whose
+    /// filter matches nothing does not block the others.
+    pub fn filter_queue(&mut self, capacity: Capacity) -> Result<QueueId, Error> {
+        self.add_queue(capacity, None, true)
+    }
+
+    /// A resource with `capacity` slots (at least 1), served FIFO.
     pub fn resource(&mut self, capacity: usize) -> Result<ResourceId, Error> {
-        if capacity == 0 {
-            return Err(Error::ZeroCapacity {
+        self.add_resource(ResourceKind::Plain, capacity)
+    }
+
+    /// A resource whose waiting requests are served by priority; see [`crate::resource`].
+    pub fn priority_resource(&mut self, capacity: usize) -> Result<ResourceId, Error> {
+        self.add_resource(ResourceKind::Priority, capacity)
+    }
+
+    /// A priority resource whose better requests evict worse holders; see
+    /// [`crate::resource`].
+    pub fn preemptive_resource(&mut self, capacity: usize) -> Result<ResourceId, Error> {
+        self.add_resource(ResourceKind::Preemptive, capacity)
+    }
+
+    /// A container holding `level` out of `capacity` (use `f64::INFINITY` for no limit).
+    pub fn container(&mut self, capacity: f64, level: f64) -> Result<ContainerId, Error> {
+        let bad = if capacity.is_nan() || capacity <= 0.0 {
+            Some((capacity, "a container's capacity must be > 0"))
+        } else if !level.is_finite() || level < 0.0 || level > capacity {
+            Some((
+                level,
+                "the initial level must be finite and within 0..=capacity",
+            ))
+        } else {
+            None
+        };
+        if let Some((amount, why)) = bad {
+            return Err(Error::InvalidAmount {
                 origin: self.origin(None),
-                what: "resource",
+                amount,
+                why,
             });
         }
-        self.resources.push(ResourceState::new(capacity));
-        Ok(ResourceId {
+        self.containers.push(ContainerState::new(capacity, level));
+        Ok(ContainerId {
             sim: self.id,
-            idx: (self.resources.len() - 1) as u32,
+            idx: (self.containers.len() - 1) as u32,
+        })
+    }
+
+    /// A pending signal; see [`crate::signal`].
+    pub fn signal(&mut self) -> SignalId {
+        self.signals.push(SignalState::new());
+        SignalId {
+            sim: self.id,
+            idx: (self.signals.len() - 1) as u32,
+        }
+    }
+
+    /// A barrier that releases when `parties` (at least 1) have arrived; see
+    /// [`crate::barrier`].
+    pub fn barrier(&mut self, parties: usize) -> Result<BarrierId, Error> {
+        if parties == 0 {
+            return Err(Error::ZeroCapacity {
+                origin: self.origin(None),
+                what: "barrier",
+            });
+        }
+        self.barriers.push(BarrierState {
+            parties,
+            waiting: Vec::new(),
+            releases: 0,
+        });
+        Ok(BarrierId {
+            sim: self.id,
+            idx: (self.barriers.len() - 1) as u32,
         })
     }
 
@@ -333,14 +462,36 @@ impl<M: Model> Simulation<M> {
         })
     }
 
+    /// A read-only look at a container.
+    pub fn container_view(&self, c: ContainerId) -> Result<ContainerView<'_>, Error> {
+        let i = self.check_container(c, None)?;
+        Ok(ContainerView {
+            state: &self.containers[i],
+        })
+    }
+
+    /// A read-only look at a signal.
+    pub fn signal_view(&self, s: SignalId) -> Result<SignalView<'_, M::Item>, Error> {
+        let i = self.check_signal(s, None)?;
+        Ok(SignalView {
+            state: &self.signals[i],
+        })
+    }
+
+    /// A read-only look at a barrier.
+    pub fn barrier_view(&self, b: BarrierId) -> Result<BarrierView<'_>, Error> {
+        let i = self.check_barrier(b, None)?;
+        Ok(BarrierView {
+            state: &self.barriers[i],
+        })
+    }
+
     /// Whether `pid` has finished (returned `Done` or failed).
     pub fn is_finished(&self, pid: Pid) -> Result<bool, Error> {
         if pid.sim != self.id {
             return Err(self.foreign(Handle::Process(pid), None));
         }
-        Ok(self
-            .live(pid)
-            .is_none_or(|i| self.procs[i].phase == Phase::Finishing))
+        Ok(self.live(pid).is_none_or(|i| self.procs[i].phase.is_over()))
     }
 
     /// The name `pid` was spawned with, while it lives.
@@ -356,8 +507,8 @@ impl<M: Model> Simulation<M> {
         self.interrupt_from(None, target, cause)
     }
 
-    /// A context acting from outside any process: for non-blocking queue operations before
-    /// or between runs, and for unit tests that call [`Process::step`] by hand.
+    /// A context acting from outside any process: for non-blocking operations before or
+    /// between runs, and for unit tests that call [`Process::step`] by hand.
     pub fn context(&mut self) -> Context<'_, M> {
         Context {
             sim: self,
@@ -404,15 +555,15 @@ impl<M: Model> Simulation<M> {
             name,
             phase: Phase::Starting,
             masked: false,
-            first_of: false,
+            shape: Shape::Single,
             since: self.now,
             branches: SmallVec::new(),
             ready: usize::MAX,
-            held: None,
             interrupts: VecDeque::new(),
             inflight: 0,
             joiners: Vec::new(),
             holds: 0,
+            rare: None,
         });
         if self.meta.len() <= idx {
             self.meta.resize(idx + 1, Meta::default());
@@ -430,6 +581,7 @@ impl<M: Model> Simulation<M> {
         &mut self,
         capacity: Capacity,
         order: Option<Order<M::Item>>,
+        filtered: bool,
     ) -> Result<QueueId, Error> {
         let cap = match capacity {
             Capacity::Unbounded => usize::MAX,
@@ -441,25 +593,41 @@ impl<M: Model> Simulation<M> {
             }
             Capacity::Bounded(n) => n,
         };
-        self.queues.push(QueueState::new(cap, order));
+        self.queues.push(QueueState::new(cap, order, filtered));
         Ok(QueueId {
             sim: self.id,
             idx: (self.queues.len() - 1) as u32,
         })
     }
 
-    fn schedule(&mut self, time: f64, priority: u64, idx: u32, tag: u32, kind: Kind) {
+    fn add_resource(&mut self, kind: ResourceKind, capacity: usize) -> Result<ResourceId, Error> {
+        if capacity == 0 {
+            return Err(Error::ZeroCapacity {
+                origin: self.origin(None),
+                what: "resource",
+            });
+        }
+        self.resources.push(ResourceState::new(kind, capacity));
+        Ok(ResourceId {
+            sim: self.id,
+            idx: (self.resources.len() - 1) as u32,
+        })
+    }
+
+    pub(crate) fn schedule(&mut self, time: f64, priority: u64, idx: u32, tag: u32, kind: Kind) {
+        debug_assert!(time >= 0.0, "times are never negative");
         self.seq += 1;
+        // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
+        let bits = (time + 0.0).to_bits() as u128;
         self.heap.push(Entry {
-            time,
-            key: priority | self.seq,
+            order: (bits << 64) | (priority | self.seq) as u128,
             idx,
             tag,
             kind,
         });
     }
 
-    fn pid_of(&self, idx: usize) -> Pid {
+    pub(crate) fn pid_of(&self, idx: usize) -> Pid {
         Pid {
             sim: self.id,
             idx: idx as u32,
@@ -509,6 +677,27 @@ impl<M: Model> Simulation<M> {
         Ok(r.idx as usize)
     }
 
+    pub(crate) fn check_container(&self, c: ContainerId, me: Option<Pid>) -> Result<usize, Error> {
+        if c.sim != self.id || c.idx as usize >= self.containers.len() {
+            return Err(self.foreign(Handle::Container(c), me));
+        }
+        Ok(c.idx as usize)
+    }
+
+    pub(crate) fn check_signal(&self, s: SignalId, me: Option<Pid>) -> Result<usize, Error> {
+        if s.sim != self.id || s.idx as usize >= self.signals.len() {
+            return Err(self.foreign(Handle::Signal(s), me));
+        }
+        Ok(s.idx as usize)
+    }
+
+    pub(crate) fn check_barrier(&self, b: BarrierId, me: Option<Pid>) -> Result<usize, Error> {
+        if b.sim != self.id || b.idx as usize >= self.barriers.len() {
+            return Err(self.foreign(Handle::Barrier(b), me));
+        }
+        Ok(b.idx as usize)
+    }
+
     fn check_poison(&self) -> Result<(), Error> {
         match self.in_step {
             Some(pid) => Err(Error::Poisoned {
@@ -542,7 +731,7 @@ impl<M: Model> Simulation<M> {
         let Some(e) = self.heap.pop() else {
             return Ok(false);
         };
-        self.now = e.time;
+        self.now = e.time();
         self.events += 1;
         let result = self.dispatch_entry(e);
         self.prune();
@@ -572,13 +761,10 @@ impl<M: Model> Simulation<M> {
         let idx = e.idx as usize;
         match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
-            Kind::Timer(branch) => {
-                let wake = self.complete(idx, branch as usize, Outcome::Slept);
-                self.wake_or_hop(idx, wake)
-            }
+            Kind::Timer(branch) => self.branch_done_in_event(idx, branch as usize, Outcome::Slept),
             Kind::Ready(hook) => {
-                self.run_hook(hook);
-                if self.procs[idx].first_of {
+                self.run_hook(hook)?;
+                if self.procs[idx].shape != Shape::Single {
                     self.schedule(self.now, NORMAL, e.idx, 0, Kind::Resume);
                     Ok(())
                 } else {
@@ -606,17 +792,14 @@ impl<M: Model> Simulation<M> {
                 Ok(())
             }
             Kind::Exit => self.exit(idx),
-            Kind::Hook(hook) => {
-                self.run_hook(hook);
-                Ok(())
-            }
+            Kind::Hook(hook) => self.run_hook(hook),
         }
     }
 
     /// Wakes a process whose wait just completed inside its own event: at once for a single
-    /// wait, one hop later for a `FirstOf` (SimPy's condition event).
+    /// wait, one hop later for a `FirstOf`/`AllOf` (SimPy's condition event).
     fn wake_or_hop(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
-        if self.procs[idx].first_of {
+        if self.procs[idx].shape != Shape::Single {
             self.park(idx, wake, Kind::Resume);
             Ok(())
         } else {
@@ -625,422 +808,87 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Stores a wake and schedules the event that will deliver it.
-    fn park(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>, kind: Kind) {
+    pub(crate) fn park(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>, kind: Kind) {
         self.procs[idx].ready = self.wakes.insert(wake);
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
-    fn run_hook(&mut self, hook: Hook) {
+    fn run_hook(&mut self, hook: Hook) -> Result<(), Error> {
         match hook {
             Hook::None => {}
             Hook::Gets(q) => self.trigger_gets(q),
             Hook::Puts(q) => self.trigger_puts(q),
             Hook::Grants(r) => self.trigger_grants(r),
+            Hook::Draws(c) => self.trigger_draws(c),
+            Hook::Fills(c) => self.trigger_fills(c),
+            Hook::Fire(s) => return self.fire(s),
         }
+        Ok(())
     }
 
     fn deliver_interrupt(&mut self, idx: usize) -> Result<(), Error> {
         let slot = &mut self.procs[idx];
         let cause = slot.interrupts.pop_front().expect("checked non-empty");
-        let (request, waited) = if slot.phase == Phase::Held {
-            (*slot.held.take().expect("held command"), 0.0)
+        let (request, waited, taken) = if slot.phase == Phase::Held {
+            let held = slot.rare().held.take().expect("held command");
+            (held, 0.0, Vec::new())
         } else {
             let waited = self.now - slot.since;
-            (self.withdraw_all(idx), waited)
+            let (request, taken) = self.withdraw_all(idx);
+            (request, waited, taken)
         };
-        self.resume(
-            idx,
-            Wake::Interrupted(Interrupt {
+        let wake = match cause {
+            Pending::User(cause) => Wake::Interrupted(Interrupt {
                 cause,
                 request,
                 waited,
+                taken,
             }),
-        )
+            Pending::Preempted(cause) => Wake::Preempted(Interrupt {
+                cause,
+                request,
+                waited,
+                taken,
+            }),
+        };
+        self.resume(idx, wake)
     }
 
-    /// Steps a process and carries out the command it returns.
-    fn resume(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
-        self.emit(idx, TraceKind::Wake(wake.kind()));
-        let pid = self.pid_of(idx);
-        let slot = &mut self.procs[idx];
-        slot.phase = Phase::Running;
-        let mut body = slot.body.take().expect("a waiting process has its body");
-        self.in_step = Some(pid);
-        let (command, error) = {
-            let mut cx = Context {
-                sim: self,
-                me: Some(pid),
-                error: None,
+    /// Steps a process and carries out the command it returns; a command that completes
+    /// within the same event (joining a process that has exited, waiting on a signal that
+    /// has fired, as SimPy continues past an already-processed event) steps it again.
+    fn resume(&mut self, idx: usize, mut wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
+        loop {
+            self.emit(idx, TraceKind::Wake(wake.kind()));
+            let pid = self.pid_of(idx);
+            let slot = &mut self.procs[idx];
+            slot.phase = Phase::Running;
+            let mut body = slot.body.take().expect("a waiting process has its body");
+            self.in_step = Some(pid);
+            let (command, error) = {
+                let mut cx = Context {
+                    sim: self,
+                    me: Some(pid),
+                    error: None,
+                };
+                let command = body.step(&mut cx, wake);
+                (command, cx.error)
             };
-            let command = body.step(&mut cx, wake);
-            (command, cx.error)
-        };
-        self.in_step = None;
-        self.procs[idx].body = Some(body);
-        let result = match error {
-            Some(err) => Err(err),
-            None => self.issue(idx, pid, command),
-        };
-        if result.is_err() {
-            self.finish(idx, TraceKind::Failed);
-        }
-        result
-    }
-
-    // ----- internals: commands -----
-
-    fn validate_wait(&self, pid: Pid, wait: &Wait<M::Item>) -> Result<(), Error> {
-        let me = Some(pid);
-        match *wait {
-            Wait::Sleep(dt) => {
-                if !(dt.is_finite() && dt >= 0.0) {
-                    return Err(Error::InvalidDelay {
-                        origin: self.origin(me),
-                        delay: dt,
-                    });
-                }
-            }
-            Wait::Get(q) | Wait::Put(q, _) => {
-                self.check_queue(q, me)?;
-            }
-            Wait::Acquire(r) => {
-                self.check_resource(r, me)?;
-            }
-            Wait::Join(p) => {
-                if p.sim != self.id || p.idx as usize >= self.meta.len() {
-                    return Err(self.foreign(Handle::Process(p), me));
-                }
-                if p == pid {
-                    return Err(Error::SelfReference {
-                        origin: self.origin(me),
-                        what: "join",
-                    });
+            self.in_step = None;
+            self.procs[idx].body = Some(body);
+            let result = match error {
+                Some(err) => Err(err),
+                None => self.issue(idx, pid, command),
+            };
+            match result {
+                Ok(None) => return Ok(()),
+                Ok(Some(next)) => wake = next,
+                Err(err) => {
+                    self.fail(idx, &err);
+                    return Err(err);
                 }
             }
         }
-        Ok(())
-    }
-
-    fn validate(&self, pid: Pid, command: &Command<M::Item>) -> Result<(), Error> {
-        match command {
-            Command::Sleep(dt) => self.validate_wait(pid, &Wait::Sleep(*dt)),
-            Command::Get(q) => self.validate_wait(pid, &Wait::Get(*q)),
-            Command::Put(q, _) => self.check_queue(*q, Some(pid)).map(drop),
-            Command::Acquire(r) => self.validate_wait(pid, &Wait::Acquire(*r)),
-            Command::Join(p) => self.validate_wait(pid, &Wait::Join(*p)),
-            Command::Masked(w) => self.validate_wait(pid, w),
-            Command::FirstOf(branches) => {
-                if branches.is_empty() {
-                    return Err(Error::EmptyFirstOf {
-                        origin: self.origin(Some(pid)),
-                    });
-                }
-                branches
-                    .as_slice()
-                    .iter()
-                    .try_for_each(|w| self.validate_wait(pid, w))
-            }
-            Command::Yield | Command::Done => Ok(()),
-        }
-    }
-
-    fn issue(&mut self, idx: usize, pid: Pid, command: Command<M::Item>) -> Result<(), Error> {
-        if let Command::Done = command {
-            self.finish(idx, TraceKind::Done);
-            return Ok(());
-        }
-        self.validate(pid, &command)?;
-        let slot = &mut self.procs[idx];
-        if command.is_interruptible() && !slot.interrupts.is_empty() {
-            slot.phase = Phase::Held;
-            slot.held = Some(Box::new(command));
-            if slot.inflight == 0 {
-                slot.inflight += 1;
-                self.schedule(
-                    self.now,
-                    URGENT,
-                    idx as u32,
-                    pid.generation,
-                    Kind::Interrupt,
-                );
-            }
-            return Ok(());
-        }
-        let epoch = self.meta[idx].epoch.wrapping_add(1);
-        self.meta[idx].epoch = epoch;
-        slot.phase = Phase::Waiting;
-        slot.since = self.now;
-        slot.masked = false;
-        slot.first_of = false;
-        slot.branches.clear();
-        match command {
-            Command::Sleep(dt) => self.register(idx, epoch, Wait::Sleep(dt)),
-            Command::Yield => self.register(idx, epoch, Wait::Sleep(0.0)),
-            Command::Get(q) => self.register(idx, epoch, Wait::Get(q)),
-            Command::Put(q, item) => self.register(idx, epoch, Wait::Put(q, item)),
-            Command::Acquire(r) => self.register(idx, epoch, Wait::Acquire(r)),
-            Command::Join(p) => self.register(idx, epoch, Wait::Join(p)),
-            Command::Masked(w) => {
-                self.procs[idx].masked = true;
-                self.register(idx, epoch, w);
-            }
-            Command::FirstOf(branches) => {
-                self.procs[idx].first_of = true;
-                self.issue_first_of(idx, epoch, branches);
-            }
-            Command::Done => unreachable!("handled above"),
-        }
-        Ok(())
-    }
-
-    /// Whether a wait would complete the moment it is registered.
-    fn completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
-        match wait {
-            Wait::Sleep(_) => false,
-            Wait::Get(q) => {
-                let q = &self.queues[q.idx as usize];
-                q.getters.is_empty() && !q.items.is_empty()
-            }
-            Wait::Put(q, _) => {
-                let q = &self.queues[q.idx as usize];
-                q.putters.is_empty() && q.has_room()
-            }
-            Wait::Acquire(r) => {
-                let r = &self.resources[r.idx as usize];
-                r.waiting.is_empty() && r.holders.len() < r.capacity
-            }
-            Wait::Join(p) => self.joined_at_once(*p),
-        }
-    }
-
-    fn joined_at_once(&self, target: Pid) -> bool {
-        self.live(target)
-            .is_none_or(|i| self.procs[i].phase == Phase::Finishing)
-    }
-
-    fn issue_first_of(&mut self, idx: usize, epoch: u32, branches: Branches<M::Item>) {
-        let winner = branches
-            .as_slice()
-            .iter()
-            .position(|w| self.completes_at_once(w));
-        match winner {
-            Some(index) => {
-                // The first branch that can complete now wins; the others are never started.
-                let mut others = branches.0;
-                let wait = others.remove(index);
-                let (outcome, hook) = self.take_at_once(idx, wait);
-                let wake = Wake::First(First {
-                    index,
-                    outcome,
-                    others: Branches(others),
-                });
-                self.procs[idx].phase = Phase::Satisfied;
-                self.park(idx, wake, Kind::Ready(hook));
-            }
-            None => {
-                for wait in branches {
-                    self.register(idx, epoch, wait);
-                }
-            }
-        }
-    }
-
-    /// Completes a wait that [`Self::completes_at_once`] approved.
-    fn take_at_once(&mut self, idx: usize, wait: Wait<M::Item>) -> (Outcome<M::Item>, Hook) {
-        match wait {
-            Wait::Get(q) => {
-                let item = self.queues[q.idx as usize].pop_item().expect("approved");
-                (Outcome::Got(item), Hook::Puts(q.idx))
-            }
-            Wait::Put(q, item) => {
-                self.queues[q.idx as usize].push_item(item);
-                (Outcome::Put, Hook::Gets(q.idx))
-            }
-            Wait::Acquire(r) => {
-                let pid = self.pid_of(idx);
-                self.resources[r.idx as usize].holders.push(pid);
-                self.procs[idx].holds += 1;
-                (Outcome::Acquired(r), Hook::None)
-            }
-            Wait::Join(p) => (Outcome::Joined(p), Hook::None),
-            Wait::Sleep(_) => unreachable!("a sleep never completes at once"),
-        }
-    }
-
-    /// Registers one wait as branch number `branches.len()`, then runs the primitive's
-    /// trigger as SimPy does when a request is created.
-    fn register(&mut self, idx: usize, epoch: u32, wait: Wait<M::Item>) {
-        let branch = self.procs[idx].branches.len() as u32;
-        let waiter = Waiter {
-            idx: idx as u32,
-            epoch,
-            branch,
-        };
-        let compact = match wait {
-            Wait::Sleep(dt) => {
-                self.schedule(
-                    self.now + dt,
-                    NORMAL,
-                    idx as u32,
-                    epoch,
-                    Kind::Timer(branch),
-                );
-                Branch::Sleep(dt)
-            }
-            Wait::Get(q) => {
-                self.queues[q.idx as usize].getters.push_back(waiter);
-                Branch::Get(q.idx)
-            }
-            Wait::Put(q, item) => {
-                self.queues[q.idx as usize]
-                    .putters
-                    .push_back((waiter, item));
-                Branch::Put(q.idx)
-            }
-            Wait::Acquire(r) => {
-                self.resources[r.idx as usize].waiting.push_back(waiter);
-                Branch::Acquire(r.idx)
-            }
-            Wait::Join(p) => {
-                if !self.joined_at_once(p) {
-                    let t = self.live(p).expect("live");
-                    self.procs[t].joiners.push(waiter);
-                }
-                Branch::Join(p)
-            }
-        };
-        self.procs[idx].branches.push(compact);
-        match compact {
-            Branch::Sleep(_) => {}
-            Branch::Get(q) => self.trigger_gets(q),
-            Branch::Put(q) => self.trigger_puts(q),
-            Branch::Acquire(r) => self.trigger_grants(r),
-            Branch::Join(p) => {
-                if self.joined_at_once(p) {
-                    let wake = self.complete(idx, branch as usize, Outcome::Joined(p));
-                    self.park(idx, wake, Kind::Ready(Hook::None));
-                }
-            }
-        }
-    }
-
-    /// Marks a wait satisfied by `branch`; for a `FirstOf`, withdraws every other branch.
-    fn complete(
-        &mut self,
-        idx: usize,
-        branch: usize,
-        outcome: Outcome<M::Item>,
-    ) -> Wake<M::Item, M::Cause> {
-        let slot = &mut self.procs[idx];
-        slot.phase = Phase::Satisfied;
-        if !slot.first_of {
-            slot.branches.clear();
-            return outcome.into();
-        }
-        let mut others = SmallVec::new();
-        for b in 0..self.procs[idx].branches.len() {
-            if b != branch {
-                others.push(self.withdraw(idx, b));
-            }
-        }
-        self.procs[idx].branches.clear();
-        Wake::First(First {
-            index: branch,
-            outcome,
-            others: Branches(others),
-        })
-    }
-
-    /// Withdraws every branch of an interrupted wait and hands the request back.
-    fn withdraw_all(&mut self, idx: usize) -> Command<M::Item> {
-        let n = self.procs[idx].branches.len();
-        let command = if self.procs[idx].first_of {
-            Command::FirstOf((0..n).map(|b| self.withdraw(idx, b)).collect())
-        } else {
-            self.withdraw(idx, 0).into()
-        };
-        self.procs[idx].branches.clear();
-        command
-    }
-
-    /// Takes one unsatisfied branch off its primitive's waiting list, returning the wait as
-    /// it was issued (with a put's item).
-    fn withdraw(&mut self, idx: usize, branch: usize) -> Wait<M::Item> {
-        let epoch = self.meta[idx].epoch;
-        let (i, sim) = (idx as u32, self.id);
-        match self.procs[idx].branches[branch] {
-            Branch::Sleep(dt) => Wait::Sleep(dt),
-            Branch::Get(q) => {
-                self.queues[q as usize].remove_getter(i, epoch);
-                Wait::Get(QueueId { sim, idx: q })
-            }
-            Branch::Put(q) => {
-                let item = self.queues[q as usize]
-                    .remove_putter(i, epoch)
-                    .expect("an unsatisfied put still holds its item");
-                Wait::Put(QueueId { sim, idx: q }, item)
-            }
-            Branch::Acquire(r) => {
-                self.resources[r as usize].remove_waiter(i, epoch);
-                Wait::Acquire(ResourceId { sim, idx: r })
-            }
-            Branch::Join(p) => {
-                if let Some(t) = self.live(p) {
-                    let joiners = &mut self.procs[t].joiners;
-                    if let Some(at) = joiners.iter().position(|w| w.idx == i && w.epoch == epoch) {
-                        joiners.remove(at);
-                    }
-                }
-                Wait::Join(p)
-            }
-        }
-    }
-
-    // ----- internals: primitive triggers (head of line only, as in SimPy) -----
-
-    fn trigger_gets(&mut self, q: u32) {
-        let queue = &mut self.queues[q as usize];
-        if queue.items.is_empty() {
-            return;
-        }
-        let Some(w) = queue.getters.pop_front() else {
-            return;
-        };
-        let item = queue.pop_item().expect("non-empty");
-        let wake = self.complete(w.idx as usize, w.branch as usize, Outcome::Got(item));
-        self.park(w.idx as usize, wake, Kind::Ready(Hook::Puts(q)));
-    }
-
-    fn trigger_puts(&mut self, q: u32) {
-        let queue = &mut self.queues[q as usize];
-        if !queue.has_room() {
-            return;
-        }
-        let Some((w, item)) = queue.putters.pop_front() else {
-            return;
-        };
-        queue.push_item(item);
-        let wake = self.complete(w.idx as usize, w.branch as usize, Outcome::Put);
-        self.park(w.idx as usize, wake, Kind::Ready(Hook::Gets(q)));
-    }
-
-    fn trigger_grants(&mut self, r: u32) {
-        let res = &mut self.resources[r as usize];
-        if res.holders.len() >= res.capacity {
-            return;
-        }
-        let Some(w) = res.waiting.pop_front() else {
-            return;
-        };
-        let pid = self.pid_of(w.idx as usize);
-        self.resources[r as usize].holders.push(pid);
-        self.procs[w.idx as usize].holds += 1;
-        let rid = ResourceId {
-            sim: self.id,
-            idx: r,
-        };
-        let wake = self.complete(w.idx as usize, w.branch as usize, Outcome::Acquired(rid));
-        self.park(w.idx as usize, wake, Kind::Ready(Hook::None));
     }
 
     // ----- internals: operations shared with Context -----
@@ -1065,7 +913,7 @@ impl<M: Model> Simulation<M> {
             });
         }
         let idx = match self.live(target) {
-            Some(i) if self.procs[i].phase != Phase::Finishing => i,
+            Some(i) if !self.procs[i].phase.is_over() => i,
             _ => {
                 return Err(Error::Finished {
                     origin: self.origin(me),
@@ -1073,23 +921,26 @@ impl<M: Model> Simulation<M> {
                 });
             }
         };
+        self.post_interrupt(idx, Pending::User(cause));
+        Ok(())
+    }
+
+    /// Queues an interrupt and schedules its urgent delivery at this instant.
+    pub(crate) fn post_interrupt(&mut self, idx: usize, cause: Pending<M::Cause>) {
         let slot = &mut self.procs[idx];
         slot.interrupts.push_back(cause);
         slot.inflight += 1;
-        self.schedule(
-            self.now,
-            URGENT,
-            idx as u32,
-            target.generation,
-            Kind::Interrupt,
-        );
-        Ok(())
+        let generation = self.meta[idx].generation;
+        self.schedule(self.now, URGENT, idx as u32, generation, Kind::Interrupt);
     }
 
     pub(crate) fn release_from(&mut self, me: Option<Pid>, r: ResourceId) -> Result<(), Error> {
         let ri = self.check_resource(r, me)?;
         let holder = me.and_then(|pid| {
-            let at = self.resources[ri].holders.iter().position(|h| *h == pid)?;
+            let at = self.resources[ri]
+                .holders
+                .iter()
+                .position(|h| h.pid == pid)?;
             Some((pid, at))
         });
         let Some((pid, at)) = holder else {
@@ -1106,57 +957,36 @@ impl<M: Model> Simulation<M> {
         Ok(())
     }
 
-    pub(crate) fn try_get_from(
-        &mut self,
-        me: Option<Pid>,
-        q: QueueId,
-    ) -> Result<Option<M::Item>, Error> {
-        let qi = self.check_queue(q, me)?;
-        let queue = &mut self.queues[qi];
-        if !queue.getters.is_empty() {
-            return Ok(None);
-        }
-        let item = queue.pop_item();
-        if item.is_some() {
-            self.schedule(self.now, NORMAL, 0, 0, Kind::Hook(Hook::Puts(q.idx)));
-        }
-        Ok(item)
-    }
-
-    pub(crate) fn try_put_from(
-        &mut self,
-        me: Option<Pid>,
-        q: QueueId,
-        item: M::Item,
-    ) -> Result<Result<(), M::Item>, Error> {
-        let qi = self.check_queue(q, me)?;
-        let queue = &mut self.queues[qi];
-        if !queue.putters.is_empty() || !queue.has_room() {
-            return Ok(Err(item));
-        }
-        queue.push_item(item);
-        self.schedule(self.now, NORMAL, 0, 0, Kind::Hook(Hook::Gets(q.idx)));
-        Ok(Ok(()))
+    /// Schedules a hook as its own event at this instant.
+    pub(crate) fn schedule_hook(&mut self, hook: Hook) {
+        self.schedule(self.now, NORMAL, 0, 0, Kind::Hook(hook));
     }
 
     // ----- internals: finishing -----
 
+    fn fail(&mut self, idx: usize, err: &Error) {
+        self.procs[idx].rare().failure = Some(err.clone());
+        self.finish(idx, TraceKind::Failed);
+    }
+
     /// A process returned `Done` or failed: release what it holds, drop queued interrupts,
     /// and schedule its exit (which wakes joiners).
-    fn finish(&mut self, idx: usize, how: TraceKind) {
+    pub(crate) fn finish(&mut self, idx: usize, how: TraceKind) {
         let pid = self.pid_of(idx);
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Finishing;
         slot.body = None;
-        slot.held = None;
+        if let Some(rare) = slot.rare.as_mut() {
+            rare.held = None;
+        }
         let dropped = slot.interrupts.len();
         slot.interrupts.clear();
         if slot.holds > 0 {
             slot.holds = 0;
             for r in 0..self.resources.len() {
-                while let Some(at) = self.resources[r].holders.iter().position(|h| *h == pid) {
+                while let Some(at) = self.resources[r].holders.iter().position(|h| h.pid == pid) {
                     self.resources[r].holders.remove(at);
-                    self.schedule(self.now, NORMAL, 0, 0, Kind::Hook(Hook::Grants(r as u32)));
+                    self.schedule_hook(Hook::Grants(r as u32));
                 }
             }
         }
@@ -1167,24 +997,66 @@ impl<M: Model> Simulation<M> {
         self.schedule(self.now, NORMAL, idx as u32, pid.generation, Kind::Exit);
     }
 
+    /// How a finishing process ended, for one joiner.
+    pub(crate) fn exit_of(&self, idx: usize) -> Exit<M::Item> {
+        match self.procs[idx].rare.as_deref() {
+            Some(Rare {
+                failure: Some(err), ..
+            }) => Exit::Failed(Box::new(err.clone())),
+            Some(Rare {
+                exit_value: Some((value, clone)),
+                ..
+            }) => Exit::Returned(Some(clone(value))),
+            _ => Exit::Returned(None),
+        }
+    }
+
     fn exit(&mut self, idx: usize) -> Result<(), Error> {
         let pid = self.pid_of(idx);
+        self.procs[idx].phase = Phase::Exited;
         let joiners = std::mem::take(&mut self.procs[idx].joiners);
         // The slot stays until every joiner is woken: a joiner stepped here may join the
-        // finishing process again, and must see it finished, not a new occupant.
-        let mut result = Ok(());
-        for w in joiners {
-            let j = w.idx as usize;
-            let wake = self.complete(j, w.branch as usize, Outcome::Joined(pid));
-            if result.is_ok() {
-                result = self.wake_or_hop(j, wake);
-            } else {
-                self.park(j, wake, Kind::Resume);
-            }
-        }
+        // exited process again, and must see it exited (and its exit), not a new occupant.
+        let result = self.wake_waiters(&joiners, |sim| Outcome::Joined(pid, sim.exit_of(idx)));
         self.procs.remove(idx);
         self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
         result
+    }
+
+    /// Completes the branches of `waiters` inside the current event, in order (joiners of an
+    /// exit, waiters of a signal). After an error the remaining ones are still woken, through
+    /// later events.
+    fn wake_waiters(
+        &mut self,
+        waiters: &[Waiter],
+        mut outcome: impl FnMut(&Self) -> Outcome<M::Item>,
+    ) -> Result<(), Error> {
+        let mut result = Ok(());
+        for w in waiters {
+            if !self.waiter_is_current(w) {
+                continue;
+            }
+            let o = outcome(self);
+            let idx = w.idx as usize;
+            if let Some(wake) = self.branch_done(idx, w.branch as usize, o) {
+                if result.is_ok() {
+                    result = self.wake_or_hop(idx, wake);
+                } else {
+                    self.park(idx, wake, Kind::Resume);
+                }
+            }
+        }
+        result
+    }
+
+    /// Whether a registered waiter still names a pending branch of its process's wait.
+    pub(crate) fn waiter_is_current(&self, w: &Waiter) -> bool {
+        let i = w.idx as usize;
+        self.procs.get(i).is_some_and(|s| {
+            s.phase == Phase::Waiting
+                && self.meta[i].epoch == w.epoch
+                && s.branches.get(w.branch as usize).is_some_and(|b| !b.done)
+        })
     }
 }
 

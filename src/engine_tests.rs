@@ -2,6 +2,8 @@
 //! of commands and the test asserts on the wakes it received and when.
 
 use super::*;
+use crate::command::{Branches, Exit, First, Wait};
+use crate::handle::{ContainerId, QueueId, SignalId};
 use crate::process::Boxed;
 use crate::trace::TraceLog;
 use std::cell::RefCell;
@@ -188,7 +190,8 @@ fn interrupted_sleep_reports_elapsed_time() {
             Wake::Interrupted(Interrupt {
                 cause: "ring",
                 request: Command::Sleep(10.0),
-                waited: 4.0
+                waited: 4.0,
+                taken: vec![]
             })
         )
     );
@@ -242,7 +245,8 @@ fn interrupted_put_hands_the_item_back() {
             Wake::Interrupted(Interrupt {
                 cause: "x",
                 request: Command::Put(q, 2),
-                waited: 1.0
+                waited: 1.0,
+                taken: vec![]
             })
         )
     );
@@ -295,7 +299,8 @@ fn masked_wait_defers_interrupts_in_arrival_order() {
             Wake::Interrupted(Interrupt {
                 cause: "first",
                 request: Command::Sleep(10.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
@@ -306,7 +311,8 @@ fn masked_wait_defers_interrupts_in_arrival_order() {
             Wake::Interrupted(Interrupt {
                 cause: "second",
                 request: Command::Sleep(10.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
@@ -349,7 +355,8 @@ fn satisfied_wait_completes_before_the_interrupt() {
             Wake::Interrupted(Interrupt {
                 cause: "late",
                 request: Command::Sleep(50.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
@@ -372,7 +379,8 @@ fn first_of_timeout_wins_and_withdraws_the_get() {
             Wake::First(First {
                 index: 1,
                 outcome: Outcome::Slept,
-                others: [Wait::Get(q)].into()
+                others: [Wait::Get(q)].into(),
+                taken: vec![]
             })
         )
     );
@@ -401,7 +409,8 @@ fn first_of_get_wins_and_the_timer_never_fires() {
             Wake::First(First {
                 index: 0,
                 outcome: Outcome::Got(3),
-                others: [Wait::Sleep(2.0)].into()
+                others: [Wait::Sleep(2.0)].into(),
+                taken: vec![]
             })
         )
     );
@@ -430,7 +439,8 @@ fn first_of_checks_branches_in_order_when_issued() {
             Wake::First(First {
                 index: 0,
                 outcome: Outcome::Got(2),
-                others: [Wait::Get(a)].into()
+                others: [Wait::Get(a)].into(),
+                taken: vec![]
             })
         )
     );
@@ -456,7 +466,8 @@ fn losing_put_branch_hands_its_item_back() {
             Wake::First(First {
                 index: 1,
                 outcome: Outcome::Slept,
-                others: [Wait::Put(full, 42)].into()
+                others: [Wait::Put(full, 42)].into(),
+                taken: vec![]
             })
         )
     );
@@ -500,7 +511,8 @@ fn interrupting_a_first_of_withdraws_every_branch() {
             Wake::Interrupted(Interrupt {
                 cause: "now",
                 request: Command::FirstOf(expected),
-                waited: 1.0
+                waited: 1.0,
+                taken: vec![]
             })
         )
     );
@@ -523,8 +535,8 @@ fn join_wakes_when_the_target_finishes() {
         wakes(&log),
         vec![
             (0.0, Wake::Started),
-            (3.0, Wake::Joined(child)),
-            (3.0, Wake::Joined(child))
+            (3.0, Wake::Joined(child, Exit::Returned(None))),
+            (3.0, Wake::Joined(child, Exit::Returned(None)))
         ]
     );
 }
@@ -548,7 +560,8 @@ fn interrupt_before_start_lands_at_the_first_wait() {
             Wake::Interrupted(Interrupt {
                 cause: "early",
                 request: Command::Sleep(4.0),
-                waited: 0.0
+                waited: 0.0,
+                taken: vec![]
             })
         )
     );
@@ -665,4 +678,417 @@ fn trace_records_every_wake() {
         log.to_csv(),
         "time,pid,name,event\n0,0,a,started\n0,1,b,started\n0,0,a,put\n0,0,a,done\n0,1,b,got\n0,1,b,done\n"
     );
+}
+
+// ----- issue 3 primitives -----
+
+use crate::command::{Filter, Outcome as O, Priority};
+
+#[test]
+fn priority_resource_serves_by_level_then_fifo() {
+    let mut sim = Simulation::<M>::new(0);
+    let r = sim.priority_resource(1).unwrap();
+    script(
+        &mut sim,
+        "holder",
+        vec![Command::Acquire(r), Command::Sleep(5.0)],
+    );
+    let mut logs = Vec::new();
+    for (i, level) in [3.0, 1.0, 3.0, 2.0].into_iter().enumerate() {
+        let (_, log) = script(
+            &mut sim,
+            &format!("p{i}"),
+            vec![
+                Command::Sleep(1.0 + i as f64 * 0.1),
+                Command::Wait(Wait::AcquireWith(r, Priority::new(level))),
+                Command::Sleep(1.0),
+            ],
+        );
+        logs.push(log);
+    }
+    sim.run().unwrap();
+    // Each finishes holding (auto-release at Done); grants at 5, 6, 7, 8 in order of level,
+    // then request time: p1 (1), p3 (2), p0 (3, earlier), p2 (3).
+    let got: Vec<f64> = logs
+        .iter()
+        .map(|l| {
+            l.borrow()
+                .iter()
+                .find(|(_, w)| matches!(w, Wake::Acquired(_)))
+                .unwrap()
+                .0
+        })
+        .collect();
+    assert_eq!(got, vec![7.0, 5.0, 8.0, 6.0]);
+}
+
+#[test]
+fn preemption_evicts_the_worst_holder_and_withdraws_its_wait() {
+    let mut sim = Simulation::<M>::new(0);
+    let r = sim.preemptive_resource(2).unwrap();
+    let (low, low_log) = script(
+        &mut sim,
+        "low",
+        vec![
+            Command::Wait(Wait::AcquireWith(r, Priority::new(5.0))),
+            Command::Sleep(10.0),
+        ],
+    );
+    let (_, mid_log) = script(
+        &mut sim,
+        "mid",
+        vec![
+            Command::Wait(Wait::AcquireWith(r, Priority::new(3.0))),
+            Command::Sleep(10.0),
+        ],
+    );
+    let (high, _) = script(
+        &mut sim,
+        "high",
+        vec![
+            Command::Sleep(4.0),
+            Command::Wait(Wait::AcquireWith(r, Priority::new(1.0))),
+            Command::Sleep(1.0),
+        ],
+    );
+    // A request that may not preempt just waits.
+    let (_, polite_log) = script(
+        &mut sim,
+        "polite",
+        vec![
+            Command::Sleep(4.5),
+            Command::Wait(Wait::AcquireWith(r, Priority::without_preempting(0.0))),
+        ],
+    );
+    sim.run().unwrap();
+    let w = wakes(&low_log);
+    match &w[2] {
+        (t, Wake::Preempted(p)) => {
+            assert_eq!(*t, 4.0);
+            assert_eq!(p.cause.by, high);
+            assert_eq!(p.cause.since, 0.0);
+            assert_eq!(p.request, Command::Sleep(10.0));
+            assert_eq!(p.waited, 4.0);
+        }
+        other => panic!("expected a preemption, got {other:?}"),
+    }
+    assert_eq!(w.len(), 3, "low finished right after its preemption");
+    assert!(
+        wakes(&mid_log)
+            .iter()
+            .all(|(_, w)| !matches!(w, Wake::Preempted(_)))
+    );
+    // polite waits for high to finish (t=5), not preempting mid.
+    let polite = wakes(&polite_log);
+    assert_eq!(polite[2].0, 5.0);
+    assert!(matches!(polite[2].1, Wake::Acquired(_)));
+    let _ = low;
+}
+
+#[test]
+fn container_get_waits_for_level_head_of_line() {
+    let mut sim = Simulation::<M>::new(0);
+    let c = sim.container(10.0, 2.0).unwrap();
+    let (_, big) = script(
+        &mut sim,
+        "big",
+        vec![Command::Wait(Wait::GetAmount(c, 5.0))],
+    );
+    let (_, small) = script(
+        &mut sim,
+        "small",
+        vec![Command::Wait(Wait::GetAmount(c, 1.0))],
+    );
+    script(
+        &mut sim,
+        "filler",
+        vec![Command::Sleep(1.0), Command::Wait(Wait::PutAmount(c, 4.0))],
+    );
+    sim.run().unwrap();
+    // small waits behind big although 2 >= 1 (head-of-line), then both go at t=1.
+    assert_eq!(wakes(&big)[1], (1.0, Wake::GotAmount(c, 5.0)));
+    assert_eq!(wakes(&small)[1], (1.0, Wake::GotAmount(c, 1.0)));
+    assert_eq!(sim.container_view(c).unwrap().level(), 0.0);
+}
+
+#[test]
+fn container_put_waits_for_room_and_interrupt_leaves_level_untouched() {
+    let mut sim = Simulation::<M>::new(0);
+    let c = sim.container(5.0, 4.0).unwrap();
+    let (p, log) = script(&mut sim, "p", vec![Command::Wait(Wait::PutAmount(c, 3.0))]);
+    sim.run_until(1.0).unwrap();
+    sim.interrupt(p, "stop").unwrap();
+    sim.run().unwrap();
+    assert!(matches!(
+        &wakes(&log)[1].1,
+        Wake::Interrupted(i) if i.request == Command::Wait(Wait::PutAmount(c, 3.0))
+    ));
+    let view = sim.container_view(c).unwrap();
+    assert_eq!((view.level(), view.putters_waiting()), (4.0, 0));
+}
+
+#[test]
+fn container_rejects_bad_amounts() {
+    let mut sim = Simulation::<M>::new(0);
+    assert!(matches!(
+        sim.container(0.0, 0.0),
+        Err(Error::InvalidAmount { .. })
+    ));
+    assert!(matches!(
+        sim.container(5.0, 6.0),
+        Err(Error::InvalidAmount { .. })
+    ));
+    let c = sim.container(5.0, 0.0).unwrap();
+    for amount in [-1.0, 0.0, f64::NAN, 6.0] {
+        let mut sim2 = Simulation::<M>::new(0);
+        let c2 = sim2.container(5.0, 0.0).unwrap();
+        script(
+            &mut sim2,
+            "p",
+            vec![Command::Wait(Wait::GetAmount(c2, amount))],
+        );
+        let err = sim2.run().unwrap_err();
+        assert!(matches!(err, Error::InvalidAmount { .. }), "{err}");
+        assert!(err.to_string().contains("process #0 \"p\""), "{err}");
+    }
+    let _ = c;
+}
+
+#[test]
+fn filter_queue_serves_matching_getters_without_head_of_line_blocking() {
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.filter_queue(Capacity::Unbounded).unwrap();
+    let even = Filter::new(|x: &u32| x.is_multiple_of(2));
+    let (_, evens) = script(
+        &mut sim,
+        "even",
+        vec![Command::Wait(Wait::GetWhere(q, even.clone()))],
+    );
+    let (_, any) = script(&mut sim, "any", vec![Command::Get(q)]);
+    script(
+        &mut sim,
+        "p",
+        vec![Command::Sleep(1.0), Command::Put(q, 3), Command::Put(q, 4)],
+    );
+    sim.run().unwrap();
+    assert_eq!(
+        wakes(&any)[1],
+        (1.0, Wake::Got(3)),
+        "the odd item skips the even-only getter"
+    );
+    assert_eq!(wakes(&evens)[1], (1.0, Wake::Got(4)));
+    // GetWhere on a plain queue is a clear error.
+    let mut sim = Simulation::<M>::new(0);
+    let plain = sim.queue(Capacity::Unbounded).unwrap();
+    script(
+        &mut sim,
+        "p",
+        vec![Command::Wait(Wait::GetWhere(plain, even))],
+    );
+    assert!(matches!(sim.run(), Err(Error::WrongKind { .. })));
+}
+
+#[test]
+fn signal_wakes_every_waiter_and_late_waiters_at_once() {
+    struct Firer {
+        s: SignalId,
+    }
+    impl Process<M> for Firer {
+        fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
+            match wake {
+                Wake::Started => Command::Sleep(2.0),
+                _ => {
+                    cx.succeed(self.s, 7);
+                    Command::Done
+                }
+            }
+        }
+    }
+    let mut sim = Simulation::<M>::new(0);
+    let s = sim.signal();
+    let (_, a) = script(&mut sim, "a", vec![Command::Wait(Wait::Signal(s))]);
+    let (_, b) = script(
+        &mut sim,
+        "b",
+        vec![Command::first_of([Wait::Signal(s), Wait::Sleep(10.0)])],
+    );
+    let (_, late) = script(
+        &mut sim,
+        "late",
+        vec![Command::Sleep(3.0), Command::Wait(Wait::Signal(s))],
+    );
+    sim.spawn(Box::new(Firer { s }));
+    sim.run().unwrap();
+    assert_eq!(wakes(&a)[1], (2.0, Wake::Signaled(s, Ok(Some(7)))));
+    assert!(matches!(&wakes(&b)[1], (2.0, Wake::First(f)) if f.index == 0));
+    assert_eq!(wakes(&late)[2], (3.0, Wake::Signaled(s, Ok(Some(7)))));
+    assert!(sim.signal_view(s).unwrap().has_fired());
+    // Firing twice is an error; a reset makes it pending again.
+    let mut cx = sim.context();
+    cx.trigger(s);
+    assert!(matches!(cx.take_error(), Some(Error::AlreadyFired { .. })));
+    cx.reset_signal(s);
+    cx.fail_signal(s, "broken");
+    assert!(cx.take_error().is_none());
+    sim.run().unwrap();
+    assert!(sim.signal_view(s).unwrap().has_failed());
+}
+
+#[test]
+fn barrier_releases_all_parties_together_and_interrupt_takes_an_arrival_back() {
+    let mut sim = Simulation::<M>::new(0);
+    let b = sim.barrier(3).unwrap();
+    let (quitter, q) = script(&mut sim, "quitter", vec![Command::Wait(Wait::Arrive(b))]);
+    let mut logs = Vec::new();
+    for (i, t) in [1.0, 2.0, 3.0].into_iter().enumerate() {
+        let (_, log) = script(
+            &mut sim,
+            &format!("h{i}"),
+            vec![Command::Sleep(t), Command::Wait(Wait::Arrive(b))],
+        );
+        logs.push(log);
+    }
+    sim.run_until(0.5).unwrap();
+    sim.interrupt(quitter, "leave").unwrap();
+    sim.run().unwrap();
+    assert!(matches!(wakes(&q)[1].1, Wake::Interrupted(_)));
+    for log in &logs {
+        assert_eq!(wakes(log)[2], (3.0, Wake::Released(b)));
+    }
+    assert_eq!(sim.barrier_view(b).unwrap().releases(), 1);
+}
+
+#[test]
+fn all_of_waits_for_every_branch_in_order() {
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.queue(Capacity::Unbounded).unwrap();
+    let r = sim.resource(1).unwrap();
+    let (_, log) = script(
+        &mut sim,
+        "w",
+        vec![Command::AllOf(
+            [Wait::Get(q), Wait::Acquire(r), Wait::Sleep(2.0)].into(),
+        )],
+    );
+    script(&mut sim, "p", vec![Command::Sleep(3.0), Command::Put(q, 9)]);
+    sim.run().unwrap();
+    assert_eq!(
+        wakes(&log)[1],
+        (3.0, Wake::All(vec![O::Got(9), O::Acquired(r), O::Slept]))
+    );
+}
+
+#[test]
+fn interrupted_all_of_hands_back_what_it_took() {
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.queue(Capacity::Unbounded).unwrap();
+    let empty = sim.queue(Capacity::Unbounded).unwrap();
+    sim.context().try_put(q, 5).unwrap();
+    let (w, log) = script(
+        &mut sim,
+        "w",
+        vec![Command::AllOf([Wait::Get(q), Wait::Get(empty)].into())],
+    );
+    sim.run_until(1.0).unwrap();
+    sim.interrupt(w, "now").unwrap();
+    sim.run().unwrap();
+    match &wakes(&log)[1].1 {
+        Wake::Interrupted(i) => {
+            assert_eq!(
+                i.taken,
+                vec![O::Got(5)],
+                "the item already taken comes back"
+            );
+            assert_eq!(i.request, Command::AllOf([Wait::Get(empty)].into()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.queue_view(empty).unwrap().getters_waiting(), 0);
+}
+
+#[test]
+fn losing_all_of_branch_in_first_of_hands_back_partial_results() {
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.queue(Capacity::Unbounded).unwrap();
+    let empty = sim.queue(Capacity::Unbounded).unwrap();
+    sim.context().try_put(q, 1).unwrap();
+    let all = Wait::AllOf(Box::new([Wait::Get(q), Wait::Get(empty)].into()));
+    let (_, log) = script(
+        &mut sim,
+        "w",
+        vec![Command::first_of([all, Wait::Sleep(4.0)])],
+    );
+    sim.run().unwrap();
+    match &wakes(&log)[1] {
+        (4.0, Wake::First(f)) => {
+            assert_eq!(f.index, 1);
+            assert_eq!(f.taken, vec![O::Got(1)]);
+            assert_eq!(
+                f.others.as_slice(),
+                &[Wait::AllOf(Box::new([Wait::Get(empty)].into()))]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn joiners_receive_the_exit_value_or_the_failure() {
+    struct Child;
+    impl Process<M> for Child {
+        fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
+            match wake {
+                Wake::Started => Command::Sleep(1.0),
+                _ => {
+                    cx.exit_value(42);
+                    Command::Done
+                }
+            }
+        }
+    }
+    let mut sim = Simulation::<M>::new(0);
+    let child = sim.spawn(Box::new(Child));
+    let (_, a) = script(&mut sim, "a", vec![Command::Join(child)]);
+    let (bad, _) = script(
+        &mut sim,
+        "bad",
+        vec![Command::Sleep(2.0), Command::Sleep(-1.0)],
+    );
+    let (_, b) = script(&mut sim, "b", vec![Command::Join(bad)]);
+    assert!(sim.run().is_err());
+    sim.run().unwrap();
+    assert_eq!(
+        wakes(&a)[1],
+        (1.0, Wake::Joined(child, Exit::Returned(Some(42))))
+    );
+    assert!(matches!(
+        &wakes(&b)[1],
+        (2.0, Wake::Joined(_, Exit::Failed(e))) if matches!(**e, Error::InvalidDelay { .. })
+    ));
+}
+
+#[test]
+fn try_acquire_and_container_try_ops() {
+    struct Trier {
+        r: ResourceId,
+        c: ContainerId,
+    }
+    impl Process<M> for Trier {
+        fn step(&mut self, cx: &mut Context<'_, M>, _: Wake<u32, &'static str>) -> Command<u32> {
+            assert!(cx.try_acquire(self.r));
+            assert!(!cx.try_acquire(self.r), "capacity 1");
+            assert!(cx.try_get_amount(self.c, 2.0));
+            assert!(!cx.try_get_amount(self.c, 2.0), "level 1 left");
+            assert!(cx.try_put_amount(self.c, 1.0));
+            cx.release(self.r);
+            Command::Done
+        }
+    }
+    let mut sim = Simulation::<M>::new(0);
+    let r = sim.resource(1).unwrap();
+    let c = sim.container(3.0, 3.0).unwrap();
+    sim.spawn(Box::new(Trier { r, c }));
+    sim.run().unwrap();
+    assert_eq!(sim.container_view(c).unwrap().level(), 2.0);
+    assert_eq!(sim.resource_view(r).unwrap().in_use(), 0);
 }

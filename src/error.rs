@@ -102,6 +102,48 @@ pub enum Error {
         /// The resource.
         resource: crate::ResourceId,
     },
+    /// An amount for a container that is not > 0 and finite, or above its capacity, or a
+    /// bad initial level or capacity.
+    InvalidAmount {
+        /// Where.
+        origin: Origin,
+        /// The offending amount.
+        amount: f64,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A NaN priority.
+    InvalidPriority {
+        /// Where.
+        origin: Origin,
+        /// The offending level.
+        level: f64,
+    },
+    /// A request that the primitive does not support: a priority request on a plain
+    /// resource, a filtered get on a queue that is not a filter queue.
+    WrongKind {
+        /// Where.
+        origin: Origin,
+        /// The primitive.
+        handle: Handle,
+        /// What kind it would need to be.
+        needs: &'static str,
+    },
+    /// A command shape that is not supported (an `AllOf` nested in an `AllOf`, an `AllOf`
+    /// outside a `FirstOf` branch list, a masked `AllOf`).
+    Unsupported {
+        /// Where.
+        origin: Origin,
+        /// What.
+        what: &'static str,
+    },
+    /// A signal that was succeeded or failed while already fired or firing.
+    AlreadyFired {
+        /// Where.
+        origin: Origin,
+        /// The signal.
+        signal: crate::handle::SignalId,
+    },
     /// A model's own failure, raised with [`Context::fail`](crate::Context::fail).
     Model {
         /// Where.
@@ -129,6 +171,11 @@ impl Error {
             | Error::EmptyFirstOf { origin }
             | Error::SelfReference { origin, .. }
             | Error::NotHolder { origin, .. }
+            | Error::InvalidAmount { origin, .. }
+            | Error::InvalidPriority { origin, .. }
+            | Error::WrongKind { origin, .. }
+            | Error::Unsupported { origin, .. }
+            | Error::AlreadyFired { origin, .. }
             | Error::Model { origin, .. } => Some(origin),
             Error::Poisoned { .. } => None,
         }
@@ -159,6 +206,11 @@ impl fmt::Display for Error {
             Error::NotHolder { resource, .. } => {
                 write!(f, "released {resource}, but holds no slot of it")
             }
+            Error::InvalidAmount { amount, why, .. } => write!(f, "invalid amount {amount}: {why}"),
+            Error::InvalidPriority { level, .. } => write!(f, "invalid priority {level}"),
+            Error::WrongKind { handle, needs, .. } => write!(f, "{handle} is not {needs}"),
+            Error::Unsupported { what, .. } => write!(f, "unsupported: {what}"),
+            Error::AlreadyFired { signal, .. } => write!(f, "{signal} has already fired"),
             Error::Model { message, .. } => f.write_str(message),
             Error::Poisoned { process } => write!(
                 f,

@@ -46,45 +46,57 @@ impl fmt::Display for Pid {
     }
 }
 
-/// Names a queue (FIFO or priority) of one simulation; see [`crate::queue`].
-#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
-pub struct QueueId {
-    pub(crate) sim: u32,
-    pub(crate) idx: u32,
+/// Declares a handle type for a primitive that lives as long as its simulation.
+macro_rules! primitive_handle {
+    ($(#[$doc:meta])* $name:ident, $label:literal) => {
+        $(#[$doc])*
+        #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+        pub struct $name {
+            pub(crate) sim: u32,
+            pub(crate) idx: u32,
+        }
+
+        impl $name {
+            /// Its number, in creation order from 0 among primitives of its kind.
+            pub fn index(self) -> u32 {
+                self.idx
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($label, " {}"), self.idx)
+            }
+        }
+    };
 }
 
-impl QueueId {
-    /// The queue's number, in creation order from 0.
-    pub fn index(self) -> u32 {
-        self.idx
-    }
-}
-
-impl fmt::Display for QueueId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "queue {}", self.idx)
-    }
-}
-
-/// Names a resource of one simulation; see [`crate::resource`].
-#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
-pub struct ResourceId {
-    pub(crate) sim: u32,
-    pub(crate) idx: u32,
-}
-
-impl ResourceId {
-    /// The resource's number, in creation order from 0.
-    pub fn index(self) -> u32 {
-        self.idx
-    }
-}
-
-impl fmt::Display for ResourceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "resource {}", self.idx)
-    }
-}
+primitive_handle!(
+    /// Names a queue (FIFO, priority or filter) of one simulation; see [`crate::queue`].
+    QueueId,
+    "queue"
+);
+primitive_handle!(
+    /// Names a resource (plain, priority or preemptive) of one simulation; see
+    /// [`crate::resource`].
+    ResourceId,
+    "resource"
+);
+primitive_handle!(
+    /// Names a container of one simulation; see [`crate::container`].
+    ContainerId,
+    "container"
+);
+primitive_handle!(
+    /// Names a signal of one simulation; see [`crate::signal`].
+    SignalId,
+    "signal"
+);
+primitive_handle!(
+    /// Names a barrier of one simulation; see [`crate::barrier`].
+    BarrierId,
+    "barrier"
+);
 
 /// Any handle, as named in an [`Error`](crate::Error).
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -95,6 +107,12 @@ pub enum Handle {
     Queue(QueueId),
     /// A resource handle.
     Resource(ResourceId),
+    /// A container handle.
+    Container(ContainerId),
+    /// A signal handle.
+    Signal(SignalId),
+    /// A barrier handle.
+    Barrier(BarrierId),
 }
 
 impl fmt::Display for Handle {
@@ -103,6 +121,9 @@ impl fmt::Display for Handle {
             Handle::Process(p) => write!(f, "process {p}"),
             Handle::Queue(q) => q.fmt(f),
             Handle::Resource(r) => r.fmt(f),
+            Handle::Container(c) => c.fmt(f),
+            Handle::Signal(s) => s.fmt(f),
+            Handle::Barrier(b) => b.fmt(f),
         }
     }
 }

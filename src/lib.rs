@@ -45,7 +45,8 @@
 //! - [`command`]: commands, waits, wakes, first-of and interrupts;
 //! - [`engine`]: the [`Simulation`], its ordering rules and interrupt delivery;
 //! - [`context`]: what a process may do without waiting;
-//! - [`queue`] and [`resource`]: the waiting primitives;
+//! - the waiting primitives: [`queue`] (FIFO, priority and filter queues), [`resource`]
+//!   (plain, priority and preemptive), [`container`], [`signal`] and [`barrier`];
 //! - [`rng`]: seeded, independent random streams;
 //! - [`trace`]: observing every event, and CSV traces;
 //! - [`error`]: the error type;
@@ -53,7 +54,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod barrier;
 pub mod command;
+pub mod container;
 pub mod context;
 pub mod engine;
 pub mod error;
@@ -62,17 +65,24 @@ pub mod process;
 pub mod queue;
 pub mod resource;
 pub mod rng;
+pub mod signal;
 pub mod trace;
 
-pub use command::{Branches, Command, First, Interrupt, Outcome, Wait, Wake, WakeKind};
+pub use barrier::BarrierView;
+pub use command::{
+    Branches, Command, Exit, Filter, First, Interrupt, Outcome, Preempted, Priority, SignalValue,
+    Wait, Wake, WakeKind,
+};
+pub use container::ContainerView;
 pub use context::Context;
 pub use engine::Simulation;
 pub use error::{Error, Origin, ProcessRef};
-pub use handle::{Handle, Pid, QueueId, ResourceId};
+pub use handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 pub use process::{Boxed, Model, Process};
 pub use queue::{Capacity, QueueView};
-pub use resource::ResourceView;
+pub use resource::{ResourceKind, ResourceView};
 pub use rng::Stream;
+pub use signal::SignalView;
 pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog};
 
 /// The README's code blocks, compiled and run as doctests.

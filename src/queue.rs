@@ -51,6 +51,7 @@
 //! at the moment of the put), and a slot freed by a get is offered to a waiting putter when the
 //! get's wake is processed. This reproduces SimPy's same-instant order exactly.
 
+use crate::command::Filter;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -74,20 +75,30 @@ pub(crate) struct Waiter {
 /// The order of a priority queue: smallest first.
 pub(crate) type Order<T> = fn(&T, &T) -> Ordering;
 
+/// A blocked `Get` (no filter) or `GetWhere`.
+pub(crate) struct Getter<T> {
+    pub waiter: Waiter,
+    pub filter: Option<Filter<T>>,
+}
+
 pub(crate) struct QueueState<T> {
     pub items: VecDeque<T>,
     /// `None`: FIFO; otherwise items are kept sorted by this order, FIFO among equals.
     pub order: Option<Order<T>>,
+    /// A filter queue: every waiting getter is tried in order (SimPy's `FilterStore`),
+    /// not only the head.
+    pub filtered: bool,
     pub capacity: usize,
-    pub getters: VecDeque<Waiter>,
+    pub getters: VecDeque<Getter<T>>,
     pub putters: VecDeque<(Waiter, T)>,
 }
 
 impl<T> QueueState<T> {
-    pub fn new(capacity: usize, order: Option<Order<T>>) -> Self {
+    pub fn new(capacity: usize, order: Option<Order<T>>, filtered: bool) -> Self {
         QueueState {
             items: VecDeque::new(),
             order,
+            filtered,
             capacity,
             getters: VecDeque::new(),
             putters: VecDeque::new(),
@@ -115,17 +126,20 @@ impl<T> QueueState<T> {
         self.items.pop_front()
     }
 
-    pub fn remove_getter(&mut self, idx: u32, epoch: u32) -> bool {
-        match self
+    /// Removes a blocked getter, returning its filter (if it had one).
+    pub fn remove_getter(&mut self, idx: u32, epoch: u32) -> Option<Filter<T>> {
+        let at = self
             .getters
             .iter()
-            .position(|w| w.idx == idx && w.epoch == epoch)
-        {
-            Some(at) => {
-                self.getters.remove(at);
-                true
-            }
-            None => false,
+            .position(|g| g.waiter.idx == idx && g.waiter.epoch == epoch)?;
+        self.getters.remove(at).and_then(|g| g.filter)
+    }
+
+    /// Position of the first item `filter` accepts.
+    pub fn find(&self, filter: Option<&Filter<T>>) -> Option<usize> {
+        match filter {
+            None => (!self.items.is_empty()).then_some(0),
+            Some(f) => self.items.iter().position(|item| f.matches(item)),
         }
     }
 
@@ -171,6 +185,11 @@ impl<'a, T> QueueView<'a, T> {
     /// Whether this is a priority queue.
     pub fn is_priority(&self) -> bool {
         self.state.order.is_some()
+    }
+
+    /// Whether this is a filter queue (accepts `GetWhere`).
+    pub fn is_filter(&self) -> bool {
+        self.state.filtered
     }
 
     /// The waiting items, in the order `Get` will take them.

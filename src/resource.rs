@@ -1,28 +1,128 @@
 //! Resources: `n` identical slots, taken with `Acquire` and given back with
 //! [`Context::release`](crate::Context::release).
 //!
-//! Waiting requests are served in FIFO order, and only the head of the wait list is tried
-//! (SimPy's `Resource`): a released slot is offered to the next waiter when the release's own
-//! event is processed, at the same instant. A process that finishes while holding slots
-//! releases them (as SimPy's `with resource.request()` does); an interrupt or a losing
-//! `FirstOf` branch withdraws a pending request without taking a slot.
+//! Three kinds, as in SimPy:
+//! - [`Simulation::resource`](crate::Simulation::resource): waiting requests are served FIFO;
+//! - [`Simulation::priority_resource`](crate::Simulation::priority_resource): requests made
+//!   with [`Wait::AcquireWith`](crate::Wait::AcquireWith) are served by priority level (lower
+//!   first), then request time, FIFO among equals; a plain `Acquire` has level 0;
+//! - [`Simulation::preemptive_resource`](crate::Simulation::preemptive_resource): like a
+//!   priority resource, and a request with [`Priority::preempt`](crate::Priority) that finds
+//!   every slot taken evicts the worst holder if the holder's priority key is worse. The
+//!   evicted process loses the slot at once and is woken with
+//!   [`Wake::Preempted`](crate::Wake::Preempted) (delivered like an interrupt: its current
+//!   wait is withdrawn, or the wake waits for its masked wait to end).
+//!
+//! Only the head of the wait list is tried (SimPy's rule): a released slot is offered to the
+//! next waiter when the release's own event is processed, at the same instant. A process that
+//! finishes while holding slots releases them (as SimPy's `with resource.request()` does); an
+//! interrupt or a losing `FirstOf` branch withdraws a pending request without taking a slot.
+//!
+//! ```
+//! use stepsim::{Boxed, Command, Context, Priority, Process, Simulation, Wait, Wake};
+//!
+//! /// Holds the machine for 10 unless preempted.
+//! struct Job { machine: stepsim::ResourceId, level: f64, start: f64 }
+//! impl Process<Boxed<()>> for Job {
+//!     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+//!         match wake {
+//!             Wake::Started => Command::Sleep(self.start),
+//!             Wake::Slept if cx.now() == self.start => {
+//!                 Command::Wait(Wait::AcquireWith(self.machine, Priority::new(self.level)))
+//!             }
+//!             Wake::Acquired(_) => Command::Sleep(10.0),
+//!             Wake::Preempted(p) => {
+//!                 println!("t={}: preempted by {}, after {}", cx.now(), p.cause.by, p.waited);
+//!                 Command::Done // the slot is already gone
+//!             }
+//!             _ => { cx.release(self.machine); Command::Done }
+//!         }
+//!     }
+//! }
+//! let mut sim = Simulation::<Boxed<()>>::new(0);
+//! let machine = sim.preemptive_resource(1)?;
+//! sim.spawn(Box::new(Job { machine, level: 5.0, start: 0.0 }));
+//! sim.spawn(Box::new(Job { machine, level: 1.0, start: 3.0 })); // more urgent
+//! sim.run()?;
+//! assert_eq!(sim.now(), 13.0);
+//! # Ok::<(), stepsim::Error>(())
+//! ```
 
 use crate::handle::Pid;
 use crate::queue::Waiter;
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 
+/// The kind of a resource.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// FIFO.
+    Plain,
+    /// By priority level, then request time.
+    Priority,
+    /// By priority, and better requests evict worse holders.
+    Preemptive,
+}
+
+/// SimPy's request key: `(priority, request time, not preempt)`; smaller is better.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Key {
+    pub level: f64,
+    pub time: f64,
+    pub no_preempt: bool,
+}
+
+impl Key {
+    pub fn cmp(&self, other: &Key) -> Ordering {
+        self.level
+            .total_cmp(&other.level)
+            .then(self.time.total_cmp(&other.time))
+            .then(self.no_preempt.cmp(&other.no_preempt))
+    }
+}
+
+pub(crate) struct Request {
+    pub waiter: Waiter,
+    pub key: Key,
+}
+
+pub(crate) struct Holder {
+    pub pid: Pid,
+    pub key: Key,
+    pub since: f64,
+}
+
 pub(crate) struct ResourceState {
+    pub kind: ResourceKind,
     pub capacity: usize,
-    pub holders: Vec<Pid>,
-    pub waiting: VecDeque<Waiter>,
+    pub holders: Vec<Holder>,
+    pub waiting: VecDeque<Request>,
 }
 
 impl ResourceState {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(kind: ResourceKind, capacity: usize) -> Self {
         ResourceState {
+            kind,
             capacity,
             holders: Vec::new(),
             waiting: VecDeque::new(),
+        }
+    }
+
+    pub fn has_room(&self) -> bool {
+        self.holders.len() < self.capacity
+    }
+
+    /// Adds a request to the wait list: at the back (plain), or after every request whose key
+    /// is not worse (priority kinds: FIFO among equals).
+    pub fn enqueue(&mut self, request: Request) {
+        if self.kind == ResourceKind::Plain {
+            self.waiting.push_back(request);
+        } else {
+            let at = self
+                .waiting
+                .partition_point(|r| r.key.cmp(&request.key) != Ordering::Greater);
+            self.waiting.insert(at, request);
         }
     }
 
@@ -30,7 +130,7 @@ impl ResourceState {
         match self
             .waiting
             .iter()
-            .position(|w| w.idx == idx && w.epoch == epoch)
+            .position(|r| r.waiter.idx == idx && r.waiter.epoch == epoch)
         {
             Some(at) => {
                 self.waiting.remove(at);
@@ -38,6 +138,21 @@ impl ResourceState {
             }
             None => false,
         }
+    }
+
+    /// The holder a preempting request with `key` would evict: the worst holder (the
+    /// latest among equally bad ones, as SimPy's stable sort picks), if worse than `key`.
+    pub fn victim(&self, key: &Key, requester: Pid) -> Option<usize> {
+        let mut worst: Option<usize> = None;
+        for (i, h) in self.holders.iter().enumerate() {
+            if worst.is_none_or(|w| h.key.cmp(&self.holders[w].key) != Ordering::Less) {
+                worst = Some(i);
+            }
+        }
+        worst.filter(|&w| {
+            let h = &self.holders[w];
+            h.key.cmp(key) == Ordering::Greater && h.pid != requester
+        })
     }
 }
 
@@ -47,6 +162,11 @@ pub struct ResourceView<'a> {
 }
 
 impl<'a> ResourceView<'a> {
+    /// Its kind.
+    pub fn kind(&self) -> ResourceKind {
+        self.state.kind
+    }
+
     /// Total number of slots.
     pub fn capacity(&self) -> usize {
         self.state.capacity
@@ -69,7 +189,7 @@ impl<'a> ResourceView<'a> {
 
     /// The processes holding slots, in the order they got them (a process holding two
     /// slots appears twice).
-    pub fn holders(&self) -> &'a [Pid] {
-        &self.state.holders
+    pub fn holders(&self) -> impl Iterator<Item = Pid> + 'a {
+        self.state.holders.iter().map(|h| h.pid)
     }
 }

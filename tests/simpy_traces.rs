@@ -404,7 +404,7 @@ fn same_instant() {
 // follows SimPy here.
 
 #[test]
-#[ignore = "engine divergence: SimPy resumes a join of an already-exited process synchronously, stepsim one event later"]
+
 fn join_exited() {
     let mut m = Model::new(&[], &[]);
     m.spawn("kid", vec![Sleep(1.0)]);
@@ -414,7 +414,7 @@ fn join_exited() {
 }
 
 #[test]
-#[ignore = "engine divergence: SimPy resumes a join of a finishing process from its exit event, stepsim from a later event"]
+
 fn join_finishing() {
     let mut m = Model::new(&[], &[]);
     m.spawn("kid", vec![Sleep(1.0)]);
@@ -424,7 +424,7 @@ fn join_finishing() {
 }
 
 #[test]
-#[ignore = "engine divergence: SimPy triggers a first-of with an exited join branch in one hop, stepsim takes two"]
+
 fn first_of_join_exited() {
     let mut m = Model::new(&[], &[]);
     m.spawn("kid", vec![Sleep(1.0)]);

@@ -48,11 +48,7 @@ impl Process<Urgent> for StackWorker {
 
 /// An interrupt of a `Sleep(slept_for)` after `waited`, carrying `work`.
 fn interrupt(work: f64, slept_for: f64, waited: f64) -> Wake<(), f64> {
-    Wake::Interrupted(Interrupt {
-        cause: work,
-        request: Command::Sleep(slept_for),
-        waited,
-    })
+    Wake::Interrupted(Interrupt::new(work, Command::Sleep(slept_for), waited))
 }
 
 #[test]
@@ -163,6 +159,7 @@ fn customer_who_runs_out_of_patience_leaves_without_releasing() {
         index: 1,
         outcome: Outcome::Slept,
         others: [Wait::Acquire(clerk)].into(),
+        taken: vec![],
     });
     assert_eq!(c.step(&mut cx, timeout), Command::Done);
     // Nothing was done through the context: in particular, no release.
@@ -181,6 +178,7 @@ fn served_customer_releases_the_clerk() {
         index: 0,
         outcome: Outcome::Acquired(clerk),
         others: [Wait::Sleep(5.0)].into(),
+        taken: vec![],
     });
     assert_eq!(c.step(&mut cx, served), Command::Sleep(2.0));
     assert_eq!(c.step(&mut cx, Wake::Slept), Command::Done);

@@ -1,0 +1,103 @@
+//! Containers: a level of some continuous or discrete amount, with a capacity.
+//!
+//! `Wait::GetAmount(c, n)` takes `n` and waits while the level is below `n`;
+//! `Wait::PutAmount(c, n)` adds `n` and waits while it would overflow the capacity. Waiting
+//! requests are served strictly in arrival order, each list on its own (SimPy's `Container`
+//! rule, *head-of-line*: a large get at the head makes smaller gets behind it wait too).
+//! Amounts are `f64`; whole numbers are exact, so discrete stock works as well.
+//!
+//! ```
+//! use stepsim::{Boxed, Command, Context, Process, Simulation, Wait, Wake};
+//!
+//! /// Fills a tank by 5 every time unit, three times.
+//! struct Pump { tank: stepsim::ContainerId, left: u32 }
+//! impl Process<Boxed<()>> for Pump {
+//!     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+//!         match wake {
+//!             Wake::Started | Wake::PutAmount(..) if self.left > 0 => Command::Sleep(1.0),
+//!             Wake::Slept => { self.left -= 1; Command::Wait(Wait::PutAmount(self.tank, 5.0)) }
+//!             _ => Command::Done,
+//!         }
+//!     }
+//! }
+//! /// Needs 12 at once.
+//! struct Truck { tank: stepsim::ContainerId }
+//! impl Process<Boxed<()>> for Truck {
+//!     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+//!         match wake {
+//!             Wake::Started => Command::Wait(Wait::GetAmount(self.tank, 12.0)),
+//!             _ => { assert_eq!(cx.now(), 3.0); Command::Done }
+//!         }
+//!     }
+//! }
+//! let mut sim = Simulation::<Boxed<()>>::new(0);
+//! let tank = sim.container(100.0, 0.0)?;
+//! sim.spawn(Box::new(Pump { tank, left: 3 }));
+//! sim.spawn(Box::new(Truck { tank }));
+//! sim.run()?;
+//! assert_eq!(sim.container_view(tank)?.level(), 3.0);
+//! # Ok::<(), stepsim::Error>(())
+//! ```
+
+use crate::queue::Waiter;
+use std::collections::VecDeque;
+
+pub(crate) struct ContainerState {
+    pub level: f64,
+    pub capacity: f64,
+    pub getters: VecDeque<(Waiter, f64)>,
+    pub putters: VecDeque<(Waiter, f64)>,
+}
+
+impl ContainerState {
+    pub fn new(capacity: f64, level: f64) -> Self {
+        ContainerState {
+            level,
+            capacity,
+            getters: VecDeque::new(),
+            putters: VecDeque::new(),
+        }
+    }
+
+    pub fn can_get(&self, amount: f64) -> bool {
+        self.level >= amount
+    }
+
+    pub fn can_put(&self, amount: f64) -> bool {
+        self.capacity - self.level >= amount
+    }
+
+    pub fn remove(list: &mut VecDeque<(Waiter, f64)>, idx: u32, epoch: u32) -> Option<f64> {
+        let at = list
+            .iter()
+            .position(|(w, _)| w.idx == idx && w.epoch == epoch)?;
+        list.remove(at).map(|(_, amount)| amount)
+    }
+}
+
+/// A read-only look at a container.
+pub struct ContainerView<'a> {
+    pub(crate) state: &'a ContainerState,
+}
+
+impl ContainerView<'_> {
+    /// The current level.
+    pub fn level(&self) -> f64 {
+        self.state.level
+    }
+
+    /// The capacity (may be infinite).
+    pub fn capacity(&self) -> f64 {
+        self.state.capacity
+    }
+
+    /// Number of processes waiting in `GetAmount`.
+    pub fn getters_waiting(&self) -> usize {
+        self.state.getters.len()
+    }
+
+    /// Number of processes waiting in `PutAmount`.
+    pub fn putters_waiting(&self) -> usize {
+        self.state.putters.len()
+    }
+}

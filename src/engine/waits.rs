@@ -1,0 +1,1006 @@
+//! Waits: registering a command's waits with their primitives, completing them, and
+//! withdrawing them (interrupts, losing `FirstOf` branches).
+//!
+//! A command is stored as a flat list of branches, each in a *group*: a single wait is one
+//! group of one branch; a `FirstOf` has one group per top-level branch, where an `AllOf`
+//! branch is a group of several; a top-level `AllOf` is one group of all its branches. The
+//! command completes when every branch of one group is done. Every registration carries the
+//! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the heap) can
+//! never match a later one.
+
+use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
+use crate::command::Priority;
+use crate::command::{Branches, Command, Exit, First, Outcome, Preempted, Wait, Wake};
+use crate::error::Error;
+use crate::handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
+use crate::process::Model;
+use crate::queue::{Getter, Waiter};
+use crate::resource::{Holder, Key, Request, ResourceKind};
+use crate::signal::SignalPhase;
+use crate::trace::TraceKind;
+use smallvec::SmallVec;
+
+/// How the branches of the current wait combine.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Single,
+    FirstOf,
+    AllOf,
+}
+
+/// One registered wait, compact: items of blocked puts and filters of blocked gets live in
+/// the primitive's waiting list.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum BranchWait {
+    Sleep(f64),
+    Get(u32),
+    GetWhere(u32),
+    Put(u32),
+    Acquire(u32),
+    AcquireWith(u32, Priority),
+    GetAmount(u32, f64),
+    PutAmount(u32, f64),
+    Signal(u32),
+    Arrive(u32),
+    Join(Pid),
+}
+
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Branch {
+    pub wait: BranchWait,
+    /// Which top-level branch (of a `FirstOf`) this belongs to.
+    pub group: u16,
+    /// Part of an `AllOf` group of this many waits (0: not in an `AllOf`). Branches of a
+    /// group register one by one, and a group completes only when all of them are done.
+    pub all_len: u16,
+    /// Completed, while the rest of its `AllOf` group is pending.
+    pub done: bool,
+}
+
+/// How an at-once completion reaches its process: through the request's own event (with the
+/// primitive's hook), or, for an event that was already processed (an exited process, a
+/// fired signal), without one.
+enum AtOnce {
+    Event(Hook),
+    Processed,
+}
+
+impl<M: Model> Simulation<M> {
+    // ----- validation -----
+
+    #[cold]
+    fn invalid_delay(&self, pid: Pid, delay: f64) -> Error {
+        Error::InvalidDelay {
+            origin: self.origin(Some(pid)),
+            delay,
+        }
+    }
+
+    fn unsupported(&self, pid: Pid, what: &'static str) -> Error {
+        Error::Unsupported {
+            origin: self.origin(Some(pid)),
+            what,
+        }
+    }
+
+    fn check_amount(&self, pid: Pid, c: ContainerId, amount: f64) -> Result<(), Error> {
+        let ci = self.check_container(c, Some(pid))?;
+        let why = if !(amount.is_finite() && amount > 0.0) {
+            "amounts must be finite and > 0"
+        } else if amount > self.containers[ci].capacity {
+            "the amount exceeds the container's capacity, so it could never be served"
+        } else {
+            return Ok(());
+        };
+        Err(Error::InvalidAmount {
+            origin: self.origin(Some(pid)),
+            amount,
+            why,
+        })
+    }
+
+    #[inline]
+    fn validate_wait(&self, pid: Pid, wait: &Wait<M::Item>, nested: bool) -> Result<(), Error> {
+        let me = Some(pid);
+        match wait {
+            Wait::Sleep(dt) => {
+                if !(dt.is_finite() && *dt >= 0.0) {
+                    return Err(self.invalid_delay(pid, *dt));
+                }
+            }
+            Wait::Get(q) | Wait::Put(q, _) => {
+                self.check_queue(*q, me)?;
+            }
+            Wait::GetWhere(q, _) => {
+                let qi = self.check_queue(*q, me)?;
+                if !self.queues[qi].filtered {
+                    return Err(Error::WrongKind {
+                        origin: self.origin(me),
+                        handle: Handle::Queue(*q),
+                        needs: "a filter queue",
+                    });
+                }
+            }
+            Wait::Acquire(r) => {
+                self.check_resource(*r, me)?;
+            }
+            Wait::AcquireWith(r, p) => {
+                let ri = self.check_resource(*r, me)?;
+                if self.resources[ri].kind == ResourceKind::Plain {
+                    return Err(Error::WrongKind {
+                        origin: self.origin(me),
+                        handle: Handle::Resource(*r),
+                        needs: "a priority or preemptive resource",
+                    });
+                }
+                if p.level.is_nan() {
+                    return Err(Error::InvalidPriority {
+                        origin: self.origin(me),
+                        level: p.level,
+                    });
+                }
+            }
+            Wait::GetAmount(c, n) | Wait::PutAmount(c, n) => self.check_amount(pid, *c, *n)?,
+            Wait::Signal(s) => {
+                self.check_signal(*s, me)?;
+            }
+            Wait::Arrive(b) => {
+                self.check_barrier(*b, me)?;
+            }
+            Wait::Join(p) => {
+                if p.sim != self.id || p.idx as usize >= self.meta.len() {
+                    return Err(self.foreign(Handle::Process(*p), me));
+                }
+                if *p == pid {
+                    return Err(Error::SelfReference {
+                        origin: self.origin(me),
+                        what: "join",
+                    });
+                }
+            }
+            Wait::AllOf(branches) => {
+                if nested {
+                    return Err(self.unsupported(pid, "an AllOf inside an AllOf"));
+                }
+                self.validate_branches(pid, branches.as_slice(), true)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_branches(
+        &self,
+        pid: Pid,
+        branches: &[Wait<M::Item>],
+        nested: bool,
+    ) -> Result<(), Error> {
+        if branches.is_empty() {
+            return Err(Error::EmptyFirstOf {
+                origin: self.origin(Some(pid)),
+            });
+        }
+        branches
+            .iter()
+            .try_for_each(|w| self.validate_wait(pid, w, nested))
+    }
+
+    #[inline]
+    fn validate(&self, pid: Pid, command: &Command<M::Item>) -> Result<(), Error> {
+        match command {
+            Command::Sleep(dt) => {
+                if dt.is_finite() && *dt >= 0.0 {
+                    Ok(())
+                } else {
+                    Err(self.invalid_delay(pid, *dt))
+                }
+            }
+            Command::Get(q) | Command::Put(q, _) => self.check_queue(*q, Some(pid)).map(drop),
+            Command::Acquire(r) => self.check_resource(*r, Some(pid)).map(drop),
+            Command::Join(p) => self.validate_wait(pid, &Wait::Join(*p), false),
+            Command::Wait(Wait::AllOf(_)) | Command::Masked(Wait::AllOf(_)) => Err(self
+                .unsupported(
+                    pid,
+                    "Wait::AllOf outside a FirstOf (use Command::AllOf, which cannot be masked)",
+                )),
+            Command::Wait(w) | Command::Masked(w) => self.validate_wait(pid, w, false),
+            Command::FirstOf(branches) => self.validate_branches(pid, branches.as_slice(), false),
+            Command::AllOf(branches) => self.validate_branches(pid, branches.as_slice(), true),
+            Command::Yield | Command::Done => Ok(()),
+        }
+    }
+
+    // ----- issuing -----
+
+    /// Carries out a command. `Ok(Some(wake))`: the command completed within this event
+    /// and the process is to be stepped again at once.
+    pub(crate) fn issue(
+        &mut self,
+        idx: usize,
+        pid: Pid,
+        command: Command<M::Item>,
+    ) -> Result<Option<WakeOf<M>>, Error> {
+        if let Command::Done = command {
+            self.finish(idx, TraceKind::Done);
+            return Ok(None);
+        }
+        self.validate(pid, &command)?;
+        let slot = &mut self.procs[idx];
+        if command.is_interruptible() && !slot.interrupts.is_empty() {
+            slot.phase = Phase::Held;
+            slot.rare().held = Some(command);
+            if slot.inflight == 0 {
+                slot.inflight += 1;
+                self.schedule(
+                    self.now,
+                    super::URGENT,
+                    idx as u32,
+                    pid.generation,
+                    Kind::Interrupt,
+                );
+            }
+            return Ok(None);
+        }
+        let epoch = self.meta[idx].epoch.wrapping_add(1);
+        self.meta[idx].epoch = epoch;
+        slot.phase = Phase::Waiting;
+        slot.since = self.now;
+        slot.masked = false;
+        slot.shape = Shape::Single;
+        slot.branches.clear();
+        let single = match command {
+            Command::Sleep(dt) => Wait::Sleep(dt),
+            Command::Yield => Wait::Sleep(0.0),
+            Command::Get(q) => Wait::Get(q),
+            Command::Put(q, item) => Wait::Put(q, item),
+            Command::Acquire(r) => Wait::Acquire(r),
+            Command::Join(p) => Wait::Join(p),
+            Command::Wait(w) => w,
+            Command::Masked(w) => {
+                self.procs[idx].masked = true;
+                w
+            }
+            Command::FirstOf(branches) => {
+                self.procs[idx].shape = Shape::FirstOf;
+                self.issue_first_of(idx, epoch, branches);
+                return Ok(None);
+            }
+            Command::AllOf(branches) => {
+                self.procs[idx].shape = Shape::AllOf;
+                let n = branches.len() as u16;
+                for wait in branches {
+                    self.register(idx, epoch, wait, 0, n);
+                }
+                return Ok(None);
+            }
+            Command::Done => unreachable!("handled above"),
+        };
+        // A single wait on an event that was already processed continues at once.
+        match single {
+            Wait::Join(p) if self.has_exited(p) => {
+                self.procs[idx].phase = Phase::Satisfied;
+                return Ok(Some(Wake::Joined(p, self.late_exit(p))));
+            }
+            Wait::Signal(s) if self.signal_fired(s) => {
+                let value = self.signals[s.idx as usize].value().expect("fired");
+                self.procs[idx].phase = Phase::Satisfied;
+                return Ok(Some(Wake::Signaled(s, value)));
+            }
+            _ => {}
+        }
+        self.register(idx, epoch, single, 0, 0);
+        Ok(None)
+    }
+
+    /// Whether `p`'s exit event has been processed (joining it continues at once).
+    fn has_exited(&self, p: Pid) -> bool {
+        self.live(p)
+            .is_none_or(|i| self.procs[i].phase == Phase::Exited)
+    }
+
+    /// The exit a joiner of an exited process receives: known while its exit event is
+    /// being processed, gone after.
+    fn late_exit(&self, p: Pid) -> Exit<M::Item> {
+        match self.live(p) {
+            Some(i) => self.exit_of(i),
+            None => Exit::Gone,
+        }
+    }
+
+    fn signal_fired(&self, s: SignalId) -> bool {
+        matches!(self.signals[s.idx as usize].phase, SignalPhase::Fired(_))
+    }
+
+    fn issue_first_of(&mut self, idx: usize, epoch: u32, branches: Branches<M::Item>) {
+        let winner = branches
+            .as_slice()
+            .iter()
+            .position(|w| self.completes_at_once(w));
+        if let Some(index) = winner {
+            // The first branch that can complete now wins; the others are never started.
+            let mut others = branches.0;
+            let wait = others.remove(index);
+            let (outcome, via) = self.take_at_once(idx, wait);
+            let wake = Wake::First(First {
+                index,
+                outcome,
+                others: Branches(others),
+                taken: Vec::new(),
+            });
+            self.procs[idx].phase = Phase::Satisfied;
+            match via {
+                AtOnce::Event(hook) => self.park(idx, wake, Kind::Ready(hook)),
+                AtOnce::Processed => self.park(idx, wake, Kind::Resume),
+            }
+            return;
+        }
+        // A branch may complete while registering (a barrier it trips, a filtered get served
+        // by the trigger): the waits not yet registered then go back untouched.
+        let mut unregistered: SmallVec<[Wait<M::Item>; 4]> = SmallVec::new();
+        for (group, wait) in branches.into_iter().enumerate() {
+            if self.procs[idx].phase != Phase::Waiting {
+                unregistered.push(wait);
+                continue;
+            }
+            match wait {
+                Wait::AllOf(all) => {
+                    let n = all.len() as u16;
+                    let mut rest = all.into_iter();
+                    for w in rest.by_ref() {
+                        self.register(idx, epoch, w, group as u16, n);
+                        if self.procs[idx].phase != Phase::Waiting {
+                            break;
+                        }
+                    }
+                    let rest: Branches<M::Item> = rest.collect();
+                    if !rest.is_empty() {
+                        unregistered.push(Wait::AllOf(Box::new(rest)));
+                    }
+                }
+                w => self.register(idx, epoch, w, group as u16, 0),
+            }
+        }
+        if !unregistered.is_empty() {
+            let key = self.procs[idx].ready;
+            if let Some(Wake::First(first)) = self.wakes.get_mut(key) {
+                first.others.0.extend(unregistered);
+            }
+        }
+    }
+
+    /// Whether a wait would complete the moment it is registered.
+    fn completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
+        match wait {
+            Wait::Sleep(_) | Wait::AllOf(_) => false,
+            Wait::Get(q) => {
+                let q = &self.queues[q.idx as usize];
+                q.getters.is_empty() && !q.items.is_empty()
+            }
+            Wait::GetWhere(q, f) => {
+                let q = &self.queues[q.idx as usize];
+                q.getters.is_empty() && q.find(Some(f)).is_some()
+            }
+            Wait::Put(q, _) => {
+                let q = &self.queues[q.idx as usize];
+                q.putters.is_empty() && q.has_room()
+            }
+            Wait::Acquire(r) | Wait::AcquireWith(r, _) => {
+                let r = &self.resources[r.idx as usize];
+                r.waiting.is_empty() && r.has_room()
+            }
+            Wait::GetAmount(c, n) => {
+                let c = &self.containers[c.idx as usize];
+                c.getters.is_empty() && c.can_get(*n)
+            }
+            Wait::PutAmount(c, n) => {
+                let c = &self.containers[c.idx as usize];
+                c.putters.is_empty() && c.can_put(*n)
+            }
+            Wait::Signal(s) => self.signal_fired(*s),
+            Wait::Arrive(b) => {
+                let b = &self.barriers[b.idx as usize];
+                b.waiting.len() + 1 >= b.parties
+            }
+            Wait::Join(p) => self.has_exited(*p),
+        }
+    }
+
+    /// Completes a wait that [`Self::completes_at_once`] approved.
+    fn take_at_once(&mut self, idx: usize, wait: Wait<M::Item>) -> (Outcome<M::Item>, AtOnce) {
+        match wait {
+            Wait::Get(q) => {
+                let item = self.queues[q.idx as usize].pop_item().expect("approved");
+                (Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)))
+            }
+            Wait::GetWhere(q, f) => {
+                let queue = &mut self.queues[q.idx as usize];
+                let at = queue.find(Some(&f)).expect("approved");
+                let item = queue.items.remove(at).expect("in range");
+                (Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)))
+            }
+            Wait::Put(q, item) => {
+                self.queues[q.idx as usize].push_item(item);
+                (Outcome::Put, AtOnce::Event(Hook::Gets(q.idx)))
+            }
+            Wait::Acquire(r) | Wait::AcquireWith(r, _) => {
+                let key = self.request_key(&wait);
+                self.grant(idx, r.idx, key);
+                (Outcome::Acquired(r), AtOnce::Event(Hook::None))
+            }
+            Wait::GetAmount(c, n) => {
+                self.containers[c.idx as usize].level -= n;
+                (Outcome::GotAmount(c, n), AtOnce::Event(Hook::Fills(c.idx)))
+            }
+            Wait::PutAmount(c, n) => {
+                self.containers[c.idx as usize].level += n;
+                (Outcome::PutAmount(c, n), AtOnce::Event(Hook::Draws(c.idx)))
+            }
+            Wait::Signal(s) => {
+                let value = self.signals[s.idx as usize].value().expect("fired");
+                (Outcome::Signaled(s, value), AtOnce::Processed)
+            }
+            Wait::Arrive(b) => {
+                // This arrival trips the barrier: the others are released too.
+                self.release_barrier_now(b.idx);
+                (Outcome::Released(b), AtOnce::Event(Hook::None))
+            }
+            Wait::Join(p) => (Outcome::Joined(p, self.late_exit(p)), AtOnce::Processed),
+            Wait::Sleep(_) | Wait::AllOf(_) => unreachable!("never completes at once"),
+        }
+    }
+
+    fn request_key(&self, wait: &Wait<M::Item>) -> Key {
+        let p = match wait {
+            Wait::AcquireWith(_, p) => *p,
+            _ => Priority::new(0.0),
+        };
+        Key {
+            level: p.level,
+            time: self.now,
+            no_preempt: !p.preempt,
+        }
+    }
+
+    fn grant(&mut self, idx: usize, r: u32, key: Key) {
+        let pid = self.pid_of(idx);
+        self.resources[r as usize].holders.push(Holder {
+            pid,
+            key,
+            since: self.now,
+        });
+        self.procs[idx].holds += 1;
+    }
+
+    /// Registers one wait as the next branch, then runs the primitive's trigger as SimPy
+    /// does when a request is created.
+    fn register(&mut self, idx: usize, epoch: u32, wait: Wait<M::Item>, group: u16, all_len: u16) {
+        let branch = self.procs[idx].branches.len() as u32;
+        let waiter = Waiter {
+            idx: idx as u32,
+            epoch,
+            branch,
+        };
+        let key = self.request_key(&wait);
+        let compact = match wait {
+            Wait::Sleep(dt) => {
+                self.schedule(
+                    self.now + dt,
+                    NORMAL,
+                    idx as u32,
+                    epoch,
+                    Kind::Timer(branch),
+                );
+                BranchWait::Sleep(dt)
+            }
+            Wait::Get(q) => {
+                self.queues[q.idx as usize].getters.push_back(Getter {
+                    waiter,
+                    filter: None,
+                });
+                BranchWait::Get(q.idx)
+            }
+            Wait::GetWhere(q, f) => {
+                self.queues[q.idx as usize].getters.push_back(Getter {
+                    waiter,
+                    filter: Some(f),
+                });
+                BranchWait::GetWhere(q.idx)
+            }
+            Wait::Put(q, item) => {
+                self.queues[q.idx as usize]
+                    .putters
+                    .push_back((waiter, item));
+                BranchWait::Put(q.idx)
+            }
+            Wait::Acquire(r) => {
+                self.resources[r.idx as usize].enqueue(Request { waiter, key });
+                BranchWait::Acquire(r.idx)
+            }
+            Wait::AcquireWith(r, p) => {
+                self.resources[r.idx as usize].enqueue(Request { waiter, key });
+                BranchWait::AcquireWith(r.idx, p)
+            }
+            Wait::GetAmount(c, n) => {
+                self.containers[c.idx as usize]
+                    .getters
+                    .push_back((waiter, n));
+                BranchWait::GetAmount(c.idx, n)
+            }
+            Wait::PutAmount(c, n) => {
+                self.containers[c.idx as usize]
+                    .putters
+                    .push_back((waiter, n));
+                BranchWait::PutAmount(c.idx, n)
+            }
+            Wait::Signal(s) => {
+                if !self.signal_fired(s) {
+                    self.signals[s.idx as usize].waiters.push(waiter);
+                }
+                BranchWait::Signal(s.idx)
+            }
+            Wait::Arrive(b) => {
+                self.barriers[b.idx as usize].waiting.push(waiter);
+                BranchWait::Arrive(b.idx)
+            }
+            Wait::Join(p) => {
+                if !self.has_exited(p) {
+                    // A live or finishing target wakes its joiners from its exit event.
+                    let t = self.live(p).expect("not exited");
+                    self.procs[t].joiners.push(waiter);
+                }
+                BranchWait::Join(p)
+            }
+            Wait::AllOf(_) => unreachable!("flattened by the caller"),
+        };
+        self.procs[idx].branches.push(Branch {
+            wait: compact,
+            group,
+            all_len,
+            done: false,
+        });
+        match compact {
+            BranchWait::Sleep(_) => {}
+            BranchWait::Get(q) | BranchWait::GetWhere(q) => self.trigger_gets(q),
+            BranchWait::Put(q) => self.trigger_puts(q),
+            BranchWait::Acquire(r) | BranchWait::AcquireWith(r, _) => self.trigger_grants(r),
+            BranchWait::GetAmount(c, _) => self.trigger_draws(c),
+            BranchWait::PutAmount(c, _) => self.trigger_fills(c),
+            BranchWait::Arrive(b) => {
+                let barrier = &self.barriers[b as usize];
+                if barrier.waiting.len() >= barrier.parties {
+                    self.release_barrier_now(b);
+                }
+            }
+            BranchWait::Signal(s) => {
+                if self.signal_fired(SignalId {
+                    sim: self.id,
+                    idx: s,
+                }) {
+                    let value = self.signals[s as usize].value().expect("fired");
+                    let sid = SignalId {
+                        sim: self.id,
+                        idx: s,
+                    };
+                    self.satisfied(waiter, Outcome::Signaled(sid, value), AtOnce::Processed);
+                }
+            }
+            BranchWait::Join(p) => {
+                if self.has_exited(p) {
+                    let exit = self.late_exit(p);
+                    self.satisfied(waiter, Outcome::Joined(p, exit), AtOnce::Processed);
+                }
+            }
+        }
+    }
+
+    // ----- completing -----
+
+    /// A primitive completed a branch: record it and, if that completes the command, park
+    /// the wake behind the request's own event.
+    fn satisfied(&mut self, w: Waiter, outcome: Outcome<M::Item>, via: AtOnce) {
+        let idx = w.idx as usize;
+        match (self.branch_done(idx, w.branch as usize, outcome), via) {
+            (Some(wake), AtOnce::Event(hook)) => self.park(idx, wake, Kind::Ready(hook)),
+            (Some(wake), AtOnce::Processed) => {
+                let kind = if self.procs[idx].shape == Shape::Single {
+                    Kind::Ready(Hook::None)
+                } else {
+                    Kind::Resume
+                };
+                self.park(idx, wake, kind)
+            }
+            // Part of an AllOf: the request's event still runs its hook.
+            (None, AtOnce::Event(hook)) if hook != Hook::None => self.schedule_hook(hook),
+            (None, _) => {}
+        }
+    }
+
+    /// A branch completed inside its own event (a timer).
+    pub(crate) fn branch_done_in_event(
+        &mut self,
+        idx: usize,
+        branch: usize,
+        outcome: Outcome<M::Item>,
+    ) -> Result<(), Error> {
+        match self.branch_done(idx, branch, outcome) {
+            Some(wake) => self.wake_or_hop(idx, wake),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a completed branch. Returns the wake if the whole command is now complete
+    /// (withdrawing every other branch), `None` if its `AllOf` group still waits.
+    pub(crate) fn branch_done(
+        &mut self,
+        idx: usize,
+        branch: usize,
+        outcome: Outcome<M::Item>,
+    ) -> Option<Wake<M::Item, M::Cause>> {
+        let b = self.procs[idx].branches[branch];
+        let group_outcome = if b.all_len > 0 {
+            let slot = &mut self.procs[idx];
+            slot.branches[branch].done = true;
+            slot.rare().partial.push((branch as u32, outcome));
+            let done = slot
+                .branches
+                .iter()
+                .filter(|x| x.group == b.group && x.done)
+                .count();
+            if done < b.all_len as usize {
+                return None;
+            }
+            Outcome::All(self.take_partial(idx, b.group))
+        } else {
+            outcome
+        };
+        Some(self.finish_wait(idx, b.group, group_outcome))
+    }
+
+    /// Removes and returns the recorded outcomes of a group, in branch order.
+    fn take_partial(&mut self, idx: usize, group: u16) -> Vec<Outcome<M::Item>> {
+        let slot = &mut self.procs[idx];
+        let branches = &slot.branches;
+        let Some(rare) = slot.rare.as_deref_mut() else {
+            return Vec::new();
+        };
+        let mut mine: Vec<(u32, Outcome<M::Item>)> = Vec::new();
+        let mut i = 0;
+        while i < rare.partial.len() {
+            if branches[rare.partial[i].0 as usize].group == group {
+                mine.push(rare.partial.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        mine.sort_by_key(|(b, _)| *b);
+        mine.into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// The command completed through `group`: withdraw everything else and build the wake.
+    fn finish_wait(
+        &mut self,
+        idx: usize,
+        group: u16,
+        outcome: Outcome<M::Item>,
+    ) -> Wake<M::Item, M::Cause> {
+        self.procs[idx].phase = Phase::Satisfied;
+        let wake = match self.procs[idx].shape {
+            Shape::Single => outcome.into(),
+            Shape::AllOf => match outcome {
+                Outcome::All(all) => Wake::All(all),
+                other => Wake::All(vec![other]),
+            },
+            Shape::FirstOf => {
+                let (others, taken) = self.withdraw_groups(idx, Some(group));
+                Wake::First(First {
+                    index: group as usize,
+                    outcome,
+                    others,
+                    taken,
+                })
+            }
+        };
+        self.procs[idx].branches.clear();
+        wake
+    }
+
+    // ----- withdrawing -----
+
+    /// Withdraws every group but `except`, handing back each as it was issued (an `AllOf`
+    /// group with only its unsatisfied waits) and what satisfied `AllOf` branches took.
+    fn withdraw_groups(
+        &mut self,
+        idx: usize,
+        except: Option<u16>,
+    ) -> (Branches<M::Item>, Vec<Outcome<M::Item>>) {
+        let mut others = Branches::new();
+        let mut taken = Vec::new();
+        let n = self.procs[idx].branches.len();
+        let mut b = 0;
+        while b < n {
+            let group = self.procs[idx].branches[b].group;
+            let mut end = b;
+            while end < n && self.procs[idx].branches[end].group == group {
+                end += 1;
+            }
+            if Some(group) != except {
+                if self.procs[idx].branches[b].all_len > 0 {
+                    let mut waits = Branches::new();
+                    for i in b..end {
+                        if !self.procs[idx].branches[i].done {
+                            waits.push(self.withdraw(idx, i));
+                        }
+                    }
+                    taken.extend(self.take_partial(idx, group));
+                    others.push(Wait::AllOf(Box::new(waits)));
+                } else {
+                    others.push(self.withdraw(idx, b));
+                }
+            }
+            b = end;
+        }
+        (others, taken)
+    }
+
+    /// Withdraws every branch of an interrupted wait, handing the request back (and what
+    /// satisfied `AllOf` branches took).
+    pub(crate) fn withdraw_all(&mut self, idx: usize) -> (Command<M::Item>, Vec<Outcome<M::Item>>) {
+        let (mut others, taken) = self.withdraw_groups(idx, None);
+        let command = match self.procs[idx].shape {
+            Shape::Single => {
+                let wait = others.0.pop().expect("one branch");
+                if self.procs[idx].masked {
+                    Command::Masked(wait)
+                } else {
+                    wait.into()
+                }
+            }
+            Shape::FirstOf => Command::FirstOf(others),
+            Shape::AllOf => match others.0.pop() {
+                Some(Wait::AllOf(rest)) => Command::AllOf(*rest),
+                _ => unreachable!("an AllOf is one group"),
+            },
+        };
+        self.procs[idx].branches.clear();
+        (command, taken)
+    }
+
+    /// Takes one unsatisfied branch off its primitive's waiting list, returning the wait as
+    /// it was issued (with a put's item, a get's filter).
+    fn withdraw(&mut self, idx: usize, branch: usize) -> Wait<M::Item> {
+        let epoch = self.meta[idx].epoch;
+        let (i, sim) = (idx as u32, self.id);
+        match self.procs[idx].branches[branch].wait {
+            BranchWait::Sleep(dt) => Wait::Sleep(dt),
+            BranchWait::Get(q) => {
+                self.queues[q as usize].remove_getter(i, epoch);
+                Wait::Get(QueueId { sim, idx: q })
+            }
+            BranchWait::GetWhere(q) => {
+                let filter = self.queues[q as usize]
+                    .remove_getter(i, epoch)
+                    .expect("a pending filtered get keeps its filter");
+                Wait::GetWhere(QueueId { sim, idx: q }, filter)
+            }
+            BranchWait::Put(q) => {
+                let item = self.queues[q as usize]
+                    .remove_putter(i, epoch)
+                    .expect("an unsatisfied put still holds its item");
+                Wait::Put(QueueId { sim, idx: q }, item)
+            }
+            BranchWait::Acquire(r) => {
+                self.resources[r as usize].remove_waiter(i, epoch);
+                Wait::Acquire(ResourceId { sim, idx: r })
+            }
+            BranchWait::AcquireWith(r, p) => {
+                self.resources[r as usize].remove_waiter(i, epoch);
+                Wait::AcquireWith(ResourceId { sim, idx: r }, p)
+            }
+            BranchWait::GetAmount(c, n) => {
+                crate::container::ContainerState::remove(
+                    &mut self.containers[c as usize].getters,
+                    i,
+                    epoch,
+                );
+                Wait::GetAmount(ContainerId { sim, idx: c }, n)
+            }
+            BranchWait::PutAmount(c, n) => {
+                crate::container::ContainerState::remove(
+                    &mut self.containers[c as usize].putters,
+                    i,
+                    epoch,
+                );
+                Wait::PutAmount(ContainerId { sim, idx: c }, n)
+            }
+            BranchWait::Signal(s) => {
+                let waiters = &mut self.signals[s as usize].waiters;
+                waiters.retain(|w| !(w.idx == i && w.epoch == epoch));
+                Wait::Signal(SignalId { sim, idx: s })
+            }
+            BranchWait::Arrive(b) => {
+                let waiting = &mut self.barriers[b as usize].waiting;
+                waiting.retain(|w| !(w.idx == i && w.epoch == epoch));
+                Wait::Arrive(BarrierId { sim, idx: b })
+            }
+            BranchWait::Join(p) => {
+                if let Some(t) = self.live(p) {
+                    let joiners = &mut self.procs[t].joiners;
+                    joiners.retain(|w| !(w.idx == i && w.epoch == epoch));
+                }
+                Wait::Join(p)
+            }
+        }
+    }
+
+    // ----- primitive triggers (SimPy's rules) -----
+
+    /// Offers items to waiting getters: the head only for FIFO and priority queues; every
+    /// getter in order for a filter queue.
+    pub(crate) fn trigger_gets(&mut self, q: u32) {
+        loop {
+            let queue = &mut self.queues[q as usize];
+            if queue.items.is_empty() {
+                return;
+            }
+            let found = if queue.filtered {
+                queue.getters.iter().enumerate().find_map(|(g, getter)| {
+                    queue.find(getter.filter.as_ref()).map(|item| (g, item))
+                })
+            } else {
+                (!queue.getters.is_empty()).then_some((0, 0))
+            };
+            let Some((g, at)) = found else { return };
+            let getter = queue.getters.remove(g).expect("in range");
+            let item = queue.items.remove(at).expect("in range");
+            self.satisfied(
+                getter.waiter,
+                Outcome::Got(item),
+                AtOnce::Event(Hook::Puts(q)),
+            );
+            if !self.queues[q as usize].filtered {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn trigger_puts(&mut self, q: u32) {
+        let queue = &mut self.queues[q as usize];
+        if !queue.has_room() {
+            return;
+        }
+        let Some((w, item)) = queue.putters.pop_front() else {
+            return;
+        };
+        queue.push_item(item);
+        self.satisfied(w, Outcome::Put, AtOnce::Event(Hook::Gets(q)));
+    }
+
+    /// Offers a slot to the head request, preempting for it on a preemptive resource.
+    pub(crate) fn trigger_grants(&mut self, r: u32) {
+        let res = &self.resources[r as usize];
+        let Some(head) = res.waiting.front() else {
+            return;
+        };
+        let (w, key) = (head.waiter, head.key);
+        if !res.has_room() && res.kind == ResourceKind::Preemptive && !key.no_preempt {
+            let requester = self.pid_of(w.idx as usize);
+            if let Some(v) = res.victim(&key, requester) {
+                let victim = self.resources[r as usize].holders.remove(v);
+                let vi = victim.pid.idx as usize;
+                self.procs[vi].holds -= 1;
+                self.post_interrupt(
+                    vi,
+                    Pending::Preempted(Preempted {
+                        by: requester,
+                        since: victim.since,
+                        resource: ResourceId {
+                            sim: self.id,
+                            idx: r,
+                        },
+                    }),
+                );
+            }
+        }
+        if !self.resources[r as usize].has_room() {
+            return;
+        }
+        self.resources[r as usize].waiting.pop_front();
+        self.grant(w.idx as usize, r, key);
+        let rid = ResourceId {
+            sim: self.id,
+            idx: r,
+        };
+        self.satisfied(w, Outcome::Acquired(rid), AtOnce::Event(Hook::None));
+    }
+
+    /// Serves a container's waiting gets in order while they fit (head-of-line).
+    pub(crate) fn trigger_draws(&mut self, c: u32) {
+        loop {
+            let container = &mut self.containers[c as usize];
+            let Some(&(w, n)) = container.getters.front() else {
+                return;
+            };
+            if !container.can_get(n) {
+                return;
+            }
+            container.getters.pop_front();
+            container.level -= n;
+            let cid = ContainerId {
+                sim: self.id,
+                idx: c,
+            };
+            self.satisfied(w, Outcome::GotAmount(cid, n), AtOnce::Event(Hook::Fills(c)));
+        }
+    }
+
+    /// Serves a container's waiting puts in order while they fit (head-of-line).
+    pub(crate) fn trigger_fills(&mut self, c: u32) {
+        loop {
+            let container = &mut self.containers[c as usize];
+            let Some(&(w, n)) = container.putters.front() else {
+                return;
+            };
+            if !container.can_put(n) {
+                return;
+            }
+            container.putters.pop_front();
+            container.level += n;
+            let cid = ContainerId {
+                sim: self.id,
+                idx: c,
+            };
+            self.satisfied(w, Outcome::PutAmount(cid, n), AtOnce::Event(Hook::Draws(c)));
+        }
+    }
+
+    /// Releases every party waiting at a barrier (each through its own event).
+    pub(crate) fn release_barrier_now(&mut self, b: u32) {
+        let barrier = &mut self.barriers[b as usize];
+        barrier.releases += 1;
+        let waiting = std::mem::take(&mut barrier.waiting);
+        let bid = BarrierId {
+            sim: self.id,
+            idx: b,
+        };
+        for w in waiting {
+            if self.waiter_is_current(&w) {
+                self.satisfied(w, Outcome::Released(bid), AtOnce::Event(Hook::None));
+            }
+        }
+    }
+
+    /// Processes a signal's firing: everyone waiting on it wakes, in order.
+    pub(crate) fn fire(&mut self, s: u32) -> Result<(), Error> {
+        let signal = &mut self.signals[s as usize];
+        let value = match std::mem::replace(&mut signal.phase, SignalPhase::Pending) {
+            SignalPhase::Firing(v) => v,
+            other => {
+                // Reset before its firing was processed: nothing fires.
+                signal.phase = other;
+                return Ok(());
+            }
+        };
+        signal.phase = SignalPhase::Fired(value);
+        let waiters = std::mem::take(&mut signal.waiters);
+        let sid = SignalId {
+            sim: self.id,
+            idx: s,
+        };
+        self.wake_waiters(&waiters, |sim| {
+            Outcome::Signaled(sid, sim.signals[s as usize].value().expect("fired"))
+        })
+    }
+
+    /// Gives `pid` a slot of resource `r` at once (a successful `try_acquire`).
+    pub(crate) fn grant_now(&mut self, pid: Pid, r: u32) {
+        let idx = pid.idx as usize;
+        let key = self.request_key(&Wait::Acquire(ResourceId {
+            sim: self.id,
+            idx: r,
+        }));
+        self.grant(idx, r, key);
+    }
+
+    pub(crate) fn rare_of(&mut self, idx: usize) -> &mut Rare<M> {
+        self.procs[idx].rare()
+    }
+}
