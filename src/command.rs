@@ -510,6 +510,7 @@ impl<T, I> Interrupt<T, I> {
     /// `None` for other waits.
     pub fn remaining_sleep(&self) -> Option<f64> {
         match self.request {
+            Command::Yield => Some(0.0),
             Command::Sleep(dt) | Command::Masked(Wait::Sleep(dt)) => {
                 Some((dt - self.waited).max(0.0))
             }

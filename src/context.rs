@@ -200,12 +200,7 @@ impl<'a, M: Model> Context<'a, M> {
         self.fire(s, Err(reason.into()), None);
     }
 
-    fn fire(
-        &mut self,
-        s: SignalId,
-        value: SignalValue<M::Item>,
-        clone: Option<CloneFn<M::Item>>,
-    ) {
+    fn fire(&mut self, s: SignalId, value: SignalValue<M::Item>, clone: Option<CloneFn<M::Item>>) {
         let Some(si) = self.check(self.sim.check_signal(s, self.me)) else {
             return;
         };

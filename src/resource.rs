@@ -192,4 +192,9 @@ impl<'a> ResourceView<'a> {
     pub fn holders(&self) -> impl Iterator<Item = Pid> + 'a {
         self.state.holders.iter().map(|h| h.pid)
     }
+
+    /// Whether `pid` holds at least one slot.
+    pub fn is_held_by(&self, pid: Pid) -> bool {
+        self.state.holders.iter().any(|h| h.pid == pid)
+    }
 }

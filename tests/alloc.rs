@@ -1,8 +1,7 @@
 //! Steady-state steps allocate nothing: once a model has warmed up (heap, slabs and wait
 //! lists have grown to their working size), carrying out `Sleep`, `Get`/`Put`, `Acquire` and
-//! release, `FirstOf` with up to four branches, and an interrupt withdrawing a wait costs no
-//! heap allocation per event. (An interrupt that has to queue does allocate: see the
-//! `#[ignore]`d `queued_interrupts_do_not_allocate`.)
+//! release, `FirstOf` with up to four branches, an interrupt withdrawing a wait, and an
+//! interrupt that has to queue cost no heap allocation per event.
 //!
 //! A counting global allocator counts the allocations made *by the measuring thread* while
 //! measuring. Set `STEPSIM_ALLOC_BACKTRACE=1` to print a backtrace of every allocation that
@@ -579,12 +578,8 @@ fn steady_state_steps_do_not_allocate() {
 
 /// An interrupt that cannot land at once (the target is in a masked wait, or a second
 /// interrupt arrives in the same instant) is queued, and delivered at the target's next
-/// interruptible command, which the engine keeps meanwhile in `Slot::held`, a
-/// `Option<Box<Command<_>>>`: `Simulation::issue` boxes the command, one allocation per
-/// queued interrupt delivered.
+/// interruptible command, which the engine holds meanwhile in storage the process keeps.
 #[test]
-#[ignore = "engine allocates on the queued-interrupt path: `Box::new(command)` in \
-            Simulation::issue (Phase::Held)"]
 fn queued_interrupts_do_not_allocate() {
     let _serial = setup();
     for (masked, burst) in [(true, 1), (false, 2)] {

@@ -12,7 +12,6 @@
 //!   them with `Context::release`, or leave them to the automatic release when they finish;
 //! - *interrupters* interrupt random processes at random times, in bursts.
 //!
-//! (While an engine bug stands, every `FirstOf` is cut to [`MAX_FIRST_OF_BRANCHES`] branches.)
 //!
 //! Delays come from the plan or from each process's seeded stream. Every process checks each
 //! wake against the command it answers (the right kind, at the right time, `First::others`
@@ -29,7 +28,7 @@
 //! 3. quiescence: when no event is left, no request that could be satisfied is still waiting;
 //! 4. determinism: the same plan and seed give the same trace, event for event.
 //!
-//! Known engine bugs found this way are pinned by the `#[ignore]`d tests at the end.
+//! Engine bugs these properties found are pinned as regression tests at the end.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -54,10 +53,8 @@ type Cmd = Command<Item>;
 const SHUTDOWN: Cause = u32::MAX;
 
 /// The most branches a generated `FirstOf` has (producers: puts and a timeout; consumers:
-/// gets and a timeout). Should be 4, but with 3 or more the engine bug pinned by
-/// `first_of_completed_while_registering_keeps_registering` fails the properties almost
-/// every run; raise it once that is fixed.
-const MAX_FIRST_OF_BRANCHES: usize = 2;
+/// gets and a timeout): the four stored inline.
+const MAX_FIRST_OF_BRANCHES: usize = 4;
 
 // ----- plans -----
 
@@ -378,7 +375,7 @@ fn outcome_fits(wait: &Wait<Item>, outcome: &Outcome<Item>) -> bool {
         | (Wait::Get(_), Outcome::Got(_))
         | (Wait::Put(..), Outcome::Put) => true,
         (Wait::Acquire(r), Outcome::Acquired(s)) => r == s,
-        (Wait::Join(p), Outcome::Joined(q)) => p == q,
+        (Wait::Join(p), Outcome::Joined(q, _)) => p == q,
         _ => false,
     }
 }
@@ -460,9 +457,9 @@ fn check_slots(cx: &Context<'_, M>, ledger: &Ledger) {
         assert!(view.in_use() <= view.capacity(), "{r} over capacity");
         for &(_, pid) in ledger.holds.iter().filter(|h| h.0 == ri) {
             assert!(
-                view.holders().contains(&pid),
+                view.is_held_by(pid),
                 "{pid:?} believes it holds {r}, but the engine says {:?}",
-                view.holders()
+                view.holders().collect::<Vec<_>>()
             );
         }
     }
@@ -485,7 +482,8 @@ fn request_waits(request: &Cmd) -> Vec<Wait<Item>> {
         Command::Put(q, item) => vec![Wait::Put(*q, *item)],
         Command::Acquire(r) => vec![Wait::Acquire(*r)],
         Command::Join(p) => vec![Wait::Join(*p)],
-        Command::Masked(w) => vec![w.clone()],
+        Command::Masked(w) | Command::Wait(w) => vec![w.clone()],
+        Command::AllOf(branches) => vec![Wait::AllOf(Box::new(branches.clone()))],
         Command::Done => Vec::new(),
     }
 }
@@ -770,11 +768,8 @@ impl User {
         };
         for wait in &withdrawn {
             if let Wait::Acquire(r) = wait {
-                let holders = cx.resource_view(*r).unwrap().holders();
-                assert!(
-                    !holders.contains(&me),
-                    "{me:?}: a withdrawn acquire of {r} holds a slot"
-                );
+                let held = cx.resource_view(*r).unwrap().is_held_by(me);
+                assert!(!held, "{me:?}: a withdrawn acquire of {r} holds a slot");
             }
         }
         let acquired = match &wake {
@@ -789,7 +784,7 @@ impl User {
             assert_eq!(self.stage, Stage::Waiting);
             let (ri, want) = self.needs[self.held.len()];
             assert_eq!(r, want, "{me:?} acquired the wrong resource");
-            assert!(cx.resource_view(r).unwrap().holders().contains(&me));
+            assert!(cx.resource_view(r).unwrap().is_held_by(me));
             assert!(lg.holds.insert((ri, me)), "{me:?} holds {r} twice");
             self.held.push((ri, r));
         }
@@ -1135,7 +1130,7 @@ impl Model {
         for (ri, &r) in self.resources.iter().enumerate() {
             let view = self.sim.resource_view(r).unwrap();
             prop_assert!(view.in_use() <= view.capacity());
-            let mut engine = view.holders().to_vec();
+            let mut engine = view.holders().collect::<Vec<_>>();
             engine.sort();
             let believed: Vec<Pid> = lg.holds.iter().filter(|h| h.0 == ri).map(|h| h.1).collect();
             prop_assert_eq!(engine, believed, "{}: holders of resource {}", when, ri);
@@ -1337,7 +1332,7 @@ fn the_generator_exercises_every_situation() {
     );
 }
 
-// ----- engine bugs found by the properties, pinned as plain tests -----
+// ----- regression tests for engine bugs the properties found -----
 
 type Log = Rc<RefCell<Vec<(f64, W)>>>;
 
@@ -1380,7 +1375,6 @@ fn script(sim: &mut Simulation<M>, commands: Vec<Cmd>) -> (Pid, Log) {
 /// Registering B's `Get(q1)` serves A, which withdraws A's getter from q0; registering B's
 /// `Get(q0)` then serves B itself; B's `Get(q2)` is registered afterwards anyway.
 #[test]
-#[ignore = "engine bug: issue_first_of keeps registering branches after the FirstOf completed"]
 fn first_of_completed_while_registering_keeps_registering() {
     let mut sim = Simulation::<M>::new(0);
     let q0 = sim.queue(Capacity::Unbounded).unwrap();
@@ -1411,6 +1405,7 @@ fn first_of_completed_while_registering_keeps_registering() {
                 index: 0,
                 outcome: Outcome::Got(1),
                 others: [Wait::Get(q0)].into(),
+                taken: vec![],
             })
         )
     );
@@ -1418,12 +1413,11 @@ fn first_of_completed_while_registering_keeps_registering() {
         b.borrow()[2],
         (
             1.0,
-            Wake::First(stepsim::First {
-                index: 1,
-                outcome: Outcome::Got(2),
-                // The engine hands back only [Get(q1)].
-                others: [Wait::Get(q1), Wait::Get(q2)].into(),
-            })
+            Wake::First(stepsim::First::new(
+                1,
+                Outcome::Got(2),
+                [Wait::Get(q1), Wait::Get(q2)].into(),
+            ))
         ),
         "the losing branches"
     );
@@ -1451,7 +1445,6 @@ fn first_of_completed_while_registering_keeps_registering() {
 /// first (`Slot::ready` overwritten); its second `Kind::Resume` then removes a `wakes` key
 /// that is gone, and `Slab::remove` panics ("invalid key", in `dispatch_entry`).
 #[test]
-#[ignore = "engine bug: exit wakes a FirstOf joining the same process twice twice (panics)"]
 fn first_of_joining_one_process_twice() {
     let mut sim = Simulation::<M>::new(0);
     let (child, _) = script(&mut sim, vec![Command::Sleep(1.0)]);
@@ -1468,11 +1461,11 @@ fn first_of_joining_one_process_twice() {
         [
             (
                 1.0,
-                Wake::First(stepsim::First {
-                    index: 0,
-                    outcome: Outcome::Joined(child),
-                    others: [Wait::Join(child)].into(),
-                })
+                Wake::First(stepsim::First::new(
+                    0,
+                    Outcome::Joined(child, stepsim::Exit::Returned(None)),
+                    [Wait::Join(child)].into(),
+                ))
             ),
             (4.0, Wake::Slept),
         ]
@@ -1485,7 +1478,6 @@ fn first_of_joining_one_process_twice() {
 /// comes back as `Sleep(0.0)` (and `remaining_sleep` differs: `Some(0.0)` instead of the
 /// `None` a held `Yield` gets).
 #[test]
-#[ignore = "engine bug (minor): an interrupted Yield is handed back as Sleep(0.0)"]
 fn interrupted_yield_is_handed_back_as_issued() {
     struct Interrupter(Pid);
     impl Process<M> for Interrupter {
@@ -1507,11 +1499,7 @@ fn interrupted_yield_is_handed_back_as_issued() {
         log.borrow()[2],
         (
             1.0,
-            Wake::Interrupted(stepsim::Interrupt {
-                cause: 7,
-                request: Command::Yield,
-                waited: 0.0,
-            })
+            Wake::Interrupted(stepsim::Interrupt::new(7, Command::Yield, 0.0))
         )
     );
 }

@@ -11,9 +11,7 @@
 //! `models.py`), so a port is the list copied over. The SimPy side cancels losing first-of
 //! branches and interrupted requests by hand, which stepsim does by itself; see the top of
 //! `models.py`.
-//!
-//! The `join_exited`, `join_finishing` and `first_of_join_exited` models show where stepsim's
-//! `Join` does not follow SimPy yet; their tests are ignored (see the comment above them).
+
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -393,18 +391,13 @@ fn same_instant() {
     m.check(include_str!("simpy/traces/same_instant.csv"));
 }
 
-// The three tests below show where the engine's `Join` differs from SimPy (see the
-// docstrings of the same models in `models.py`). In SimPy, `yield proc` is a wait on the
-// process's own event: `Process._resume` continues *synchronously* when that event has
-// already been processed, and otherwise resumes the joiner from the callbacks of that event;
-// a `Condition` (first-of) triggers at construction on an already-processed branch. stepsim
-// treats a join of a finished process, exited or with its exit still pending, like a request
-// satisfied at once (`register`/`issue_first_of` park a `Ready` event at the current instant:
-// one extra event for a plain join, two for a first-of). They stay ignored until the engine
-// follows SimPy here.
+// The three tests below pin how `Join` follows SimPy (see the docstrings of the same models in
+// `models.py`). In SimPy, `yield proc` is a wait on the process's own event:
+// `Process._resume` continues *synchronously* when that event has already been processed, and
+// otherwise resumes the joiner from the callbacks of that event; a `Condition` (first-of)
+// triggers at construction on an already-processed branch, one event later.
 
 #[test]
-
 fn join_exited() {
     let mut m = Model::new(&[], &[]);
     m.spawn("kid", vec![Sleep(1.0)]);
@@ -414,7 +407,6 @@ fn join_exited() {
 }
 
 #[test]
-
 fn join_finishing() {
     let mut m = Model::new(&[], &[]);
     m.spawn("kid", vec![Sleep(1.0)]);
@@ -424,7 +416,6 @@ fn join_finishing() {
 }
 
 #[test]
-
 fn first_of_join_exited() {
     let mut m = Model::new(&[], &[]);
     m.spawn("kid", vec![Sleep(1.0)]);

@@ -33,6 +33,8 @@ pub(crate) enum Shape {
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum BranchWait {
     Sleep(f64),
+    /// A `Command::Yield` (a zero sleep handed back as `Yield`).
+    Yield,
     Get(u32),
     GetWhere(u32),
     Put(u32),
@@ -249,7 +251,12 @@ impl<M: Model> Simulation<M> {
         slot.branches.clear();
         let single = match command {
             Command::Sleep(dt) => Wait::Sleep(dt),
-            Command::Yield => Wait::Sleep(0.0),
+            Command::Yield => {
+                // Registered as a zero sleep, remembered as a yield to be handed back as one.
+                self.register(idx, epoch, Wait::Sleep(0.0), 0, 0);
+                self.procs[idx].branches[0].wait = BranchWait::Yield;
+                return Ok(None);
+            }
             Command::Get(q) => Wait::Get(q),
             Command::Put(q, item) => Wait::Put(q, item),
             Command::Acquire(r) => Wait::Acquire(r),
@@ -558,7 +565,7 @@ impl<M: Model> Simulation<M> {
             done: false,
         });
         match compact {
-            BranchWait::Sleep(_) => {}
+            BranchWait::Sleep(_) | BranchWait::Yield => {}
             BranchWait::Get(q) | BranchWait::GetWhere(q) => self.trigger_gets(q),
             BranchWait::Put(q) => self.trigger_puts(q),
             BranchWait::Acquire(r) | BranchWait::AcquireWith(r, _) => self.trigger_grants(r),
@@ -746,6 +753,9 @@ impl<M: Model> Simulation<M> {
     pub(crate) fn withdraw_all(&mut self, idx: usize) -> (Command<M::Item>, Vec<Outcome<M::Item>>) {
         let (mut others, taken) = self.withdraw_groups(idx, None);
         let command = match self.procs[idx].shape {
+            Shape::Single if matches!(self.procs[idx].branches[0].wait, BranchWait::Yield) => {
+                Command::Yield
+            }
             Shape::Single => {
                 let wait = others.0.pop().expect("one branch");
                 if self.procs[idx].masked {
@@ -771,6 +781,7 @@ impl<M: Model> Simulation<M> {
         let (i, sim) = (idx as u32, self.id);
         match self.procs[idx].branches[branch].wait {
             BranchWait::Sleep(dt) => Wait::Sleep(dt),
+            BranchWait::Yield => Wait::Sleep(0.0),
             BranchWait::Get(q) => {
                 self.queues[q as usize].remove_getter(i, epoch);
                 Wait::Get(QueueId { sim, idx: q })
