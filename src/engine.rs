@@ -95,11 +95,13 @@ pub(crate) enum Kind {
     Hook(Hook),
 }
 
-/// One scheduled event. Its order is `(time, priority, sequence)` packed into one `u128`:
-/// times are never negative, and the bit patterns of non-negative `f64`s sort like the
-/// numbers, so a single integer comparison orders the heap.
+/// One scheduled event. Its order `(time, priority, sequence)` is two integers: times are
+/// never negative, and the bit patterns of non-negative `f64`s sort like the numbers; the
+/// priority is the top bit of the sequence word. (Two `u64`s rather than one `u128` keep the
+/// entry at 32 bytes.)
 pub(crate) struct Entry {
-    order: u128,
+    time_bits: u64,
+    key: u64,
     idx: u32,
     tag: u32,
     kind: Kind,
@@ -107,13 +109,13 @@ pub(crate) struct Entry {
 
 impl Entry {
     fn time(&self) -> f64 {
-        f64::from_bits((self.order >> 64) as u64)
+        f64::from_bits(self.time_bits)
     }
 }
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        self.order == other.order
+        (self.time_bits, self.key) == (other.time_bits, other.key)
     }
 }
 impl Eq for Entry {}
@@ -125,7 +127,7 @@ impl PartialOrd for Entry {
 impl Ord for Entry {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest entry.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.order.cmp(&self.order)
+        (other.time_bits, other.key).cmp(&(self.time_bits, self.key))
     }
 }
 
@@ -617,10 +619,10 @@ impl<M: Model> Simulation<M> {
     pub(crate) fn schedule(&mut self, time: f64, priority: u64, idx: u32, tag: u32, kind: Kind) {
         debug_assert!(time >= 0.0, "times are never negative");
         self.seq += 1;
-        // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
-        let bits = (time + 0.0).to_bits() as u128;
         self.heap.push(Entry {
-            order: (bits << 64) | (priority | self.seq) as u128,
+            // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
+            time_bits: (time + 0.0).to_bits(),
+            key: priority | self.seq,
             idx,
             tag,
             kind,
@@ -727,7 +729,8 @@ impl<M: Model> Simulation<M> {
     // ----- internals: the event loop -----
 
     fn process_next(&mut self) -> Result<bool, Error> {
-        self.prune();
+        // The head is never stale here: waits are withdrawn only while an event is processed,
+        // and every processing ends with a prune.
         let Some(e) = self.heap.pop() else {
             return Ok(false);
         };
@@ -761,7 +764,17 @@ impl<M: Model> Simulation<M> {
         let idx = e.idx as usize;
         match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
-            Kind::Timer(branch) => self.branch_done_in_event(idx, branch as usize, Outcome::Slept),
+            Kind::Timer(branch) => {
+                let slot = &mut self.procs[idx];
+                if slot.shape == Shape::Single {
+                    // The common case, kept short: a plain sleep elapsed.
+                    slot.phase = Phase::Satisfied;
+                    slot.branches.clear();
+                    self.resume(idx, Wake::Slept)
+                } else {
+                    self.branch_done_in_event(idx, branch as usize, Outcome::Slept)
+                }
+            }
             Kind::Ready(hook) => {
                 self.run_hook(hook)?;
                 if self.procs[idx].shape != Shape::Single {

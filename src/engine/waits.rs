@@ -486,7 +486,14 @@ impl<M: Model> Simulation<M> {
             epoch,
             branch,
         };
-        let key = self.request_key(&wait);
+        let key = match wait {
+            Wait::Acquire(_) | Wait::AcquireWith(..) => self.request_key(&wait),
+            _ => Key {
+                level: 0.0,
+                time: 0.0,
+                no_preempt: false,
+            },
+        };
         let compact = match wait {
             Wait::Sleep(dt) => {
                 self.schedule(
