@@ -162,8 +162,15 @@ pub(crate) enum Pending<I> {
     Preempted(Preempted),
 }
 
-/// Parts of a process's state that most processes never use, kept out of line.
+/// Parts of a process's state that most processes never use, kept out of line so that a
+/// sleeping process costs little memory. Allocated on first use, kept for the process's life.
 pub(crate) struct Rare<M: Model> {
+    /// Interrupts not yet delivered, in arrival order.
+    pub interrupts: VecDeque<Pending<M::Cause>>,
+    /// Delivery events of interrupts still in the heap.
+    pub inflight: u32,
+    /// Processes waiting for this one to finish.
+    pub joiners: Vec<Waiter>,
     /// The unstarted command of a `Held` process.
     pub held: Option<Command<M::Item>>,
     /// Outcomes of satisfied branches of `AllOf` groups, by branch index.
@@ -177,6 +184,9 @@ pub(crate) struct Rare<M: Model> {
 impl<M: Model> Default for Rare<M> {
     fn default() -> Self {
         Rare {
+            interrupts: VecDeque::new(),
+            inflight: 0,
+            joiners: Vec::new(),
             held: None,
             partial: Vec::new(),
             exit_value: None,
@@ -193,10 +203,7 @@ pub(crate) struct Slot<M: Model> {
     pub shape: Shape,
     pub since: f64,
     pub branches: SmallVec<[Branch; 1]>,
-    pub ready: usize,
-    pub interrupts: VecDeque<Pending<M::Cause>>,
-    pub inflight: u32,
-    pub joiners: Vec<Waiter>,
+    pub ready: u32,
     pub holds: u32,
     pub rare: Option<Box<Rare<M>>>,
 }
@@ -204,6 +211,11 @@ pub(crate) struct Slot<M: Model> {
 impl<M: Model> Slot<M> {
     pub fn rare(&mut self) -> &mut Rare<M> {
         self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// Whether interrupts wait for delivery.
+    pub fn has_interrupts(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| !r.interrupts.is_empty())
     }
 }
 
@@ -560,10 +572,7 @@ impl<M: Model> Simulation<M> {
             shape: Shape::Single,
             since: self.now,
             branches: SmallVec::new(),
-            ready: usize::MAX,
-            interrupts: VecDeque::new(),
-            inflight: 0,
-            joiners: Vec::new(),
+            ready: u32::MAX,
             holds: 0,
             rare: None,
         });
@@ -781,24 +790,24 @@ impl<M: Model> Simulation<M> {
                     self.schedule(self.now, NORMAL, e.idx, 0, Kind::Resume);
                     Ok(())
                 } else {
-                    let wake = self.wakes.remove(self.procs[idx].ready);
+                    let wake = self.wakes.remove(self.procs[idx].ready as usize);
                     self.resume(idx, wake)
                 }
             }
             Kind::Resume => {
-                let wake = self.wakes.remove(self.procs[idx].ready);
+                let wake = self.wakes.remove(self.procs[idx].ready as usize);
                 self.resume(idx, wake)
             }
             Kind::Interrupt => {
                 if self.procs.contains(idx) && self.meta[idx].generation == e.tag {
                     let slot = &mut self.procs[idx];
-                    slot.inflight -= 1;
+                    slot.rare().inflight -= 1;
                     let deliverable = match slot.phase {
                         Phase::Waiting => !slot.masked,
                         Phase::Held => true,
                         _ => false,
                     };
-                    if deliverable && !slot.interrupts.is_empty() {
+                    if deliverable && slot.has_interrupts() {
                         return self.deliver_interrupt(idx);
                     }
                 }
@@ -822,7 +831,7 @@ impl<M: Model> Simulation<M> {
 
     /// Stores a wake and schedules the event that will deliver it.
     pub(crate) fn park(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>, kind: Kind) {
-        self.procs[idx].ready = self.wakes.insert(wake);
+        self.procs[idx].ready = self.wakes.insert(wake) as u32;
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
@@ -841,7 +850,7 @@ impl<M: Model> Simulation<M> {
 
     fn deliver_interrupt(&mut self, idx: usize) -> Result<(), Error> {
         let slot = &mut self.procs[idx];
-        let cause = slot.interrupts.pop_front().expect("checked non-empty");
+        let cause = slot.rare().interrupts.pop_front().expect("checked non-empty");
         let (request, waited, taken) = if slot.phase == Phase::Held {
             let held = slot.rare().held.take().expect("held command");
             (held, 0.0, Vec::new())
@@ -941,8 +950,9 @@ impl<M: Model> Simulation<M> {
     /// Queues an interrupt and schedules its urgent delivery at this instant.
     pub(crate) fn post_interrupt(&mut self, idx: usize, cause: Pending<M::Cause>) {
         let slot = &mut self.procs[idx];
-        slot.interrupts.push_back(cause);
-        slot.inflight += 1;
+        let rare = slot.rare();
+        rare.interrupts.push_back(cause);
+        rare.inflight += 1;
         let generation = self.meta[idx].generation;
         self.schedule(self.now, URGENT, idx as u32, generation, Kind::Interrupt);
     }
@@ -992,8 +1002,11 @@ impl<M: Model> Simulation<M> {
         if let Some(rare) = slot.rare.as_mut() {
             rare.held = None;
         }
-        let dropped = slot.interrupts.len();
-        slot.interrupts.clear();
+        let dropped = slot.rare.as_mut().map_or(0, |r| {
+            let n = r.interrupts.len();
+            r.interrupts.clear();
+            n
+        });
         if slot.holds > 0 {
             slot.holds = 0;
             for r in 0..self.resources.len() {
@@ -1027,7 +1040,10 @@ impl<M: Model> Simulation<M> {
     fn exit(&mut self, idx: usize) -> Result<(), Error> {
         let pid = self.pid_of(idx);
         self.procs[idx].phase = Phase::Exited;
-        let joiners = std::mem::take(&mut self.procs[idx].joiners);
+        let joiners = match self.procs[idx].rare.as_mut() {
+            Some(rare) => std::mem::take(&mut rare.joiners),
+            None => Vec::new(),
+        };
         // The slot stays until every joiner is woken: a joiner stepped here may join the
         // exited process again, and must see it exited (and its exit), not a new occupant.
         let result = self.wake_waiters(&joiners, |sim| Outcome::Joined(pid, sim.exit_of(idx)));

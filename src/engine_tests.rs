@@ -1092,3 +1092,14 @@ fn try_acquire_and_container_try_ops() {
     assert_eq!(sim.container_view(c).unwrap().level(), 2.0);
     assert_eq!(sim.resource_view(r).unwrap().in_use(), 0);
 }
+
+#[test]
+fn a_sleeping_process_costs_little_memory() {
+    // The engine's share of a live sleeping process: its slot (without the process value
+    // itself), the per-index bookkeeping and one heap entry. Issue 5's budget is 128 bytes.
+    // A slab entry is `enum { Vacant(usize), Occupied(Slot) }`, laid out like this `Result`.
+    let slot = std::mem::size_of::<Result<super::Slot<Boxed<()>>, usize>>()
+        - std::mem::size_of::<Box<dyn Process<Boxed<()>>>>();
+    let total = slot + std::mem::size_of::<super::Meta>() + std::mem::size_of::<super::Entry>();
+    assert!(total <= 128, "{total} bytes per sleeping process");
+}

@@ -126,18 +126,13 @@ impl ResourceState {
         }
     }
 
-    pub fn remove_waiter(&mut self, idx: u32, epoch: u32) -> bool {
-        match self
+    /// Removes a pending request, returning its key.
+    pub fn remove_waiter(&mut self, idx: u32, epoch: u32) -> Option<Key> {
+        let at = self
             .waiting
             .iter()
-            .position(|r| r.waiter.idx == idx && r.waiter.epoch == epoch)
-        {
-            Some(at) => {
-                self.waiting.remove(at);
-                true
-            }
-            None => false,
-        }
+            .position(|r| r.waiter.idx == idx && r.waiter.epoch == epoch)?;
+        self.waiting.remove(at).map(|r| r.key)
     }
 
     /// The holder a preempting request with `key` would evict: the worst holder (the

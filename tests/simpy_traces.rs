@@ -12,7 +12,6 @@
 //! branches and interrupted requests by hand, which stepsim does by itself; see the top of
 //! `models.py`.
 
-
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;

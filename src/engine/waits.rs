@@ -10,6 +10,7 @@
 
 use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
 use crate::command::Priority;
+use crate::container::ContainerState;
 use crate::command::{Branches, Command, Exit, First, Outcome, Preempted, Wait, Wake};
 use crate::error::Error;
 use crate::handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
@@ -28,8 +29,9 @@ pub(crate) enum Shape {
     AllOf,
 }
 
-/// One registered wait, compact: items of blocked puts and filters of blocked gets live in
-/// the primitive's waiting list.
+/// One registered wait, compact (16 bytes): items of blocked puts, filters of blocked gets,
+/// priorities of blocked requests and amounts live in the primitive's waiting list, and
+/// come back from there when the wait is withdrawn.
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum BranchWait {
     Sleep(f64),
@@ -39,9 +41,9 @@ pub(crate) enum BranchWait {
     GetWhere(u32),
     Put(u32),
     Acquire(u32),
-    AcquireWith(u32, Priority),
-    GetAmount(u32, f64),
-    PutAmount(u32, f64),
+    AcquireWith(u32),
+    GetAmount(u32),
+    PutAmount(u32),
     Signal(u32),
     Arrive(u32),
     Join(Pid),
@@ -227,11 +229,11 @@ impl<M: Model> Simulation<M> {
         }
         self.validate(pid, &command)?;
         let slot = &mut self.procs[idx];
-        if command.is_interruptible() && !slot.interrupts.is_empty() {
+        if command.is_interruptible() && slot.has_interrupts() {
             slot.phase = Phase::Held;
             slot.rare().held = Some(command);
-            if slot.inflight == 0 {
-                slot.inflight += 1;
+            if slot.rare().inflight == 0 {
+                slot.rare().inflight += 1;
                 self.schedule(
                     self.now,
                     super::URGENT,
@@ -367,7 +369,7 @@ impl<M: Model> Simulation<M> {
             }
         }
         if !unregistered.is_empty() {
-            let key = self.procs[idx].ready;
+            let key = self.procs[idx].ready as usize;
             if let Some(Wake::First(first)) = self.wakes.get_mut(key) {
                 first.others.0.extend(unregistered);
             }
@@ -531,19 +533,20 @@ impl<M: Model> Simulation<M> {
             }
             Wait::AcquireWith(r, p) => {
                 self.resources[r.idx as usize].enqueue(Request { waiter, key });
-                BranchWait::AcquireWith(r.idx, p)
+                let _ = p;
+                BranchWait::AcquireWith(r.idx)
             }
             Wait::GetAmount(c, n) => {
                 self.containers[c.idx as usize]
                     .getters
                     .push_back((waiter, n));
-                BranchWait::GetAmount(c.idx, n)
+                BranchWait::GetAmount(c.idx)
             }
             Wait::PutAmount(c, n) => {
                 self.containers[c.idx as usize]
                     .putters
                     .push_back((waiter, n));
-                BranchWait::PutAmount(c.idx, n)
+                BranchWait::PutAmount(c.idx)
             }
             Wait::Signal(s) => {
                 if !self.signal_fired(s) {
@@ -559,7 +562,7 @@ impl<M: Model> Simulation<M> {
                 if !self.has_exited(p) {
                     // A live or finishing target wakes its joiners from its exit event.
                     let t = self.live(p).expect("not exited");
-                    self.procs[t].joiners.push(waiter);
+                    self.procs[t].rare().joiners.push(waiter);
                 }
                 BranchWait::Join(p)
             }
@@ -575,9 +578,9 @@ impl<M: Model> Simulation<M> {
             BranchWait::Sleep(_) | BranchWait::Yield => {}
             BranchWait::Get(q) | BranchWait::GetWhere(q) => self.trigger_gets(q),
             BranchWait::Put(q) => self.trigger_puts(q),
-            BranchWait::Acquire(r) | BranchWait::AcquireWith(r, _) => self.trigger_grants(r),
-            BranchWait::GetAmount(c, _) => self.trigger_draws(c),
-            BranchWait::PutAmount(c, _) => self.trigger_fills(c),
+            BranchWait::Acquire(r) | BranchWait::AcquireWith(r) => self.trigger_grants(r),
+            BranchWait::GetAmount(c) => self.trigger_draws(c),
+            BranchWait::PutAmount(c) => self.trigger_fills(c),
             BranchWait::Arrive(b) => {
                 let barrier = &self.barriers[b as usize];
                 if barrier.waiting.len() >= barrier.parties {
@@ -809,24 +812,24 @@ impl<M: Model> Simulation<M> {
                 self.resources[r as usize].remove_waiter(i, epoch);
                 Wait::Acquire(ResourceId { sim, idx: r })
             }
-            BranchWait::AcquireWith(r, p) => {
-                self.resources[r as usize].remove_waiter(i, epoch);
-                Wait::AcquireWith(ResourceId { sim, idx: r }, p)
+            BranchWait::AcquireWith(r) => {
+                let key = self.resources[r as usize]
+                    .remove_waiter(i, epoch)
+                    .expect("a pending request is in the wait list");
+                let priority = Priority {
+                    level: key.level,
+                    preempt: !key.no_preempt,
+                };
+                Wait::AcquireWith(ResourceId { sim, idx: r }, priority)
             }
-            BranchWait::GetAmount(c, n) => {
-                crate::container::ContainerState::remove(
-                    &mut self.containers[c as usize].getters,
-                    i,
-                    epoch,
-                );
+            BranchWait::GetAmount(c) => {
+                let n = ContainerState::remove(&mut self.containers[c as usize].getters, i, epoch)
+                    .expect("a pending get is in the wait list");
                 Wait::GetAmount(ContainerId { sim, idx: c }, n)
             }
-            BranchWait::PutAmount(c, n) => {
-                crate::container::ContainerState::remove(
-                    &mut self.containers[c as usize].putters,
-                    i,
-                    epoch,
-                );
+            BranchWait::PutAmount(c) => {
+                let n = ContainerState::remove(&mut self.containers[c as usize].putters, i, epoch)
+                    .expect("a pending put is in the wait list");
                 Wait::PutAmount(ContainerId { sim, idx: c }, n)
             }
             BranchWait::Signal(s) => {
@@ -841,7 +844,7 @@ impl<M: Model> Simulation<M> {
             }
             BranchWait::Join(p) => {
                 if let Some(t) = self.live(p) {
-                    let joiners = &mut self.procs[t].joiners;
+                    let joiners = &mut self.procs[t].rare().joiners;
                     joiners.retain(|w| !(w.idx == i && w.epoch == epoch));
                 }
                 Wait::Join(p)
