@@ -1,0 +1,46 @@
+//! # The manager: where jobs come from
+//!
+//! One state, one wait: create a regular job (its duration drawn now, `t_create = now`), put
+//! it into the shared queue, then `Sleep(Exp(t_job_interval))`. Its first step runs at
+//! t = 0, so the first job appears at t = 0.
+//!
+//! Durations and gaps come from two streams of their own (`job-durations`, `job-gaps`), so
+//! job k has the same duration and arrival time in every scenario of a sweep that keeps the
+//! job parameters: scenarios are compared on common random numbers.
+
+use super::model::{Cx, Interruption, Job, JobKind, Office, Team};
+use super::params::Params;
+use rand_distr::{Distribution, Exp, LogNormal};
+use std::rc::Rc;
+use stepsim::{Command, Process, Simulation, Stream, Wake};
+
+/// The manager; see the [module docs](self).
+pub struct Manager {
+    office: Rc<Office>,
+    gap: Exp<f64>,
+    duration: LogNormal<f64>,
+    gaps: Stream,
+    durations: Stream,
+}
+
+impl Manager {
+    pub fn new(sim: &Simulation<Team>, params: &Params, office: Rc<Office>) -> Self {
+        Manager {
+            office,
+            gap: Exp::new(1.0 / params.t_job_interval).expect("t_job_interval > 0"),
+            duration: LogNormal::new(params.t_job_mean, params.t_job_std).expect("t_job_std >= 0"),
+            gaps: sim.stream_named("job-gaps"),
+            durations: sim.stream_named("job-durations"),
+        }
+    }
+}
+
+impl Process<Team> for Manager {
+    fn step(&mut self, cx: &mut Cx<'_>, wake: Wake<Job, Interruption>) -> Command<Job> {
+        debug_assert!(matches!(wake, Wake::Started | Wake::Slept));
+        let duration = self.duration.sample(&mut self.durations);
+        let job = self.office.new_job(JobKind::Regular, duration, cx.now());
+        self.office.put(cx, self.office.shared, job);
+        Command::Sleep(self.gap.sample(&mut self.gaps))
+    }
+}

@@ -1,0 +1,255 @@
+//! What a replication measures ([`Metrics`]), the accounting identity ([`Accounting`]), and
+//! the summaries across replications ([`Summary`]: mean, sd, 95% confidence interval).
+
+use super::model::{Fate, JobKind, Ledger, Office, QueueName, Run, Tally, Team};
+use super::params::Params;
+use serde::Serialize;
+use stepsim::Simulation;
+
+/// The metrics of one replication (see the table in the example's docs).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Metrics {
+    pub created: u64,
+    pub completed: u64,
+    pub discarded: u64,
+    pub interrupts: u64,
+    pub reworks: u64,
+    pub throughput: f64,
+    pub utilization: f64,
+    /// `None` without testers.
+    pub tester_utilization: Option<f64>,
+    /// `None` if no regular job started.
+    pub mean_delay: Option<f64>,
+    pub backlog: f64,
+    pub mean_age: f64,
+}
+
+impl Metrics {
+    pub fn new(params: &Params, ledger: &Ledger) -> Self {
+        let t_sim = params.t_sim;
+        let delays: Vec<f64> = ledger
+            .jobs
+            .iter()
+            .filter_map(|job| job.t_start.map(|start| start - job.t_create))
+            .collect();
+        let last_shared = ledger
+            .samples
+            .iter()
+            .rev()
+            .find(|s| s.queue == QueueName::Shared);
+        Metrics {
+            created: ledger.created.of(JobKind::Regular),
+            completed: ledger.finished.of(JobKind::Regular),
+            discarded: ledger.discarded.of(JobKind::Regular),
+            interrupts: ledger.interrupts,
+            reworks: ledger.reworks,
+            throughput: ledger.finished.of(JobKind::Regular) as f64 / t_sim,
+            utilization: ledger.coder_busy / (params.n_coder as f64 * t_sim),
+            tester_utilization: (params.n_tester > 0)
+                .then(|| ledger.tester_busy / (params.n_tester as f64 * t_sim)),
+            mean_delay: mean(&delays),
+            backlog: last_shared.map_or(0.0, |s| s.length as f64),
+            mean_age: last_shared.map_or(0.0, |s| s.mean_age),
+        }
+    }
+
+    /// Every metric by name, in the order tables show them (`None`: not defined here).
+    pub fn values(&self) -> [(&'static str, Option<f64>); 11] {
+        [
+            ("created", Some(self.created as f64)),
+            ("completed", Some(self.completed as f64)),
+            ("discarded", Some(self.discarded as f64)),
+            ("interrupts", Some(self.interrupts as f64)),
+            ("reworks", Some(self.reworks as f64)),
+            ("throughput", Some(self.throughput)),
+            ("utilization", Some(self.utilization)),
+            ("tester_utilization", self.tester_utilization),
+            ("mean_delay", self.mean_delay),
+            ("backlog", Some(self.backlog)),
+            ("mean_age", Some(self.mean_age)),
+        ]
+    }
+}
+
+/// Where the regular jobs are at the end of a replication. The identity
+/// `created = completed + discarded + waiting + in_progress` says none was lost.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Accounting {
+    pub created: u64,
+    pub completed: u64,
+    pub discarded: u64,
+    /// In any queue (shared, test, a coder's own).
+    pub waiting: u64,
+    /// Being coded or tested, on a coder's stack, or split into fragments.
+    pub in_progress: u64,
+}
+
+impl Accounting {
+    pub fn holds(&self) -> bool {
+        self.created == self.completed + self.discarded + self.waiting + self.in_progress
+    }
+
+    /// Counts every job where it really is — the queues' contents, and what each actor
+    /// reported holding — and checks the identity for every kind of work, regular jobs
+    /// (the ones the metrics report) and integration work, interrupt jobs and fragments
+    /// alike. Also checks the per-job records against the count.
+    pub fn audit(sim: &Simulation<Team>, office: &Office) -> Result<Accounting, String> {
+        let mut waiting = Tally::default();
+        for &(_, queue) in &office.queues {
+            let view = sim.queue_view(queue).map_err(|e| e.to_string())?;
+            for job in view.iter() {
+                waiting.add(job.kind);
+            }
+        }
+        let ledger = office.ledger.borrow();
+        let in_hands = ledger
+            .hands
+            .iter()
+            .fold(Tally::default(), |a, &b| a.plus(b));
+        let mut regular = None;
+        for kind in JobKind::ALL {
+            let account = Accounting {
+                created: ledger.created.of(kind),
+                completed: ledger.finished.of(kind),
+                discarded: ledger.discarded.of(kind),
+                waiting: waiting.of(kind),
+                in_progress: in_hands.of(kind),
+            };
+            if !account.holds() {
+                return Err(format!("{kind:?} work: {account}"));
+            }
+            if kind == JobKind::Regular {
+                regular = Some(account);
+            }
+        }
+        let regular = regular.expect("JobKind::ALL has Regular");
+        let open = ledger.jobs.iter().filter(|j| j.fate == Fate::Open).count() as u64;
+        if open != regular.waiting + regular.in_progress {
+            return Err(format!(
+                "{open} job records are open, but {} jobs are waiting or in progress",
+                regular.waiting + regular.in_progress
+            ));
+        }
+        Ok(regular)
+    }
+}
+
+impl std::fmt::Display for Accounting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "created {} {} completed {} + discarded {} + waiting {} + in progress {}",
+            self.created,
+            if self.holds() { "=" } else { "≠" },
+            self.completed,
+            self.discarded,
+            self.waiting,
+            self.in_progress
+        )
+    }
+}
+
+/// Mean, standard deviation and 95% confidence interval of one metric over replications.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Replications where the metric is defined.
+    pub n: usize,
+    pub mean: f64,
+    /// Sample standard deviation (`None` for a single replication).
+    pub sd: Option<f64>,
+    /// `mean ± t(0.975, n-1) · sd / √n` (`None` for a single replication).
+    pub ci95: Option<[f64; 2]>,
+}
+
+impl Summary {
+    /// `None` if `values` is empty.
+    pub fn of(values: &[f64]) -> Option<Summary> {
+        let mean = mean(values)?;
+        let n = values.len();
+        let sd = (n > 1).then(|| {
+            let ss: f64 = values.iter().map(|x| (x - mean).powi(2)).sum();
+            (ss / (n - 1) as f64).sqrt()
+        });
+        let ci95 = sd.map(|sd| {
+            let half = t975(n - 1) * sd / (n as f64).sqrt();
+            [mean - half, mean + half]
+        });
+        Some(Summary { n, mean, sd, ci95 })
+    }
+
+    /// Half the width of the confidence interval.
+    pub fn half_width(&self) -> Option<f64> {
+        self.ci95.map(|[lo, hi]| (hi - lo) / 2.0)
+    }
+}
+
+/// Summaries of every metric over the replications of one scenario, in table order
+/// (metrics undefined in every replication, such as tester utilization without testers,
+/// are left out).
+pub fn summarize(runs: &[Run]) -> Vec<(&'static str, Summary)> {
+    let per_run: Vec<_> = runs.iter().map(|r| r.metrics.values()).collect();
+    let Some(first) = per_run.first() else {
+        return Vec::new();
+    };
+    (0..first.len())
+        .filter_map(|m| {
+            let values: Vec<f64> = per_run.iter().filter_map(|v| v[m].1).collect();
+            Summary::of(&values).map(|s| (first[m].0, s))
+        })
+        .collect()
+}
+
+/// The shared queue's backlog and mean age over time, averaged across replications.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Series {
+    pub t: Vec<f64>,
+    pub backlog: Vec<f64>,
+    pub mean_age: Vec<f64>,
+}
+
+impl Series {
+    /// Replications of one scenario sample at the same times, so the k-th samples align.
+    pub fn mean_of(runs: &[Run]) -> Series {
+        let mut series = Series::default();
+        for (r, run) in runs.iter().enumerate() {
+            let shared = run.samples.iter().filter(|s| s.queue == QueueName::Shared);
+            for (k, sample) in shared.enumerate() {
+                if r == 0 {
+                    series.t.push(sample.t);
+                    series.backlog.push(0.0);
+                    series.mean_age.push(0.0);
+                }
+                if let (Some(b), Some(a)) = (series.backlog.get_mut(k), series.mean_age.get_mut(k))
+                {
+                    *b += sample.length as f64 / runs.len() as f64;
+                    *a += sample.mean_age / runs.len() as f64;
+                }
+            }
+        }
+        series
+    }
+}
+
+pub fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The 0.975 quantile of Student's t distribution with `df` degrees of freedom.
+pub fn t975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[df - 1],
+        _ => {
+            // Cornish–Fisher expansion around the normal quantile: error < 1e-4 for df > 30.
+            let z: f64 = 1.959_963_985;
+            let v = df as f64;
+            z + (z.powi(3) + z) / (4.0 * v)
+                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * v * v)
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! The model's types and one replication: what queues carry ([`Job`]), what interrupts carry
+//! ([`Interruption`]), the actors ([`Actor`], one enum: static dispatch, no `Box`), what they
+//! share ([`Office`], with its [`Ledger`]), and [`simulate`].
+
+use super::coder::Coder;
+use super::interrupter::Interrupter;
+use super::manager::Manager;
+use super::metrics::{Accounting, Metrics};
+use super::monitor::Monitor;
+use super::params::{Interrupts, Params, Policy};
+use super::tester::Tester;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::fmt;
+use std::rc::Rc;
+use stepsim::{Capacity, Command, Context, Model, Process, QueueId, Simulation, Wake};
+
+/// The model: queues carry [`Job`]s, interrupts carry an [`Interruption`], and the
+/// simulation stores [`Actor`]s.
+pub struct Team;
+
+impl Model for Team {
+    type Item = Job;
+    type Cause = Interruption;
+    type Proc = Actor;
+}
+
+/// Shorthand for the context every actor's `step` gets.
+pub type Cx<'a> = Context<'a, Team>;
+
+/// The kinds of work a coder does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// A job made by the manager: the unit of the accounting identity.
+    Regular,
+    /// Merging someone's completed job (`t_integration > 0`).
+    Integration,
+    /// An interruption's work (resume and decomp modes).
+    Interrupt,
+    /// A piece of a regular job (decomp mode); the coder keeps the job itself.
+    Fragment,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Regular,
+        JobKind::Integration,
+        JobKind::Interrupt,
+        JobKind::Fragment,
+    ];
+
+    /// Rank in a coder's own queue, smallest first: interrupt jobs on top, then fragments,
+    /// then rework and integration work (FIFO within a rank).
+    fn rank(self) -> u8 {
+        match self {
+            JobKind::Interrupt => 0,
+            JobKind::Fragment => 1,
+            JobKind::Regular | JobKind::Integration => 2,
+        }
+    }
+}
+
+/// A unit of work. Deliberately not `Clone`: a job is moved from queue to coder to tester,
+/// never copied, so counting the values that exist counts the jobs.
+#[derive(Debug, PartialEq)]
+pub struct Job {
+    /// Regular jobs: the index of the job's record in the [`Ledger`]. Others: a sequence
+    /// number per kind.
+    pub id: u64,
+    pub kind: JobKind,
+    /// Work it needs (a fragment: its share of the parent).
+    pub duration: f64,
+    /// When it was created (a fragment: when its parent was).
+    pub t_create: f64,
+    /// When it last entered a queue (the `newest` policy orders by it).
+    pub t_queued: f64,
+    /// The coder who coded it last (rework=same sends it back there).
+    pub author: Option<usize>,
+}
+
+/// What an interrupter hands a coder with `cx.interrupt` (discard and resume modes).
+#[derive(Debug, PartialEq)]
+pub enum Interruption {
+    /// Discard mode: drop the job in hand for good.
+    Discard,
+    /// Resume mode: do this interrupt job now, then resume what was put aside.
+    Urgent(Job),
+}
+
+/// Every kind of process in the model: one enum, so the simulation stores them inline.
+pub enum Actor {
+    Manager(Manager),
+    Coder(Coder),
+    Tester(Tester),
+    Interrupter(Interrupter),
+    Monitor(Monitor),
+}
+
+impl Process<Team> for Actor {
+    fn step(&mut self, cx: &mut Cx<'_>, wake: Wake<Job, Interruption>) -> Command<Job> {
+        match self {
+            Actor::Manager(a) => a.step(cx, wake),
+            Actor::Coder(a) => a.step(cx, wake),
+            Actor::Tester(a) => a.step(cx, wake),
+            Actor::Interrupter(a) => a.step(cx, wake),
+            Actor::Monitor(a) => a.step(cx, wake),
+        }
+    }
+}
+
+/// A queue's name, as the monitor and the CSV files give it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum QueueName {
+    Shared,
+    Test,
+    /// A coder's own queue.
+    Own(usize),
+}
+
+impl fmt::Display for QueueName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueName::Shared => f.write_str("shared"),
+            QueueName::Test => f.write_str("test"),
+            QueueName::Own(i) => write!(f, "coder-{i}"),
+        }
+    }
+}
+
+/// Counts per [`JobKind`].
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally([u64; 4]);
+
+impl Tally {
+    pub fn add(&mut self, kind: JobKind) {
+        self.0[kind as usize] += 1;
+    }
+
+    pub fn of(&self, kind: JobKind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    pub fn plus(self, other: Tally) -> Tally {
+        Tally(std::array::from_fn(|k| self.0[k] + other.0[k]))
+    }
+}
+
+/// What happened to a regular job, as far as the run saw.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JobRecord {
+    pub id: u64,
+    pub t_create: f64,
+    pub duration: f64,
+    /// When a coder first took it.
+    pub t_start: Option<f64>,
+    /// When it was completed or discarded.
+    pub t_end: Option<f64>,
+    pub fate: Fate,
+    /// How many times a test sent it back.
+    pub reworks: u32,
+    /// The coder who coded it last.
+    pub author: Option<usize>,
+}
+
+/// Where a regular job ended up.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fate {
+    /// Still waiting or in progress at `t_sim`.
+    Open,
+    Completed,
+    Discarded,
+}
+
+/// One monitor sample of one queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub t: f64,
+    pub queue: QueueName,
+    /// Jobs waiting (of any kind).
+    pub length: usize,
+    /// Mean of `now - t_create` over the waiting jobs (0 when empty).
+    pub mean_age: f64,
+}
+
+/// What the actors write down as the run goes.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// One record per regular job, indexed by its id.
+    pub jobs: Vec<JobRecord>,
+    pub created: Tally,
+    /// Done for good: regular jobs completed, other work finished.
+    pub finished: Tally,
+    pub discarded: Tally,
+    /// Per desk (coders, then testers): the jobs its actor holds right now, reported by the
+    /// actor after each of its steps from its own state.
+    pub hands: Vec<Tally>,
+    pub coder_busy: f64,
+    pub tester_busy: f64,
+    pub interrupts: u64,
+    /// Interrupts that found their coder idle (discard mode).
+    pub idle_interrupts: u64,
+    pub reworks: u64,
+    pub samples: Vec<Sample>,
+}
+
+/// What every actor shares: where the queues are, and the ledger.
+pub struct Office {
+    pub shared: QueueId,
+    pub test: Option<QueueId>,
+    /// Each coder's own (priority) queue.
+    pub own: Vec<QueueId>,
+    /// Every queue with its name, the shared one first.
+    pub queues: Vec<(QueueName, QueueId)>,
+    pub t_integration: f64,
+    pub ledger: RefCell<Ledger>,
+}
+
+impl Office {
+    /// Creates the queues of a team with these parameters, and an empty ledger with a desk
+    /// for every coder and tester.
+    pub fn open(sim: &mut Simulation<Team>, params: &Params) -> Result<Rc<Office>, stepsim::Error> {
+        let unbounded = Capacity::Unbounded;
+        let shared = match params.policy {
+            Policy::Oldest => sim.queue(unbounded)?,
+            Policy::Newest => sim.priority_queue_by(unbounded, newest_first)?,
+            Policy::Shortest => sim.priority_queue_by(unbounded, shortest_first)?,
+            Policy::Longest => sim.priority_queue_by(unbounded, longest_first)?,
+        };
+        let test = match params.n_tester {
+            0 => None,
+            _ => Some(sim.queue(unbounded)?),
+        };
+        let own = (0..params.n_coder)
+            .map(|_| sim.priority_queue_by(unbounded, own_order))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut queues = vec![(QueueName::Shared, shared)];
+        queues.extend(test.map(|q| (QueueName::Test, q)));
+        queues.extend(own.iter().enumerate().map(|(i, &q)| (QueueName::Own(i), q)));
+        Ok(Rc::new(Office {
+            shared,
+            test,
+            own,
+            queues,
+            t_integration: params.t_integration,
+            ledger: RefCell::new(Ledger {
+                hands: vec![Tally::default(); params.n_coder + params.n_tester],
+                ..Ledger::default()
+            }),
+        }))
+    }
+
+    /// A new job of `kind`, counted as created.
+    pub fn new_job(&self, kind: JobKind, duration: f64, t_create: f64) -> Job {
+        let mut ledger = self.ledger.borrow_mut();
+        let id = ledger.created.of(kind);
+        ledger.created.add(kind);
+        if kind == JobKind::Regular {
+            ledger.jobs.push(JobRecord {
+                id,
+                t_create,
+                duration,
+                t_start: None,
+                t_end: None,
+                fate: Fate::Open,
+                reworks: 0,
+                author: None,
+            });
+        }
+        Job {
+            id,
+            kind,
+            duration,
+            t_create,
+            t_queued: t_create,
+            author: None,
+        }
+    }
+
+    /// Puts a job into a queue without waiting. Every queue is unbounded and nobody blocks
+    /// in `Put`, so this cannot be refused; if it ever were, the run fails rather than lose
+    /// the job quietly.
+    pub fn put(&self, cx: &mut Cx<'_>, queue: QueueId, mut job: Job) {
+        job.t_queued = cx.now();
+        if let Err(job) = cx.try_put(queue, job) {
+            cx.fail(format!("{queue} refused {:?} job {}", job.kind, job.id));
+        }
+    }
+
+    /// A coder took a regular job: the first time starts its delay clock.
+    pub fn started(&self, job: &Job, now: f64) {
+        let record = &mut self.ledger.borrow_mut().jobs[job.id as usize];
+        record.t_start.get_or_insert(now);
+        record.author = job.author;
+    }
+
+    /// A regular job is complete (coded, and tested where there are testers). With
+    /// `t_integration > 0` it gives every coder, its author too, an integration job.
+    pub fn complete(&self, cx: &mut Cx<'_>, job: Job) {
+        self.close(&job, Fate::Completed, cx.now());
+        if self.t_integration > 0.0 {
+            for &own in &self.own {
+                let merge = self.new_job(JobKind::Integration, self.t_integration, cx.now());
+                self.put(cx, own, merge);
+            }
+        }
+    }
+
+    /// Work other than a regular job is done.
+    pub fn finished(&self, job: Job) {
+        debug_assert_ne!(
+            job.kind,
+            JobKind::Regular,
+            "regular jobs go through complete"
+        );
+        self.ledger.borrow_mut().finished.add(job.kind);
+    }
+
+    /// A job is abandoned for good (discard mode).
+    pub fn discard(&self, job: Job, now: f64) {
+        self.close(&job, Fate::Discarded, now);
+    }
+
+    fn close(&self, job: &Job, fate: Fate, now: f64) {
+        let mut ledger = self.ledger.borrow_mut();
+        match fate {
+            Fate::Completed => ledger.finished.add(job.kind),
+            Fate::Discarded => ledger.discarded.add(job.kind),
+            Fate::Open => unreachable!("closing means completed or discarded"),
+        }
+        if job.kind == JobKind::Regular {
+            let record = &mut ledger.jobs[job.id as usize];
+            record.fate = fate;
+            record.t_end = Some(now);
+        }
+    }
+
+    /// An actor's report of the jobs it holds (after each of its steps).
+    pub fn report_hands(&self, desk: usize, hands: Tally) {
+        self.ledger.borrow_mut().hands[desk] = hands;
+    }
+}
+
+/// The order of a coder's own queue: by [`JobKind::rank`], FIFO within a rank.
+fn own_order(a: &Job, b: &Job) -> Ordering {
+    a.kind.rank().cmp(&b.kind.rank())
+}
+
+fn newest_first(a: &Job, b: &Job) -> Ordering {
+    b.t_queued.total_cmp(&a.t_queued)
+}
+
+fn shortest_first(a: &Job, b: &Job) -> Ordering {
+    a.duration.total_cmp(&b.duration)
+}
+
+fn longest_first(a: &Job, b: &Job) -> Ordering {
+    b.duration.total_cmp(&a.duration)
+}
+
+/// Why a replication failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The engine reported an error (a model bug: an invalid command, `cx.fail`, …).
+    Engine(stepsim::Error),
+    /// A job went missing or appeared from nowhere.
+    Accounting(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Engine(e) => write!(f, "simulation error: {e}"),
+            Failure::Accounting(m) => write!(f, "accounting identity broken: {m}"),
+        }
+    }
+}
+
+impl From<stepsim::Error> for Failure {
+    fn from(e: stepsim::Error) -> Self {
+        Failure::Engine(e)
+    }
+}
+
+/// The result of one replication.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub seed: u64,
+    pub metrics: Metrics,
+    pub accounting: Accounting,
+    pub jobs: Vec<JobRecord>,
+    pub samples: Vec<Sample>,
+}
+
+/// Builds the team, runs it until `t_sim`, and checks that every job is accounted for.
+pub fn simulate(params: &Params, seed: u64) -> Result<Run, Failure> {
+    let mut sim = Simulation::<Team>::new(seed);
+    let office = Office::open(&mut sim, params)?;
+
+    // Spawn order is the order of the first steps at t = 0.
+    let manager = Manager::new(&sim, params, office.clone());
+    sim.spawn_named("manager", Actor::Manager(manager));
+    let coders: Vec<_> = (0..params.n_coder)
+        .map(|i| {
+            let coder = Coder::new(i, params, office.clone());
+            sim.spawn_named(format!("coder-{i}"), Actor::Coder(coder))
+        })
+        .collect();
+    for j in 0..params.n_tester {
+        let tester = Tester::new(j, params.n_coder + j, &sim, params, office.clone());
+        sim.spawn_named(format!("tester-{j}"), Actor::Tester(tester));
+    }
+    if params.interrupts != Interrupts::None {
+        let interrupter = Interrupter::new(&sim, params, coders, office.clone());
+        sim.spawn_named("interrupter", Actor::Interrupter(interrupter));
+    }
+    let monitor = Monitor::new(params.t_monitor, office.clone());
+    sim.spawn_named("monitor", Actor::Monitor(monitor));
+
+    sim.run_until(params.t_sim)?;
+
+    let accounting = Accounting::audit(&sim, &office).map_err(Failure::Accounting)?;
+    let ledger = office.ledger.take();
+    Ok(Run {
+        seed,
+        metrics: Metrics::new(params, &ledger),
+        accounting,
+        jobs: ledger.jobs,
+        samples: ledger.samples,
+    })
+}

@@ -1,0 +1,539 @@
+//! Tests of the team example (`examples/team/`), compiled into this test crate so that they
+//! can drive its state machines, replications and command line directly.
+//!
+//! - the coder's interrupt handling, step by step, with hand-made wakes;
+//! - the accounting identity for every mode over many seeds and sweeps;
+//! - analytic checks against queueing theory, with tolerances from the replication spread
+//!   (run with `--nocapture` to see the measured figures);
+//! - determinism (same seed, any thread count → the same JSON) and the command line.
+
+#[allow(dead_code)]
+#[path = "../examples/team/main.rs"]
+mod team;
+
+use std::rc::Rc;
+use stepsim::{Command, First, Interrupt, Outcome, Process, Simulation, Wait, Wake};
+use team::cli;
+use team::coder::{Coder, Piece, State};
+use team::metrics::{Accounting, Summary};
+use team::model::{Interruption, Job, JobKind, Office, Run, Team, simulate};
+use team::params::{Interrupts, Params, Policy, Rework};
+use team::runner::{replication_seed, run_all};
+
+// ----- helpers -----
+
+fn office(params: &Params) -> (Simulation<Team>, Rc<Office>) {
+    let mut sim = Simulation::<Team>::new(0);
+    let office = Office::open(&mut sim, params).expect("queues");
+    (sim, office)
+}
+
+/// The wait of an idle coder.
+fn idle_wait(office: &Office, coder: usize) -> Command<Job> {
+    Command::first_of([Wait::Get(office.own[coder]), Wait::Get(office.shared)])
+}
+
+/// The wake of an idle coder whose shared-queue branch got `job`.
+fn got_from_shared(office: &Office, job: Job) -> Wake<Job, Interruption> {
+    let others = [Wait::Get(office.own[0])].into();
+    Wake::First(First::new(1, Outcome::Got(job), others))
+}
+
+fn interrupted(cause: Interruption, request: Command<Job>, waited: f64) -> Wake<Job, Interruption> {
+    Wake::Interrupted(Interrupt::new(cause, request, waited))
+}
+
+fn lefts(coder: &Coder) -> Vec<f64> {
+    coder.stack().iter().map(|p| p.left).collect()
+}
+
+fn run_cli(args: &[&str]) -> Result<String, cli::AppError> {
+    let mut out = Vec::new();
+    cli::run(args.iter().map(|a| a.to_string()), &mut out)?;
+    Ok(String::from_utf8(out).expect("utf-8"))
+}
+
+fn usage_error(args: &[&str]) -> String {
+    match run_cli(args) {
+        Err(e @ cli::AppError::Usage(_)) => {
+            assert_eq!(e.exit_code(), 2);
+            e.to_string()
+        }
+        other => panic!("{args:?}: expected a usage error, got {other:?}"),
+    }
+}
+
+/// Runs `reps` replications of each scenario on two threads.
+fn replicate(scenarios: &[Params], reps: usize) -> Vec<Vec<Run>> {
+    run_all(scenarios, reps, 2, false).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn summary(runs: &[Run], metric: fn(&Run) -> f64) -> Summary {
+    let values: Vec<f64> = runs.iter().map(metric).collect();
+    Summary::of(&values).expect("replications")
+}
+
+/// `|mean - expected| <= 4 standard errors` (from the replication spread), and the check
+/// has power: 4 standard errors are within `power` of the expected value, relatively.
+fn assert_close(what: &str, s: &Summary, expected: f64, power: f64) {
+    let se = s.sd.expect("several replications") / (s.n as f64).sqrt();
+    println!(
+        "{what}: measured {:.4} ± {:.4} (1 s.e., {} replications), expected {expected:.4}",
+        s.mean, se, s.n
+    );
+    assert!(
+        4.0 * se <= power * expected,
+        "{what}: too noisy to test (4 s.e. = {:.4})",
+        4.0 * se
+    );
+    assert!(
+        (s.mean - expected).abs() <= 4.0 * se,
+        "{what}: measured {:.4} is more than 4 s.e. ({:.4}) from {expected:.4}",
+        s.mean,
+        4.0 * se
+    );
+}
+
+// ----- the coder, step by step -----
+
+#[test]
+fn resume_mode_stacks_interrupts_and_resumes_the_work_left() {
+    let params = Params {
+        interrupts: Interrupts::Resume,
+        ..Params::default()
+    };
+    let (mut sim, office) = office(&params);
+    let mut coder = Coder::new(0, &params, office.clone());
+    let mut cx = sim.context();
+
+    assert_eq!(coder.step(&mut cx, Wake::Started), idle_wait(&office, 0));
+    let job = office.new_job(JobKind::Regular, 2.0, 0.0);
+    let cmd = coder.step(&mut cx, got_from_shared(&office, job));
+    assert_eq!(cmd, Command::Sleep(2.0));
+
+    // Interrupted after 0.5: the job is put aside with 1.5 left.
+    let urgent = office.new_job(JobKind::Interrupt, 1.0, 0.5);
+    let wake = interrupted(Interruption::Urgent(urgent), cmd, 0.5);
+    let cmd = coder.step(&mut cx, wake);
+    assert_eq!(cmd, Command::Sleep(1.0));
+    assert_eq!(lefts(&coder), [1.5]);
+
+    // Interrupted again during the interrupt work, after 0.25 of it.
+    let urgent = office.new_job(JobKind::Interrupt, 0.3, 0.75);
+    let wake = interrupted(Interruption::Urgent(urgent), cmd, 0.25);
+    assert_eq!(coder.step(&mut cx, wake), Command::Sleep(0.3));
+    assert_eq!(lefts(&coder), [1.5, 0.75]);
+
+    // Each piece resumes when the ones above it are done, most recent first.
+    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.75));
+    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(1.5));
+    assert!(
+        matches!(coder.state(), State::Working(Piece { job, .. }) if job.kind == JobKind::Regular)
+    );
+    assert_eq!(coder.step(&mut cx, Wake::Slept), idle_wait(&office, 0));
+
+    let ledger = office.ledger.borrow();
+    assert_eq!(ledger.finished.of(JobKind::Regular), 1);
+    assert_eq!(ledger.finished.of(JobKind::Interrupt), 2);
+    assert_eq!(
+        ledger.coder_busy,
+        2.0 + 1.0 + 0.3,
+        "every tick of work counted once"
+    );
+    assert_eq!(ledger.hands[0].of(JobKind::Regular), 0);
+}
+
+#[test]
+fn discard_mode_drops_the_job_in_hand_and_an_idle_coder_waits_again() {
+    let params = Params {
+        interrupts: Interrupts::Discard,
+        ..Params::default()
+    };
+    let (mut sim, office) = office(&params);
+    let mut coder = Coder::new(0, &params, office.clone());
+    let mut cx = sim.context();
+
+    // Idle: the withdrawn wait comes back, and returning it waits exactly as before.
+    let wait = coder.step(&mut cx, Wake::Started);
+    assert_eq!(wait, idle_wait(&office, 0));
+    let wake = interrupted(Interruption::Discard, wait, 3.0);
+    assert_eq!(coder.step(&mut cx, wake), idle_wait(&office, 0));
+    assert_eq!(office.ledger.borrow().idle_interrupts, 1);
+
+    // Working: the job is discarded, its partial work counted as busy time.
+    let job = office.new_job(JobKind::Regular, 2.0, 0.0);
+    let cmd = coder.step(&mut cx, got_from_shared(&office, job));
+    let wake = interrupted(Interruption::Discard, cmd, 0.5);
+    assert_eq!(coder.step(&mut cx, wake), idle_wait(&office, 0));
+    let ledger = office.ledger.borrow();
+    assert_eq!(ledger.discarded.of(JobKind::Regular), 1);
+    assert_eq!(ledger.coder_busy, 0.5);
+    assert_eq!(ledger.hands[0], Default::default(), "nothing in hand");
+}
+
+#[test]
+fn decomp_mode_splits_remainder_first_and_interrupt_jobs_jump_the_fragments() {
+    let params = Params {
+        interrupts: Interrupts::Decomp,
+        t_decomposition: 0.5,
+        ..Params::default()
+    };
+    let (mut sim, office) = office(&params);
+    let mut coder = Coder::new(0, &params, office.clone());
+    let mut cx = sim.context();
+
+    coder.step(&mut cx, Wake::Started);
+    let job = office.new_job(JobKind::Regular, 1.25, 0.0);
+    // The remainder first, then whole fragments, all in the own queue.
+    assert_eq!(
+        coder.step(&mut cx, got_from_shared(&office, job)),
+        Command::Sleep(0.25)
+    );
+    assert_eq!(cx.queue_view(office.own[0]).unwrap().len(), 2);
+    assert_eq!(office.ledger.borrow().hands[0].of(JobKind::Regular), 1);
+
+    // An interrupt job outranks the fragments left.
+    let urgent = office.new_job(JobKind::Interrupt, 0.125, 0.1);
+    office.put(&mut cx, office.own[0], urgent);
+    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.125));
+    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.5));
+    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.5));
+    // The last fragment completes the job (no testers: it is complete).
+    assert_eq!(coder.step(&mut cx, Wake::Slept), idle_wait(&office, 0));
+    let ledger = office.ledger.borrow();
+    assert_eq!(ledger.finished.of(JobKind::Regular), 1);
+    assert_eq!(ledger.finished.of(JobKind::Fragment), 3);
+    assert_eq!(ledger.coder_busy, 1.25 + 0.125);
+}
+
+#[test]
+fn the_shared_queue_follows_the_policy() {
+    for (policy, expected) in [
+        (Policy::Oldest, [0, 1, 2]),
+        (Policy::Newest, [2, 1, 0]),
+        (Policy::Shortest, [1, 2, 0]),
+        (Policy::Longest, [0, 2, 1]),
+    ] {
+        let (mut sim, office) = office(&Params {
+            policy,
+            ..Params::default()
+        });
+        let mut cx = sim.context();
+        for (t, duration) in [(1.0, 3.0), (2.0, 1.0), (3.0, 2.0)] {
+            let mut job = office.new_job(JobKind::Regular, duration, t);
+            job.t_queued = t;
+            cx.try_put(office.shared, job).unwrap();
+        }
+        let order: Vec<u64> = (0..3)
+            .map(|_| cx.try_get(office.shared).unwrap().id)
+            .collect();
+        assert_eq!(order, expected, "{policy:?}");
+    }
+}
+
+// ----- nothing lost -----
+
+#[test]
+fn accounting_identity_holds_in_every_mode_and_sweep() {
+    let mut runs = 0;
+    for interrupts in [
+        Interrupts::None,
+        Interrupts::Discard,
+        Interrupts::Resume,
+        Interrupts::Decomp,
+    ] {
+        for n_coder in [1, 3] {
+            for n_tester in [0, 2] {
+                for t_interrupt_interval in [0.3, 5.0] {
+                    for (rework, t_integration) in [(Rework::Same, 0.0), (Rework::Any, 0.3)] {
+                        for seed in 0..6_u64 {
+                            let params = Params {
+                                n_coder,
+                                n_tester,
+                                interrupts,
+                                t_interrupt_interval,
+                                rework,
+                                t_integration,
+                                t_sim: 60.0,
+                                t_job_interval: 1.0,
+                                t_decomposition: 0.4,
+                                policy: [
+                                    Policy::Oldest,
+                                    Policy::Newest,
+                                    Policy::Shortest,
+                                    Policy::Longest,
+                                ][seed as usize % 4],
+                                seed,
+                                ..Params::default()
+                            };
+                            let run = simulate(&params, replication_seed(seed, 0))
+                                .unwrap_or_else(|e| panic!("{params:?}: {e}"));
+                            assert!(run.accounting.holds(), "{params:?}: {}", run.accounting);
+                            assert!(run.metrics.created > 0);
+                            runs += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(runs, 4 * 2 * 2 * 2 * 2 * 6);
+}
+
+#[test]
+fn the_audit_notices_a_missing_job() {
+    let (sim, office) = office(&Params::default());
+    let kept = office.new_job(JobKind::Regular, 1.0, 0.0);
+    let _lost = office.new_job(JobKind::Regular, 1.0, 0.0);
+    office.ledger.borrow_mut().hands[0].add(kept.kind);
+    let err = Accounting::audit(&sim, &office).expect_err("one job is nowhere");
+    assert!(err.contains("created 2 ≠ completed 0"), "{err}");
+}
+
+// ----- analytic checks -----
+
+/// E[X] and E[X²] of LN(mu, sigma).
+fn lognormal_moments(mu: f64, sigma: f64) -> (f64, f64) {
+    let s2 = sigma * sigma;
+    ((mu + s2 / 2.0).exp(), (2.0 * mu + 2.0 * s2).exp())
+}
+
+#[test]
+fn one_coder_is_an_mg1_queue() {
+    let p = Params::default();
+    let (es, es2) = lognormal_moments(p.t_job_mean, p.t_job_std);
+    let scenarios: Vec<Params> = [3.0, 4.0]
+        .map(|t_job_interval| Params {
+            n_coder: 1,
+            t_job_interval,
+            t_sim: 20_000.0,
+            ..Params::default()
+        })
+        .into();
+    let results = replicate(&scenarios, 24);
+    for (params, runs) in scenarios.iter().zip(&results) {
+        let lambda = 1.0 / params.t_job_interval;
+        let rho = lambda * es;
+        let wq = lambda * es2 / (2.0 * (1.0 - rho));
+        let label = format!("M/G/1, t_job_interval={}", params.t_job_interval);
+        let util = summary(runs, |r| r.metrics.utilization);
+        assert_close(&format!("{label}: utilization (ρ)"), &util, rho, 0.05);
+        let delay = summary(runs, |r| r.metrics.mean_delay.expect("jobs started"));
+        assert_close(&format!("{label}: mean delay (P-K W_q)"), &delay, wq, 0.15);
+    }
+}
+
+#[test]
+fn resume_mode_utilization_is_the_offered_load() {
+    let params = Params {
+        n_coder: 2,
+        interrupts: Interrupts::Resume,
+        t_sim: 5_000.0,
+        ..Params::default()
+    };
+    let (es, _) = lognormal_moments(params.t_job_mean, params.t_job_std);
+    let (ei, _) = lognormal_moments(params.t_interrupt_mean, params.t_interrupt_std);
+    let expected = (es / params.t_job_interval + ei / params.t_interrupt_interval) / 2.0;
+    let runs = &replicate(std::slice::from_ref(&params), 16)[0];
+    let util = summary(runs, |r| r.metrics.utilization);
+    assert_close("resume, 2 coders: utilization", &util, expected, 0.05);
+}
+
+#[test]
+fn integration_work_adds_to_utilization() {
+    let t_integration = 0.2;
+    for n_coder in [2, 4] {
+        let params = Params {
+            n_coder,
+            t_integration,
+            t_sim: 5_000.0,
+            ..Params::default()
+        };
+        let (es, _) = lognormal_moments(params.t_job_mean, params.t_job_std);
+        let lambda = 1.0 / params.t_job_interval;
+        let n = n_coder as f64;
+        let expected = (lambda * es + lambda * n * t_integration) / n;
+        let runs = &replicate(std::slice::from_ref(&params), 16)[0];
+        let util = summary(runs, |r| r.metrics.utilization);
+        let what = format!("integration {t_integration}, {n_coder} coders: utilization");
+        assert_close(&what, &util, expected, 0.05);
+    }
+}
+
+#[test]
+fn discarded_fraction_rises_with_the_interrupt_rate() {
+    let scenarios: Vec<Params> = [20.0, 5.0, 1.25]
+        .map(|t_interrupt_interval| Params {
+            interrupts: Interrupts::Discard,
+            t_interrupt_interval,
+            t_sim: 2_000.0,
+            ..Params::default()
+        })
+        .into();
+    let results = replicate(&scenarios, 12);
+    let fraction = |r: &Run| r.metrics.discarded as f64 / r.metrics.created as f64;
+    for k in 1..scenarios.len() {
+        // Same seeds, so the scenarios are paired replication by replication.
+        let rises: Vec<f64> = results[k]
+            .iter()
+            .zip(&results[k - 1])
+            .map(|(hi, lo)| fraction(hi) - fraction(lo))
+            .collect();
+        let s = Summary::of(&rises).unwrap();
+        let se = s.sd.unwrap() / (s.n as f64).sqrt();
+        println!(
+            "discard: fraction at t_interrupt_interval={} is {:.4}, {:.4} ± {:.4} (1 s.e.) above {}",
+            scenarios[k].t_interrupt_interval,
+            summary(&results[k], fraction).mean,
+            s.mean,
+            se,
+            scenarios[k - 1].t_interrupt_interval,
+        );
+        assert!(s.mean > 4.0 * se, "the discarded fraction rises");
+    }
+}
+
+// ----- determinism and the command line -----
+
+#[test]
+fn same_seed_and_any_thread_count_give_identical_json() {
+    let args = [
+        "interrupts=discard,resume",
+        "n_tester=1",
+        "t_sim=50",
+        "--reps",
+        "5",
+        "--json",
+    ];
+    let one = run_cli(&[&args[..], &["--threads", "1"]].concat()).unwrap();
+    let three = run_cli(&[&args[..], &["--threads", "3"]].concat()).unwrap();
+    let again = run_cli(&[&args[..], &["--threads", "1"]].concat()).unwrap();
+    assert_eq!(one, three, "thread count changed the results");
+    assert_eq!(one, again, "same seed, different results");
+    let other_seed = run_cli(&[&args[..], &["seed=2"]].concat()).unwrap();
+    assert_ne!(one, other_seed);
+
+    let doc: serde_json::Value = serde_json::from_str(&one).expect("valid JSON");
+    assert_eq!(doc["schema"], "stepsim-team/1");
+    let scenario = &doc["scenarios"][1];
+    assert_eq!(scenario["label"], "interrupts=resume");
+    assert_eq!(scenario["params"]["interrupts"], "resume");
+    assert_eq!(scenario["replications"].as_array().unwrap().len(), 5);
+    let rep = &scenario["replications"][0];
+    let metric_keys: Vec<&String> = rep["metrics"].as_object().unwrap().keys().collect();
+    let summary_keys: Vec<&String> = scenario["summary"].as_object().unwrap().keys().collect();
+    assert_eq!(metric_keys, summary_keys, "one summary per metric");
+    assert!(scenario["summary"]["utilization"]["ci95"][1].is_f64());
+}
+
+#[test]
+fn a_sweep_is_the_cartesian_product_in_command_line_order() {
+    let out = run_cli(&[
+        "n_coder=1,2",
+        "policy=oldest,newest,shortest",
+        "t_sim=30",
+        "--reps",
+        "2",
+    ])
+    .unwrap();
+    let scenarios: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("scenario ") && l.contains(':'))
+        .collect();
+    assert_eq!(
+        scenarios,
+        [
+            "scenario 1: n_coder=1 policy=oldest",
+            "scenario 2: n_coder=1 policy=newest",
+            "scenario 3: n_coder=1 policy=shortest",
+            "scenario 4: n_coder=2 policy=oldest",
+            "scenario 5: n_coder=2 policy=newest",
+            "scenario 6: n_coder=2 policy=shortest",
+        ]
+    );
+    assert_eq!(out.matches("in 2/2 replications").count(), 6);
+    assert!(out.contains("comparison"));
+}
+
+#[test]
+fn params_lists_every_parameter_with_its_default() {
+    let out = run_cli(&["--params"]).unwrap();
+    for (name, default) in [
+        ("n_coder", "2"),
+        ("t_job_interval", "2"),
+        ("policy", "oldest"),
+        ("interrupts", "none"),
+        ("t_decomposition", "0.5"),
+        ("seed", "1"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{out}"));
+        assert_eq!(line.split_whitespace().nth(1), Some(default), "{line}");
+    }
+    assert_eq!(out.lines().count(), 1 + team::params::PARAMS.len());
+}
+
+#[test]
+fn bad_keys_and_values_are_clear_errors() {
+    let e = usage_error(&["n_coders=2"]);
+    assert!(
+        e.contains("unknown parameter \"n_coders\" (did you mean n_coder?)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("valid parameters: n_coder, n_tester, t_sim"),
+        "{e}"
+    );
+
+    let e = usage_error(&["n_coder=1,two"]);
+    assert!(
+        e.contains("bad value for n_coder: \"two\" is not a whole number"),
+        "{e}"
+    );
+    let e = usage_error(&["policy=fifo"]);
+    assert!(
+        e.contains("\"fifo\" is not one of oldest, newest, shortest, longest"),
+        "{e}"
+    );
+    let e = usage_error(&["p_rework=1.5"]);
+    assert!(e.contains("not a probability"), "{e}");
+    let e = usage_error(&["t_sim=-1"]);
+    assert!(e.contains("must be greater than 0"), "{e}");
+    let e = usage_error(&["--reps", "0"]);
+    assert!(
+        e.contains("--reps needs a whole number of at least 1"),
+        "{e}"
+    );
+    let e = usage_error(&["--frobnicate"]);
+    assert!(e.contains("unknown option"), "{e}");
+    let e = usage_error(&["n_coder=1", "n_coder=2"]);
+    assert!(e.contains("given twice"), "{e}");
+}
+
+#[test]
+fn csv_and_svg_files_are_written() {
+    let dir = std::env::temp_dir().join(format!("stepsim-team-test-{}", std::process::id()));
+    let svg = dir.join("team.svg");
+    let (dir_s, svg_s) = (dir.to_str().unwrap(), svg.to_str().unwrap());
+    run_cli(&[
+        "interrupts=none,resume",
+        "t_sim=40",
+        "--reps",
+        "3",
+        "--csv",
+        dir_s,
+        "--svg",
+        svg_s,
+    ])
+    .unwrap();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert_eq!(read("scenarios.csv").lines().count(), 1 + 2);
+    assert_eq!(read("replications.csv").lines().count(), 1 + 2 * 3);
+    assert!(read("jobs.csv").starts_with("scenario,rep,id,t_create,duration,t_start,t_end,fate"));
+    assert!(read("samples.csv").contains(",shared,"));
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg") && picture.contains("interrupts=resume"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
