@@ -850,7 +850,11 @@ impl<M: Model> Simulation<M> {
 
     fn deliver_interrupt(&mut self, idx: usize) -> Result<(), Error> {
         let slot = &mut self.procs[idx];
-        let cause = slot.rare().interrupts.pop_front().expect("checked non-empty");
+        let cause = slot
+            .rare()
+            .interrupts
+            .pop_front()
+            .expect("checked non-empty");
         let (request, waited, taken) = if slot.phase == Phase::Held {
             let held = slot.rare().held.take().expect("held command");
             (held, 0.0, Vec::new())

@@ -10,8 +10,8 @@
 
 use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
 use crate::command::Priority;
-use crate::container::ContainerState;
 use crate::command::{Branches, Command, Exit, First, Outcome, Preempted, Wait, Wake};
+use crate::container::ContainerState;
 use crate::error::Error;
 use crate::handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 use crate::process::Model;
