@@ -143,4 +143,9 @@ examples!(
     resource_contention,
     renege,
     interrupt_resume,
+    // SimPy 4.1.2's example programs, ported: the expected files are SimPy's own `*.out`.
+    bank_renege,
+    carwash,
+    movie_renege,
+    process_communication,
 );
