@@ -22,7 +22,7 @@
 //! | `Masked(wait)` | as `wait` | never: interrupts queue up until it completes |
 
 use crate::error::Error;
-use crate::handle::{BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
+use crate::handle::{ActivityId, BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
 use smallvec::SmallVec;
 use std::fmt;
 use std::sync::Arc;
@@ -176,6 +176,10 @@ pub enum Command<T> {
     /// The same wait with interrupts masked: interrupts that arrive meanwhile queue up and
     /// are delivered, in arrival order, at the process's next interruptible wait.
     Masked(Wait<T>),
+    /// Take part in the activity this process was just summoned to (the only valid answer
+    /// to [`Wake::Summoned`]); held, with interrupts queued, until it ends, then wakes with
+    /// [`Wake::ActivityOver`]. See [`crate::activity`].
+    Attend(ActivityId),
     /// The process has finished. Joiners wake, and resource slots it still holds are
     /// released (as SimPy's `with resource.request()` block would).
     Done,
@@ -189,7 +193,10 @@ impl<T> Command<T> {
 
     /// Whether this command is an interrupt point (every wait but `Masked`; not `Done`).
     pub fn is_interruptible(&self) -> bool {
-        !matches!(self, Command::Masked(_) | Command::Done)
+        !matches!(
+            self,
+            Command::Masked(_) | Command::Attend(_) | Command::Done
+        )
     }
 }
 
@@ -305,6 +312,12 @@ pub enum Wake<T, I = ()> {
     /// current wait was withdrawn as for an interrupt. The slot is already gone: do not
     /// release it.
     Preempted(Interrupt<T, Preempted>),
+    /// The process was pulled into an activity that started: its current wait was
+    /// withdrawn as for an interrupt (`cause` is the activity). Answer
+    /// [`Command::Attend`] with it.
+    Summoned(Interrupt<T, ActivityId>),
+    /// The activity this process attended has ended.
+    ActivityOver(ActivityId),
 }
 
 /// What a signal fires with: a value (or none), or a failure reason.
@@ -351,6 +364,8 @@ impl<T, I> Wake<T, I> {
             Wake::All(_) => WakeKind::All,
             Wake::Interrupted(_) => WakeKind::Interrupted,
             Wake::Preempted(_) => WakeKind::Preempted,
+            Wake::Summoned(_) => WakeKind::Summoned,
+            Wake::ActivityOver(_) => WakeKind::ActivityOver,
         }
     }
 }
@@ -386,6 +401,10 @@ pub enum WakeKind {
     Interrupted,
     /// [`Wake::Preempted`].
     Preempted,
+    /// [`Wake::Summoned`].
+    Summoned,
+    /// [`Wake::ActivityOver`].
+    ActivityOver,
 }
 
 impl fmt::Display for WakeKind {
@@ -405,6 +424,8 @@ impl fmt::Display for WakeKind {
             WakeKind::All => f.write_str("all"),
             WakeKind::Interrupted => f.write_str("interrupted"),
             WakeKind::Preempted => f.write_str("preempted"),
+            WakeKind::Summoned => f.write_str("summoned"),
+            WakeKind::ActivityOver => f.write_str("activity-over"),
         }
     }
 }

@@ -9,12 +9,13 @@
 //! [`Context::fail`]) is recorded and ends the process's step with that error: the run
 //! returns it, naming the process and the time. The first such error wins.
 
+use crate::activity::{Activity, ActivityView};
 use crate::barrier::BarrierView;
 use crate::command::{Filter, SignalValue};
 use crate::container::ContainerView;
 use crate::engine::{CloneFn, Hook, Simulation};
 use crate::error::{Error, Origin};
-use crate::handle::{BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
+use crate::handle::{ActivityId, BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
 use crate::process::Model;
 use crate::queue::QueueView;
 use crate::resource::ResourceView;
@@ -248,6 +249,33 @@ impl<'a, M: Model> Context<'a, M> {
                 });
             }
         }
+    }
+
+    /// Plans an activity (see [`crate::activity`]); `None`, with the error recorded, if the
+    /// plan is invalid (a bad duration or time, a participant that has finished).
+    pub fn plan(&mut self, activity: Activity) -> Option<ActivityId> {
+        let planned = self.sim.plan_from(self.me, activity);
+        self.check(planned)
+    }
+
+    /// Declares this process available (between tasks) or not, for activities that wait
+    /// for available participants. Being pulled into an activity clears it.
+    pub fn set_available(&mut self, available: bool) {
+        match self.me {
+            Some(me) => self.sim.set_available_from(me, available),
+            None => {
+                let origin = self.origin();
+                self.record(Error::Unsupported {
+                    origin,
+                    what: "set_available outside a process",
+                });
+            }
+        }
+    }
+
+    /// The record of an activity.
+    pub fn activity_view(&self, a: ActivityId) -> Result<ActivityView<'_>, Error> {
+        self.sim.activity_view(a)
     }
 
     /// A read-only look at a queue.

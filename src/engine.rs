@@ -26,13 +26,14 @@
 //! caller catches it, the simulation is poisoned and every later `run`, `run_until` or `step`
 //! returns [`Error::Poisoned`].
 
+use crate::activity::{Activity, ActivityState, ActivityView};
 use crate::barrier::{BarrierState, BarrierView};
 use crate::command::{Command, Exit, Interrupt, Outcome, Preempted, Wake};
 use crate::container::{ContainerState, ContainerView};
 use crate::context::Context;
 use crate::error::{Error, Origin, ProcessRef};
 use crate::handle::{
-    BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId, next_sim_id,
+    ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId, next_sim_id,
 };
 use crate::process::{Model, Process};
 use crate::queue::{Capacity, Order, QueueState, QueueView, Waiter};
@@ -45,6 +46,7 @@ use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 
+mod activities;
 mod waits;
 
 use waits::{Branch, Shape};
@@ -93,6 +95,11 @@ pub(crate) enum Kind {
     Exit,
     /// A hook with no process to wake (a release, a non-blocking put or get, a firing).
     Hook(Hook),
+    /// See whether a planned activity can start (`idx` is the activity; at its `not_before`
+    /// or `deadline` time).
+    ActivityCheck,
+    /// A started activity ends (`idx` is the activity).
+    ActivityEnd,
 }
 
 /// One scheduled event. Its order `(time, priority, sequence)` is two integers: times are
@@ -160,6 +167,8 @@ impl Phase {
 pub(crate) enum Pending<I> {
     User(I),
     Preempted(Preempted),
+    /// Pulled into an activity (its index).
+    Summons(u32),
 }
 
 /// Parts of a process's state that most processes never use, kept out of line so that a
@@ -179,6 +188,8 @@ pub(crate) struct Rare<M: Model> {
     pub exit_value: Option<(M::Item, CloneFn<M::Item>)>,
     /// Why the process failed.
     pub failure: Option<Error>,
+    /// The activity it was summoned to and must answer with `Attend`.
+    pub summoned: Option<u32>,
 }
 
 impl<M: Model> Default for Rare<M> {
@@ -191,6 +202,7 @@ impl<M: Model> Default for Rare<M> {
             partial: Vec::new(),
             exit_value: None,
             failure: None,
+            summoned: None,
         }
     }
 }
@@ -200,6 +212,8 @@ pub(crate) struct Slot<M: Model> {
     pub name: Option<Box<str>>,
     pub phase: Phase,
     pub masked: bool,
+    /// Declared between tasks, for activities waiting for available participants.
+    pub available: bool,
     pub shape: Shape,
     pub since: f64,
     pub branches: SmallVec<[Branch; 1]>,
@@ -266,6 +280,7 @@ pub struct Simulation<M: Model> {
     pub(crate) containers: Vec<ContainerState>,
     pub(crate) signals: Vec<SignalState<M::Item>>,
     pub(crate) barriers: Vec<BarrierState>,
+    pub(crate) activities: Vec<ActivityState>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     observer: Option<Box<dyn Observer>>,
     /// Set while a process runs; still set after a panic escaped `step`.
@@ -290,6 +305,7 @@ impl<M: Model> Simulation<M> {
             containers: Vec::new(),
             signals: Vec::new(),
             barriers: Vec::new(),
+            activities: Vec::new(),
             wakes: Slab::new(),
             observer: None,
             in_step: None,
@@ -460,6 +476,20 @@ impl<M: Model> Simulation<M> {
         })
     }
 
+    /// Plans an activity; see [`crate::activity`]. It starts as soon as its rule allows
+    /// (possibly at once, pulling its participants in at this instant).
+    pub fn plan(&mut self, activity: Activity) -> Result<ActivityId, Error> {
+        self.plan_from(None, activity)
+    }
+
+    /// The record of an activity: planned and actual start, lateness, time spent.
+    pub fn activity_view(&self, a: ActivityId) -> Result<ActivityView<'_>, Error> {
+        let i = self.check_activity(a, None)?;
+        Ok(ActivityView {
+            state: &self.activities[i],
+        })
+    }
+
     /// A read-only look at a queue.
     pub fn queue_view(&self, q: QueueId) -> Result<QueueView<'_, M::Item>, Error> {
         let i = self.check_queue(q, None)?;
@@ -569,6 +599,7 @@ impl<M: Model> Simulation<M> {
             name,
             phase: Phase::Starting,
             masked: false,
+            available: false,
             shape: Shape::Single,
             since: self.now,
             branches: SmallVec::new(),
@@ -709,6 +740,13 @@ impl<M: Model> Simulation<M> {
         Ok(b.idx as usize)
     }
 
+    pub(crate) fn check_activity(&self, a: ActivityId, me: Option<Pid>) -> Result<usize, Error> {
+        if a.sim != self.id || a.idx as usize >= self.activities.len() {
+            return Err(self.foreign(Handle::Activity(a), me));
+        }
+        Ok(a.idx as usize)
+    }
+
     fn check_poison(&self) -> Result<(), Error> {
         match self.in_step {
             Some(pid) => Err(Error::Poisoned {
@@ -810,11 +848,30 @@ impl<M: Model> Simulation<M> {
                     if deliverable && slot.has_interrupts() {
                         return self.deliver_interrupt(idx);
                     }
+                    if slot.phase == Phase::Held && !slot.has_interrupts() {
+                        // Every queued interrupt went away (summons to activities that
+                        // ended): carry out the held command after all.
+                        let held = slot.rare().held.take().expect("held command");
+                        let pid = self.pid_of(idx);
+                        return match self.issue(idx, pid, held) {
+                            Ok(None) => Ok(()),
+                            Ok(Some(wake)) => self.resume(idx, wake),
+                            Err(err) => {
+                                self.fail(idx, &err);
+                                Err(err)
+                            }
+                        };
+                    }
                 }
                 Ok(())
             }
             Kind::Exit => self.exit(idx),
             Kind::Hook(hook) => self.run_hook(hook),
+            Kind::ActivityCheck => {
+                self.try_start_activities();
+                Ok(())
+            }
+            Kind::ActivityEnd => self.end_activity(idx),
         }
     }
 
@@ -876,6 +933,29 @@ impl<M: Model> Simulation<M> {
                 waited,
                 taken,
             }),
+            Pending::Summons(a) => {
+                let slot = &mut self.procs[idx];
+                slot.available = false;
+                slot.rare().summoned = Some(a);
+                let pid = self.pid_of(idx);
+                let now = self.now;
+                if let Some(p) = self.activities[a as usize]
+                    .participants
+                    .iter_mut()
+                    .find(|p| p.pid == pid)
+                {
+                    p.joined_at = Some(now);
+                }
+                Wake::Summoned(Interrupt {
+                    cause: ActivityId {
+                        sim: self.id,
+                        idx: a,
+                    },
+                    request,
+                    waited,
+                    taken,
+                })
+            }
         };
         self.resume(idx, wake)
     }
@@ -1003,9 +1083,22 @@ impl<M: Model> Simulation<M> {
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Finishing;
         slot.body = None;
-        if let Some(rare) = slot.rare.as_mut() {
+        let summoned = slot.rare.as_mut().and_then(|rare| {
             rare.held = None;
+            rare.summoned.take()
+        });
+        if let Some(a) = summoned {
+            // Summoned, and finished instead of attending: it leaves at once.
+            let now = self.now;
+            if let Some(p) = self.activities[a as usize]
+                .participants
+                .iter_mut()
+                .find(|p| p.pid == pid)
+            {
+                p.left_at = Some(now);
+            }
         }
+        let slot = &mut self.procs[idx];
         let dropped = slot.rare.as_mut().map_or(0, |r| {
             let n = r.interrupts.len();
             r.interrupts.clear();

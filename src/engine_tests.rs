@@ -2,7 +2,7 @@
 //! of commands and the test asserts on the wakes it received and when.
 
 use super::*;
-use crate::command::{Branches, Exit, First, Wait};
+use crate::command::{Branches, Exit, First, Wait, WakeKind};
 use crate::handle::{ContainerId, QueueId, SignalId};
 use crate::process::Boxed;
 use crate::trace::TraceLog;
@@ -1102,4 +1102,249 @@ fn a_sleeping_process_costs_little_memory() {
         - std::mem::size_of::<Box<dyn Process<Boxed<()>>>>();
     let total = slot + std::mem::size_of::<super::Meta>() + std::mem::size_of::<super::Entry>();
     assert!(total <= 128, "{total} bytes per sleeping process");
+}
+
+// ----- activities (issue 6) -----
+
+use crate::activity::Activity;
+use crate::handle::ActivityId;
+
+/// Works in pieces of `piece`, saving partial work when summoned, attending, then resuming
+/// the rest; declares itself available while idle between pieces (sleeps `idle` between).
+struct Member {
+    piece: f64,
+    left: f64,
+    idle: f64,
+    resting: bool,
+    log: Log,
+}
+
+impl Process<M> for Member {
+    fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
+        self.log.borrow_mut().push((cx.now(), wake.clone()));
+        match wake {
+            Wake::Summoned(s) => {
+                if !self.resting {
+                    self.left -= s.waited;
+                }
+                return Command::Attend(s.cause);
+            }
+            Wake::Interrupted(_) => return Command::Sleep(1.0),
+            Wake::Slept if self.resting => {
+                self.resting = false;
+                cx.set_available(false);
+            }
+            Wake::Slept => {
+                self.left = self.piece;
+                if self.idle > 0.0 {
+                    self.resting = true;
+                    cx.set_available(true);
+                    return Command::Sleep(self.idle);
+                }
+            }
+            _ => {}
+        }
+        if cx.now() >= 30.0 {
+            return Command::Done;
+        }
+        if self.resting {
+            return Command::Sleep(self.idle);
+        }
+        Command::Sleep(self.left)
+    }
+}
+
+fn member(sim: &mut Simulation<M>, name: &str, piece: f64, idle: f64) -> (Pid, Log) {
+    let log = Log::default();
+    let pid = sim.spawn_named(
+        name,
+        Box::new(Member {
+            piece,
+            left: piece,
+            idle,
+            resting: false,
+            log: log.clone(),
+        }),
+    );
+    (pid, log)
+}
+
+#[test]
+fn scheduled_activity_pulls_busy_participants_in_and_releases_them_together() {
+    let mut sim = Simulation::<M>::new(0);
+    let (a, alog) = member(&mut sim, "a", 10.0, 0.0);
+    let (b, blog) = member(&mut sim, "b", 4.0, 0.0);
+    let standup = sim
+        .plan(Activity::new(2.0).at(3.0).with_all([a, b]))
+        .unwrap();
+    sim.run().unwrap();
+    let aw = wakes(&alog);
+    match &aw[1] {
+        (3.0, Wake::Summoned(s)) => {
+            assert_eq!(s.cause, standup);
+            assert_eq!(s.request, Command::Sleep(10.0));
+            assert_eq!(s.waited, 3.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(aw[2], (5.0, Wake::ActivityOver(standup)));
+    // a resumes its remaining 7 units of work after the meeting.
+    assert_eq!(aw[3], (12.0, Wake::Slept));
+    assert_eq!(wakes(&blog)[2], (5.0, Wake::ActivityOver(standup)));
+    let rec = sim.activity_view(standup).unwrap();
+    assert_eq!(
+        (rec.planned_start(), rec.started_at(), rec.ended_at()),
+        (3.0, Some(3.0), Some(5.0))
+    );
+    assert_eq!((rec.lateness(a), rec.time_spent(a)), (Some(0.0), Some(2.0)));
+    assert_eq!(rec.participants().len(), 2);
+}
+
+#[test]
+fn a_participant_in_a_masked_wait_joins_late() {
+    /// A critical piece of work (masked), then attends whatever it is summoned to.
+    struct Critical(Log);
+    impl Process<M> for Critical {
+        fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
+            self.0.borrow_mut().push((cx.now(), wake.clone()));
+            match wake {
+                Wake::Started => Command::Masked(Wait::Sleep(4.0)),
+                Wake::Slept => Command::Sleep(1.0),
+                Wake::Summoned(s) => Command::Attend(s.cause),
+                _ => Command::Done,
+            }
+        }
+    }
+    let mut sim = Simulation::<M>::new(0);
+    let log = Log::default();
+    let busy = sim.spawn(Box::new(Critical(log.clone())));
+    let (free, _) = member(&mut sim, "free", 10.0, 0.0);
+    let meeting = sim
+        .plan(Activity::new(3.0).at(2.0).with(busy).with(free))
+        .unwrap();
+    sim.run().unwrap();
+    let w = wakes(&log);
+    assert_eq!(w[1], (4.0, Wake::Slept), "the masked wait completes first");
+    assert!(matches!(&w[2], (4.0, Wake::Summoned(s)) if s.cause == meeting && s.waited == 0.0));
+    assert_eq!(w[3], (5.0, Wake::ActivityOver(meeting)));
+    let rec = sim.activity_view(meeting).unwrap();
+    assert_eq!(
+        (rec.lateness(busy), rec.time_spent(busy)),
+        (Some(2.0), Some(1.0))
+    );
+    assert_eq!(
+        (rec.lateness(free), rec.time_spent(free)),
+        (Some(0.0), Some(3.0))
+    );
+
+    // Answering a summons with anything but Attend (or Done) is a clear error.
+    let mut sim = Simulation::<M>::new(0);
+    let (rude, _) = script(
+        &mut sim,
+        "rude",
+        vec![Command::Sleep(5.0), Command::Sleep(1.0)],
+    );
+    sim.plan(Activity::new(1.0).at(1.0).with(rude)).unwrap();
+    let err = sim.run().unwrap_err();
+    assert!(
+        err.to_string().contains("must answer Command::Attend"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pair_work_starts_when_a_partner_is_available_pulling_the_author_in() {
+    let mut sim = Simulation::<M>::new(0);
+    let (author, alog) = member(&mut sim, "author", 100.0, 0.0);
+    // p1 rests (available) from t=6 to t=8; p2 is never available.
+    let (p1, _) = member(&mut sim, "p1", 6.0, 2.0);
+    let (p2, _) = member(&mut sim, "p2", 50.0, 0.0);
+    let pair = sim
+        .plan(
+            Activity::new(3.0)
+                .with(author)
+                .with_available_from([p2, p1], 1),
+        )
+        .unwrap();
+    sim.run().unwrap();
+    let rec = sim.activity_view(pair).unwrap();
+    assert_eq!(rec.started_at(), Some(6.0));
+    let who: Vec<Pid> = rec.participants().iter().map(|p| p.pid).collect();
+    assert_eq!(who, vec![author, p1]);
+    assert!(matches!(&wakes(&alog)[1], (6.0, Wake::Summoned(s)) if s.waited == 6.0));
+    assert_eq!(rec.ended_at(), Some(9.0));
+}
+
+#[test]
+fn a_deadline_starts_without_waiting_for_availability() {
+    let mut sim = Simulation::<M>::new(0);
+    let (x, _) = member(&mut sim, "x", 50.0, 0.0);
+    let a = sim
+        .plan(Activity::new(1.0).with_available(x).deadline(5.0))
+        .unwrap();
+    sim.run().unwrap();
+    assert_eq!(sim.activity_view(a).unwrap().started_at(), Some(5.0));
+}
+
+#[test]
+fn overlapping_activities_are_joined_in_order_and_interrupts_wait_for_the_end() {
+    let mut sim = Simulation::<M>::new(0);
+    let (w, log) = member(&mut sim, "w", 20.0, 0.0);
+    let first = sim.plan(Activity::new(2.0).at(1.0).with(w)).unwrap();
+    let second = sim.plan(Activity::new(2.0).at(2.0).with(w)).unwrap();
+    sim.run_until(1.5).unwrap();
+    sim.interrupt(w, "ping").unwrap();
+    sim.run().unwrap();
+    let kinds: Vec<(f64, WakeKind)> = wakes(&log).iter().map(|(t, w)| (*t, w.kind())).collect();
+    assert_eq!(
+        kinds[..6],
+        [
+            (0.0, WakeKind::Started),
+            (1.0, WakeKind::Summoned),
+            (3.0, WakeKind::ActivityOver),
+            // Both waited for the first meeting to end, and land in arrival order: the
+            // interrupt (t=1.5), then the second meeting (started at 2).
+            (3.0, WakeKind::Interrupted),
+            (3.0, WakeKind::Summoned),
+            (4.0, WakeKind::ActivityOver),
+        ]
+    );
+    let rec = sim.activity_view(second).unwrap();
+    assert_eq!(
+        (rec.started_at(), rec.lateness(w), rec.time_spent(w)),
+        (Some(2.0), Some(1.0), Some(1.0))
+    );
+    let _ = first;
+}
+
+#[test]
+fn finished_participants_are_an_error_to_plan_and_skipped_once_started() {
+    let mut sim = Simulation::<M>::new(0);
+    let (gone, _) = script(&mut sim, "gone", vec![]);
+    sim.run().unwrap();
+    assert!(matches!(
+        sim.plan(Activity::new(1.0).with(gone)),
+        Err(Error::Finished { .. })
+    ));
+    // A participant that finishes in a masked wait never joins; the others are released.
+    let mut sim = Simulation::<M>::new(0);
+    let (leaver, _) = script(&mut sim, "leaver", vec![Command::Masked(Wait::Sleep(2.0))]);
+    let (stayer, slog) = member(&mut sim, "stayer", 10.0, 0.0);
+    let a = sim
+        .plan(Activity::new(3.0).at(1.0).with(leaver).with(stayer))
+        .unwrap();
+    sim.run().unwrap();
+    let rec = sim.activity_view(a).unwrap();
+    assert_eq!(rec.participants()[0].joined_at, None);
+    assert_eq!(rec.lateness(stayer), Some(0.0));
+    assert!(
+        wakes(&slog)
+            .iter()
+            .any(|(t, w)| *t == 4.0 && *w == Wake::ActivityOver(a))
+    );
+    assert!(matches!(
+        sim.plan(Activity::new(f64::NAN).with(stayer)),
+        Err(Error::InvalidDelay { .. })
+    ));
+    let _: ActivityId = a;
 }

@@ -97,6 +97,11 @@ primitive_handle!(
     BarrierId,
     "barrier"
 );
+primitive_handle!(
+    /// Names a planned activity of one simulation; see [`crate::activity`].
+    ActivityId,
+    "activity"
+);
 
 /// Any handle, as named in an [`Error`](crate::Error).
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -113,6 +118,8 @@ pub enum Handle {
     Signal(SignalId),
     /// A barrier handle.
     Barrier(BarrierId),
+    /// An activity handle.
+    Activity(ActivityId),
 }
 
 impl fmt::Display for Handle {
@@ -124,6 +131,7 @@ impl fmt::Display for Handle {
             Handle::Container(c) => c.fmt(f),
             Handle::Signal(s) => s.fmt(f),
             Handle::Barrier(b) => b.fmt(f),
+            Handle::Activity(a) => a.fmt(f),
         }
     }
 }

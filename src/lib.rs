@@ -47,6 +47,7 @@
 //! - [`context`]: what a process may do without waiting;
 //! - the waiting primitives: [`queue`] (FIFO, priority and filter queues), [`resource`]
 //!   (plain, priority and preemptive), [`container`], [`signal`] and [`barrier`];
+//! - [`activity`]: meetings and pair work that pull busy processes in;
 //! - [`rng`]: seeded, independent random streams;
 //! - [`trace`]: observing every event, and CSV traces;
 //! - [`error`]: the error type;
@@ -54,6 +55,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod barrier;
 pub mod command;
 pub mod container;
@@ -68,6 +70,7 @@ pub mod rng;
 pub mod signal;
 pub mod trace;
 
+pub use activity::{Activity, ActivityView, Participation};
 pub use barrier::BarrierView;
 pub use command::{
     Branches, Command, Exit, Filter, First, Interrupt, Outcome, Preempted, Priority, SignalValue,
@@ -77,7 +80,7 @@ pub use container::ContainerView;
 pub use context::Context;
 pub use engine::Simulation;
 pub use error::{Error, Origin, ProcessRef};
-pub use handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
+pub use handle::{ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 pub use process::{Boxed, Model, Process};
 pub use queue::{Capacity, QueueView};
 pub use resource::{ResourceKind, ResourceView};

@@ -484,7 +484,7 @@ fn request_waits(request: &Cmd) -> Vec<Wait<Item>> {
         Command::Join(p) => vec![Wait::Join(*p)],
         Command::Masked(w) | Command::Wait(w) => vec![w.clone()],
         Command::AllOf(branches) => vec![Wait::AllOf(Box::new(branches.clone()))],
-        Command::Done => Vec::new(),
+        Command::Attend(_) | Command::Done => Vec::new(),
     }
 }
 

@@ -47,6 +47,8 @@ pub(crate) enum BranchWait {
     Signal(u32),
     Arrive(u32),
     Join(Pid),
+    /// Held in an activity (its index) until it ends.
+    Attend(u32),
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -209,6 +211,19 @@ impl<M: Model> Simulation<M> {
             Command::Wait(w) | Command::Masked(w) => self.validate_wait(pid, w, false),
             Command::FirstOf(branches) => self.validate_branches(pid, branches.as_slice(), false),
             Command::AllOf(branches) => self.validate_branches(pid, branches.as_slice(), true),
+            Command::Attend(a) => {
+                let ai = self.check_activity(*a, Some(pid))?;
+                let summoned = self
+                    .live(pid)
+                    .and_then(|i| self.procs[i].rare.as_ref().and_then(|r| r.summoned));
+                if summoned != Some(ai as u32) {
+                    return Err(self.unsupported(
+                        pid,
+                        "Command::Attend without being summoned to that activity",
+                    ));
+                }
+                Ok(())
+            }
             Command::Yield | Command::Done => Ok(()),
         }
     }
@@ -229,6 +244,15 @@ impl<M: Model> Simulation<M> {
         }
         self.validate(pid, &command)?;
         let slot = &mut self.procs[idx];
+        if let Some(rare) = slot.rare.as_mut()
+            && rare.summoned.take().is_some()
+            && !matches!(command, Command::Attend(_))
+        {
+            return Err(Error::Unsupported {
+                origin: self.origin(Some(pid)),
+                what: "a summoned process must answer Command::Attend(activity)",
+            });
+        }
         if command.is_interruptible() && slot.has_interrupts() {
             slot.phase = Phase::Held;
             slot.rare().held = Some(command);
@@ -267,6 +291,17 @@ impl<M: Model> Simulation<M> {
             Command::Masked(w) => {
                 self.procs[idx].masked = true;
                 w
+            }
+            Command::Attend(a) => {
+                let slot = &mut self.procs[idx];
+                slot.masked = true;
+                slot.branches.push(Branch {
+                    wait: BranchWait::Attend(a.idx),
+                    group: 0,
+                    all_len: 0,
+                    done: false,
+                });
+                return Ok(None);
             }
             Command::FirstOf(branches) => {
                 self.procs[idx].shape = Shape::FirstOf;
@@ -600,6 +635,7 @@ impl<M: Model> Simulation<M> {
                     self.satisfied(waiter, Outcome::Signaled(sid, value), AtOnce::Processed);
                 }
             }
+            BranchWait::Attend(_) => unreachable!("issued directly"),
             BranchWait::Join(p) => {
                 if self.has_exited(p) {
                     let exit = self.late_exit(p);
@@ -790,6 +826,7 @@ impl<M: Model> Simulation<M> {
         let epoch = self.meta[idx].epoch;
         let (i, sim) = (idx as u32, self.id);
         match self.procs[idx].branches[branch].wait {
+            BranchWait::Attend(_) => unreachable!("attending is masked: never withdrawn"),
             BranchWait::Sleep(dt) => Wait::Sleep(dt),
             BranchWait::Yield => Wait::Sleep(0.0),
             BranchWait::Get(q) => {
@@ -1019,6 +1056,13 @@ impl<M: Model> Simulation<M> {
             idx: r,
         }));
         self.grant(idx, r, key);
+    }
+
+    /// Whether process `idx` waits in activity `a`.
+    pub(crate) fn attends(&self, idx: usize, a: usize) -> bool {
+        let slot = &self.procs[idx];
+        slot.branches.len() == 1
+            && matches!(slot.branches[0].wait, BranchWait::Attend(x) if x as usize == a)
     }
 
     pub(crate) fn rare_of(&mut self, idx: usize) -> &mut Rare<M> {
