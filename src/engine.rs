@@ -705,46 +705,57 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    pub(crate) fn check_queue(&self, q: QueueId, me: Option<Pid>) -> Result<usize, Error> {
-        if q.sim != self.id || q.idx as usize >= self.queues.len() {
-            return Err(self.foreign(Handle::Queue(q), me));
+    /// The index of a primitive handle, if it belongs to this simulation.
+    fn check_index(
+        &self,
+        (sim, idx): (u32, u32),
+        len: usize,
+        handle: Handle,
+        me: Option<Pid>,
+    ) -> Result<usize, Error> {
+        if sim != self.id || idx as usize >= len {
+            return Err(self.foreign(handle, me));
         }
-        Ok(q.idx as usize)
+        Ok(idx as usize)
+    }
+
+    pub(crate) fn check_queue(&self, q: QueueId, me: Option<Pid>) -> Result<usize, Error> {
+        self.check_index((q.sim, q.idx), self.queues.len(), Handle::Queue(q), me)
     }
 
     pub(crate) fn check_resource(&self, r: ResourceId, me: Option<Pid>) -> Result<usize, Error> {
-        if r.sim != self.id || r.idx as usize >= self.resources.len() {
-            return Err(self.foreign(Handle::Resource(r), me));
-        }
-        Ok(r.idx as usize)
+        self.check_index(
+            (r.sim, r.idx),
+            self.resources.len(),
+            Handle::Resource(r),
+            me,
+        )
     }
 
     pub(crate) fn check_container(&self, c: ContainerId, me: Option<Pid>) -> Result<usize, Error> {
-        if c.sim != self.id || c.idx as usize >= self.containers.len() {
-            return Err(self.foreign(Handle::Container(c), me));
-        }
-        Ok(c.idx as usize)
+        self.check_index(
+            (c.sim, c.idx),
+            self.containers.len(),
+            Handle::Container(c),
+            me,
+        )
     }
 
     pub(crate) fn check_signal(&self, s: SignalId, me: Option<Pid>) -> Result<usize, Error> {
-        if s.sim != self.id || s.idx as usize >= self.signals.len() {
-            return Err(self.foreign(Handle::Signal(s), me));
-        }
-        Ok(s.idx as usize)
+        self.check_index((s.sim, s.idx), self.signals.len(), Handle::Signal(s), me)
     }
 
     pub(crate) fn check_barrier(&self, b: BarrierId, me: Option<Pid>) -> Result<usize, Error> {
-        if b.sim != self.id || b.idx as usize >= self.barriers.len() {
-            return Err(self.foreign(Handle::Barrier(b), me));
-        }
-        Ok(b.idx as usize)
+        self.check_index((b.sim, b.idx), self.barriers.len(), Handle::Barrier(b), me)
     }
 
     pub(crate) fn check_activity(&self, a: ActivityId, me: Option<Pid>) -> Result<usize, Error> {
-        if a.sim != self.id || a.idx as usize >= self.activities.len() {
-            return Err(self.foreign(Handle::Activity(a), me));
-        }
-        Ok(a.idx as usize)
+        self.check_index(
+            (a.sim, a.idx),
+            self.activities.len(),
+            Handle::Activity(a),
+            me,
+        )
     }
 
     fn check_poison(&self) -> Result<(), Error> {
