@@ -27,7 +27,8 @@
 //!   available. Without a deadline an activity waiting for availability may never start.
 //!
 //! Participants pulled in leave the available state; a process declares itself available
-//! again when it next is.
+//! again when it next is. A process already taken by an activity (attending, or summoned and
+//! not yet there) does not count as available for another.
 //!
 //! ```
 //! use stepsim::{Activity, Boxed, Command, Context, Process, Simulation, Wake};
@@ -125,9 +126,15 @@ impl Activity {
     }
 
     /// `k` participants from `pool`: the first `k` available, in pool order (at the deadline,
-    /// the available ones first, then the others in pool order).
+    /// the available ones first, then the others in pool order). A process named twice in
+    /// the pool counts once; calling this again replaces the pool.
     pub fn with_available_from(mut self, pool: impl IntoIterator<Item = Pid>, k: usize) -> Self {
-        self.pool = pool.into_iter().collect();
+        self.pool.clear();
+        for pid in pool {
+            if !self.pool.contains(&pid) {
+                self.pool.push(pid);
+            }
+        }
         self.from_pool = k;
         self
     }

@@ -67,11 +67,14 @@ impl ContainerState {
         self.capacity - self.level >= amount
     }
 
-    pub fn remove(list: &mut VecDeque<(Waiter, f64)>, idx: u32, epoch: u32) -> Option<f64> {
+    /// Removes a pending request, returning where it stood and its amount.
+    pub fn remove(list: &mut VecDeque<(Waiter, f64)>, idx: u32, epoch: u32) -> (usize, f64) {
         let at = list
             .iter()
-            .position(|(w, _)| w.idx == idx && w.epoch == epoch)?;
-        list.remove(at).map(|(_, amount)| amount)
+            .position(|(w, _)| w.idx == idx && w.epoch == epoch)
+            .expect("a pending request is in its wait list");
+        let (_, amount) = list.remove(at).expect("in range");
+        (at, amount)
     }
 }
 

@@ -840,11 +840,13 @@ impl<M: Model> Simulation<M> {
                     Ok(())
                 } else {
                     let wake = self.wakes.remove(self.procs[idx].ready as usize);
+                    self.recheck_preemption(&wake);
                     self.resume(idx, wake)
                 }
             }
             Kind::Resume => {
                 let wake = self.wakes.remove(self.procs[idx].ready as usize);
+                self.recheck_preemption(&wake);
                 self.resume(idx, wake)
             }
             Kind::Interrupt => {
@@ -932,19 +934,26 @@ impl<M: Model> Simulation<M> {
             (request, waited, taken)
         };
         let wake = match cause {
-            Pending::User(cause) => Wake::Interrupted(Interrupt {
-                cause,
-                request,
-                waited,
-                taken,
-            }),
-            Pending::Preempted(cause) => Wake::Preempted(Interrupt {
-                cause,
-                request,
-                waited,
-                taken,
-            }),
+            Pending::User(cause) => {
+                self.recheck_taken_slots(&taken);
+                Wake::Interrupted(Interrupt {
+                    cause,
+                    request,
+                    waited,
+                    taken,
+                })
+            }
+            Pending::Preempted(cause) => {
+                self.recheck_taken_slots(&taken);
+                Wake::Preempted(Interrupt {
+                    cause,
+                    request,
+                    waited,
+                    taken,
+                })
+            }
             Pending::Summons(a) => {
+                self.recheck_taken_slots(&taken);
                 let slot = &mut self.procs[idx];
                 slot.available = false;
                 slot.rare().summoned = Some(a);

@@ -126,20 +126,24 @@ impl ResourceState {
         }
     }
 
-    /// Removes a pending request, returning its key.
-    pub fn remove_waiter(&mut self, idx: u32, epoch: u32) -> Option<Key> {
+    /// Removes a pending request, returning where it stood and its key.
+    pub fn remove_waiter(&mut self, idx: u32, epoch: u32) -> Option<(usize, Key)> {
         let at = self
             .waiting
             .iter()
             .position(|r| r.waiter.idx == idx && r.waiter.epoch == epoch)?;
-        self.waiting.remove(at).map(|r| r.key)
+        self.waiting.remove(at).map(|r| (at, r.key))
     }
 
     /// The holder a preempting request with `key` would evict: the worst holder (the
     /// latest among equally bad ones, as SimPy's stable sort picks), if worse than `key`.
-    pub fn victim(&self, key: &Key, requester: Pid) -> Option<usize> {
+    /// Holders for which `spared` is true are never chosen.
+    pub fn victim(&self, key: &Key, requester: Pid, spared: impl Fn(Pid) -> bool) -> Option<usize> {
         let mut worst: Option<usize> = None;
         for (i, h) in self.holders.iter().enumerate() {
+            if spared(h.pid) {
+                continue;
+            }
             if worst.is_none_or(|w| h.key.cmp(&self.holders[w].key) != Ordering::Less) {
                 worst = Some(i);
             }

@@ -48,6 +48,7 @@
 //! ```
 
 use crate::command::SignalValue;
+use crate::engine::CloneFn;
 use crate::queue::Waiter;
 
 pub(crate) enum SignalPhase<T> {
@@ -61,7 +62,7 @@ pub(crate) struct SignalState<T> {
     pub phase: SignalPhase<T>,
     pub waiters: Vec<Waiter>,
     /// How to copy the value for each waiter, captured where `T: Clone` was known.
-    pub clone: Option<crate::engine::CloneFn<T>>,
+    pub clone: Option<CloneFn<T>>,
 }
 
 impl<T> SignalState<T> {
@@ -76,13 +77,18 @@ impl<T> SignalState<T> {
     /// A copy of the fired value for one waiter.
     pub fn value(&self) -> Option<SignalValue<T>> {
         match &self.phase {
-            SignalPhase::Fired(v) | SignalPhase::Firing(v) => Some(match v {
-                Ok(Some(item)) => Ok(Some((self.clone.expect("set with the value"))(item))),
-                Ok(None) => Ok(None),
-                Err(reason) => Err(reason.clone()),
-            }),
+            SignalPhase::Fired(v) | SignalPhase::Firing(v) => Some(copy_value(v, self.clone)),
             SignalPhase::Pending => None,
         }
+    }
+}
+
+/// A copy of a signal's value (`clone` copies the item, if there is one).
+pub(crate) fn copy_value<T>(value: &SignalValue<T>, clone: Option<CloneFn<T>>) -> SignalValue<T> {
+    match value {
+        Ok(Some(item)) => Ok(Some((clone.expect("set with the value"))(item))),
+        Ok(None) => Ok(None),
+        Err(reason) => Err(reason.clone()),
     }
 }
 

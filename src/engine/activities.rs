@@ -82,10 +82,27 @@ impl<M: Model> Simulation<M> {
         Ok(ActivityId { sim: self.id, idx })
     }
 
-    /// Whether `pid` is alive and has declared itself available.
+    /// Whether `pid` is alive, has declared itself available, and is not already taken by an
+    /// activity (attending one, or summoned to one and not yet there).
     fn is_available(&self, pid: Pid) -> bool {
-        self.live(pid)
-            .is_some_and(|i| !self.procs[i].phase.is_over() && self.procs[i].available)
+        self.live(pid).is_some_and(|i| {
+            let slot = &self.procs[i];
+            !slot.phase.is_over() && slot.available && !self.engaged(i)
+        })
+    }
+
+    fn engaged(&self, idx: usize) -> bool {
+        let slot = &self.procs[idx];
+        let summoned = slot.rare.as_ref().is_some_and(|r| {
+            r.summoned.is_some()
+                || r.interrupts
+                    .iter()
+                    .any(|c| matches!(c, Pending::Summons(_)))
+        });
+        summoned
+            || self.activities.iter().enumerate().any(|(a, s)| {
+                s.ended_at.is_none() && s.started_at.is_some() && self.attends(idx, a)
+            })
     }
 
     pub(crate) fn set_available_from(&mut self, pid: Pid, available: bool) {

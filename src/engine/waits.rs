@@ -397,7 +397,14 @@ impl<M: Model> Simulation<M> {
                     }
                     let rest: Branches<M::Item> = rest.collect();
                     if !rest.is_empty() {
-                        unregistered.push(Wait::AllOf(Box::new(rest)));
+                        // The registered part of this group was handed back as the last
+                        // losing branch: the rest joins it, so the group comes back whole.
+                        let key = self.procs[idx].ready as usize;
+                        if let Some(Wake::First(first)) = self.wakes.get_mut(key)
+                            && let Some(Wait::AllOf(part)) = first.others.0.last_mut()
+                        {
+                            part.0.extend(rest);
+                        }
                     }
                 }
                 w => self.register(idx, epoch, w, group as u16, 0),
@@ -846,13 +853,11 @@ impl<M: Model> Simulation<M> {
                 Wait::Put(QueueId { sim, idx: q }, item)
             }
             BranchWait::Acquire(r) => {
-                self.resources[r as usize].remove_waiter(i, epoch);
+                self.withdraw_request(r, i, epoch);
                 Wait::Acquire(ResourceId { sim, idx: r })
             }
             BranchWait::AcquireWith(r) => {
-                let key = self.resources[r as usize]
-                    .remove_waiter(i, epoch)
-                    .expect("a pending request is in the wait list");
+                let key = self.withdraw_request(r, i, epoch);
                 let priority = Priority {
                     level: key.level,
                     preempt: !key.no_preempt,
@@ -860,13 +865,20 @@ impl<M: Model> Simulation<M> {
                 Wait::AcquireWith(ResourceId { sim, idx: r }, priority)
             }
             BranchWait::GetAmount(c) => {
-                let n = ContainerState::remove(&mut self.containers[c as usize].getters, i, epoch)
-                    .expect("a pending get is in the wait list");
+                let list = &mut self.containers[c as usize].getters;
+                let (at, n) = ContainerState::remove(list, i, epoch);
+                if at == 0 {
+                    // Head-of-line: the request behind may fit now.
+                    self.schedule_hook(Hook::Draws(c));
+                }
                 Wait::GetAmount(ContainerId { sim, idx: c }, n)
             }
             BranchWait::PutAmount(c) => {
-                let n = ContainerState::remove(&mut self.containers[c as usize].putters, i, epoch)
-                    .expect("a pending put is in the wait list");
+                let list = &mut self.containers[c as usize].putters;
+                let (at, n) = ContainerState::remove(list, i, epoch);
+                if at == 0 {
+                    self.schedule_hook(Hook::Fills(c));
+                }
                 Wait::PutAmount(ContainerId { sim, idx: c }, n)
             }
             BranchWait::Signal(s) => {
@@ -941,7 +953,8 @@ impl<M: Model> Simulation<M> {
         let (w, key) = (head.waiter, head.key);
         if !res.has_room() && res.kind == ResourceKind::Preemptive && !key.no_preempt {
             let requester = self.pid_of(w.idx as usize);
-            if let Some(v) = res.victim(&key, requester) {
+            let in_flight = |pid: Pid| self.grant_in_flight(pid, r);
+            if let Some(v) = res.victim(&key, requester, in_flight) {
                 let victim = self.resources[r as usize].holders.remove(v);
                 let vi = victim.pid.idx as usize;
                 self.procs[vi].holds -= 1;
@@ -1039,13 +1052,82 @@ impl<M: Model> Simulation<M> {
         };
         signal.phase = SignalPhase::Fired(value);
         let waiters = std::mem::take(&mut signal.waiters);
+        // Every waiter gets a copy of *this* firing's value, even if one of them resets the
+        // signal (or fires it anew) while the others are still being woken.
+        let fired = signal.value().expect("fired");
+        let clone = signal.clone;
         let sid = SignalId {
             sim: self.id,
             idx: s,
         };
-        self.wake_waiters(&waiters, |sim| {
-            Outcome::Signaled(sid, sim.signals[s as usize].value().expect("fired"))
+        self.wake_waiters(&waiters, |_| {
+            Outcome::Signaled(sid, crate::signal::copy_value(&fired, clone))
         })
+    }
+
+    /// Takes a pending request off a resource's wait list. When it was the head of a
+    /// preemptive resource's list, the next request gets its chance to preempt (SimPy's
+    /// `cancel` leaves it waiting).
+    fn withdraw_request(&mut self, r: u32, idx: u32, epoch: u32) -> Key {
+        let res = &mut self.resources[r as usize];
+        let (at, key) = res
+            .remove_waiter(idx, epoch)
+            .expect("a pending request is in the wait list");
+        if at == 0 && res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
+            self.schedule_hook(Hook::Grants(r));
+        }
+        key
+    }
+
+    /// Whether `pid` was granted a slot of `r` whose wake has not been delivered yet (it does
+    /// not know it holds the slot, so it cannot be told it lost it).
+    fn grant_in_flight(&self, pid: Pid, r: u32) -> bool {
+        let Some(i) = self.live(pid) else {
+            return false;
+        };
+        let slot = &self.procs[i];
+        let rid = ResourceId {
+            sim: self.id,
+            idx: r,
+        };
+        match slot.phase {
+            Phase::Satisfied => self
+                .wakes
+                .get(slot.ready as usize)
+                .is_some_and(|wake| wake_mentions_slot(wake, rid)),
+            // A slot taken by a branch of an `AllOf` that still waits.
+            Phase::Waiting => slot.rare.as_ref().is_some_and(|rare| {
+                rare.partial
+                    .iter()
+                    .any(|(_, o)| matches!(o, Outcome::Acquired(x) if *x == rid))
+            }),
+            _ => false,
+        }
+    }
+
+    /// After a wake that reports slots of preemptive resources is delivered, their head
+    /// requests look again for a holder to preempt (grants in flight were spared).
+    pub(crate) fn recheck_preemption(&mut self, wake: &WakeOf<M>) {
+        let mut check = |r: &ResourceId| {
+            let res = &self.resources[r.idx as usize];
+            if res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
+                self.schedule_hook(Hook::Grants(r.idx));
+            }
+        };
+        for_each_slot(wake, &mut check);
+    }
+
+    /// After an interrupt hands back slots that satisfied `AllOf` branches took (spared from
+    /// preemption while in flight), their resources' head requests look again.
+    pub(crate) fn recheck_taken_slots(&mut self, taken: &[Outcome<M::Item>]) {
+        for o in taken {
+            if let Outcome::Acquired(r) = o {
+                let res = &self.resources[r.idx as usize];
+                if res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
+                    self.schedule_hook(Hook::Grants(r.idx));
+                }
+            }
+        }
     }
 
     /// Gives `pid` a slot of resource `r` at once (a successful `try_acquire`).
@@ -1068,4 +1150,35 @@ impl<M: Model> Simulation<M> {
     pub(crate) fn rare_of(&mut self, idx: usize) -> &mut Rare<M> {
         self.procs[idx].rare()
     }
+}
+
+/// Calls `f` for every resource slot a wake reports as acquired (directly, by a `FirstOf`
+/// branch, in an `AllOf`, or among what a withdrawn `AllOf` took).
+fn for_each_slot<T, I>(wake: &Wake<T, I>, f: &mut impl FnMut(&ResourceId)) {
+    fn outcome<T>(o: &Outcome<T>, f: &mut impl FnMut(&ResourceId)) {
+        match o {
+            Outcome::Acquired(r) => f(r),
+            Outcome::All(all) => all.iter().for_each(|o| outcome(o, f)),
+            _ => {}
+        }
+    }
+    match wake {
+        Wake::Acquired(r) => f(r),
+        Wake::First(first) => {
+            outcome(&first.outcome, f);
+            first.taken.iter().for_each(|o| outcome(o, f));
+        }
+        Wake::All(all) => all.iter().for_each(|o| outcome(o, f)),
+        Wake::Interrupted(i) => i.taken.iter().for_each(|o| outcome(o, f)),
+        Wake::Preempted(i) => i.taken.iter().for_each(|o| outcome(o, f)),
+        Wake::Summoned(i) => i.taken.iter().for_each(|o| outcome(o, f)),
+        _ => {}
+    }
+}
+
+/// Whether a wake reports a slot of `r` as acquired.
+fn wake_mentions_slot<T, I>(wake: &Wake<T, I>, r: ResourceId) -> bool {
+    let mut found = false;
+    for_each_slot(wake, &mut |x| found |= *x == r);
+    found
 }
