@@ -472,9 +472,12 @@ impl<M: Model> Simulation<M> {
                 self.queues[q.idx as usize].push_item(item);
                 (Outcome::Put, AtOnce::Event(Hook::Gets(q.idx)))
             }
-            Wait::Acquire(r) | Wait::AcquireWith(r, _) => {
-                let key = self.request_key(&wait);
-                self.grant(idx, r.idx, key);
+            Wait::Acquire(r) => {
+                self.grant(idx, r.idx, self.request_key(None));
+                (Outcome::Acquired(r), AtOnce::Event(Hook::None))
+            }
+            Wait::AcquireWith(r, p) => {
+                self.grant(idx, r.idx, self.request_key(Some(p)));
                 (Outcome::Acquired(r), AtOnce::Event(Hook::None))
             }
             Wait::GetAmount(c, n) => {
@@ -499,11 +502,10 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    fn request_key(&self, wait: &Wait<M::Item>) -> Key {
-        let p = match wait {
-            Wait::AcquireWith(_, p) => *p,
-            _ => Priority::new(0.0),
-        };
+    /// SimPy's request key for a request made now (a plain `Acquire` has priority 0 and may
+    /// preempt, as SimPy's default request does).
+    fn request_key(&self, priority: Option<Priority>) -> Key {
+        let p = priority.unwrap_or(Priority::new(0.0));
         Key {
             level: p.level,
             time: self.now,
@@ -529,14 +531,6 @@ impl<M: Model> Simulation<M> {
             idx: idx as u32,
             epoch,
             branch,
-        };
-        let key = match wait {
-            Wait::Acquire(_) | Wait::AcquireWith(..) => self.request_key(&wait),
-            _ => Key {
-                level: 0.0,
-                time: 0.0,
-                no_preempt: false,
-            },
         };
         let compact = match wait {
             Wait::Sleep(dt) => {
@@ -570,12 +564,14 @@ impl<M: Model> Simulation<M> {
                 BranchWait::Put(q.idx)
             }
             Wait::Acquire(r) => {
+                let key = self.request_key(None);
                 self.resources[r.idx as usize].enqueue(Request { waiter, key });
                 BranchWait::Acquire(r.idx)
             }
             Wait::AcquireWith(r, p) => {
+                // The priority lives on in the request's key.
+                let key = self.request_key(Some(p));
                 self.resources[r.idx as usize].enqueue(Request { waiter, key });
-                let _ = p;
                 BranchWait::AcquireWith(r.idx)
             }
             Wait::GetAmount(c, n) => {
@@ -1133,10 +1129,7 @@ impl<M: Model> Simulation<M> {
     /// Gives `pid` a slot of resource `r` at once (a successful `try_acquire`).
     pub(crate) fn grant_now(&mut self, pid: Pid, r: u32) {
         let idx = pid.idx as usize;
-        let key = self.request_key(&Wait::Acquire(ResourceId {
-            sim: self.id,
-            idx: r,
-        }));
+        let key = self.request_key(None);
         self.grant(idx, r, key);
     }
 
