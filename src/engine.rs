@@ -281,6 +281,8 @@ pub struct Simulation<M: Model> {
     pub(crate) signals: Vec<SignalState<M::Item>>,
     pub(crate) barriers: Vec<BarrierState>,
     pub(crate) activities: Vec<ActivityState>,
+    /// Activities planned and not started yet, in plan order.
+    pub(crate) unstarted: Vec<u32>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     observer: Option<Box<dyn Observer>>,
     /// Set while a process runs; still set after a panic escaped `step`.
@@ -306,6 +308,7 @@ impl<M: Model> Simulation<M> {
             signals: Vec::new(),
             barriers: Vec::new(),
             activities: Vec::new(),
+            unstarted: Vec::new(),
             wakes: Slab::new(),
             observer: None,
             in_step: None,
@@ -559,6 +562,26 @@ impl<M: Model> Simulation<M> {
             me: None,
             error: None,
         }
+    }
+
+    /// A context acting as process `pid` (which must be live), for unit tests that step a
+    /// state machine by hand while it needs a process identity: releasing slots it holds,
+    /// declaring itself available, leaving an exit value.
+    pub fn context_of(&mut self, pid: Pid) -> Result<Context<'_, M>, Error> {
+        if pid.sim != self.id || pid.idx as usize >= self.meta.len() {
+            return Err(self.foreign(Handle::Process(pid), None));
+        }
+        if self.live(pid).is_none() {
+            return Err(Error::Finished {
+                origin: self.origin(None),
+                target: pid,
+            });
+        }
+        Ok(Context {
+            sim: self,
+            me: Some(pid),
+            error: None,
+        })
     }
 
     /// Runs until nothing is scheduled.

@@ -1348,3 +1348,22 @@ fn finished_participants_are_an_error_to_plan_and_skipped_once_started() {
     ));
     let _: ActivityId = a;
 }
+
+#[test]
+fn context_of_acts_as_a_live_process() {
+    let mut sim = Simulation::<M>::new(0);
+    let r = sim.resource(1).unwrap();
+    let (p, _) = script(
+        &mut sim,
+        "p",
+        vec![Command::Acquire(r), Command::Sleep(5.0)],
+    );
+    sim.run_until(1.0).unwrap();
+    let mut cx = sim.context_of(p).unwrap();
+    cx.release(r);
+    cx.set_available(true);
+    assert!(cx.take_error().is_none());
+    assert_eq!(sim.resource_view(r).unwrap().in_use(), 0);
+    sim.run().unwrap();
+    assert!(matches!(sim.context_of(p), Err(Error::Finished { .. })));
+}

@@ -71,6 +71,7 @@ impl<M: Model> Simulation<M> {
                 self.schedule(t, NORMAL, idx, 0, Kind::ActivityCheck);
             }
         }
+        self.unstarted.push(idx);
         self.activities.push(ActivityState {
             plan: activity,
             planned_at: self.now,
@@ -99,10 +100,7 @@ impl<M: Model> Simulation<M> {
                     .iter()
                     .any(|c| matches!(c, Pending::Summons(_)))
         });
-        summoned
-            || self.activities.iter().enumerate().any(|(a, s)| {
-                s.ended_at.is_none() && s.started_at.is_some() && self.attends(idx, a)
-            })
+        summoned || (slot.phase == Phase::Waiting && self.attends_any(idx))
     }
 
     pub(crate) fn set_available_from(&mut self, pid: Pid, available: bool) {
@@ -116,11 +114,15 @@ impl<M: Model> Simulation<M> {
 
     /// Starts, in plan order, every pending activity whose start rule is met now.
     pub(crate) fn try_start_activities(&mut self) {
-        for a in 0..self.activities.len() {
-            if self.activities[a].started_at.is_none()
-                && let Some(chosen) = self.ready_to_start(a)
-            {
-                self.start_activity(a, chosen);
+        let mut k = 0;
+        while k < self.unstarted.len() {
+            let a = self.unstarted[k] as usize;
+            match self.ready_to_start(a) {
+                Some(chosen) => {
+                    self.unstarted.remove(k);
+                    self.start_activity(a, chosen);
+                }
+                None => k += 1,
             }
         }
     }

@@ -1133,6 +1133,12 @@ impl<M: Model> Simulation<M> {
         self.grant(idx, r, key);
     }
 
+    /// Whether process `idx` waits in some activity.
+    pub(crate) fn attends_any(&self, idx: usize) -> bool {
+        let slot = &self.procs[idx];
+        slot.branches.len() == 1 && matches!(slot.branches[0].wait, BranchWait::Attend(_))
+    }
+
     /// Whether process `idx` waits in activity `a`.
     pub(crate) fn attends(&self, idx: usize, a: usize) -> bool {
         let slot = &self.procs[idx];
