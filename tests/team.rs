@@ -1,10 +1,11 @@
 //! Tests of the team example (`examples/team/`), compiled into this test crate so that they
 //! can drive its state machines, replications and command line directly.
 //!
-//! - the coder's interrupt handling, step by step, with hand-made wakes;
-//! - the accounting identity for every mode over many seeds and sweeps;
+//! - the coder's interrupt and activity handling, step by step, with hand-made wakes;
+//! - the accounting identity for every mode over many seeds and sweeps, with and without
+//!   stand-ups and pair work, and the activity records' invariants;
 //! - analytic checks against queueing theory, with tolerances from the replication spread
-//!   (run with `--nocapture` to see the measured figures);
+//!   (run with `--nocapture` to see the measured figures), and what meetings and pairing cost;
 //! - determinism (same seed, any thread count → the same JSON) and the command line.
 
 #[allow(dead_code)]
@@ -12,11 +13,14 @@
 mod team;
 
 use std::rc::Rc;
-use stepsim::{Command, First, Interrupt, Outcome, Process, Simulation, Wait, Wake};
+use stepsim::{
+    Activity, ActivityId, Command, First, Interrupt, Outcome, Process, Simulation, Wait, Wake,
+};
 use team::cli;
-use team::coder::{Coder, Piece, State};
+use team::coder::{Coder, Piece, State, Then};
 use team::metrics::{Accounting, Summary};
-use team::model::{Interruption, Job, JobKind, Office, Run, Team, simulate};
+use team::model::{Actor, Cx, Interruption, Job, JobKind, Office, Purpose, Run, Team, simulate};
+use team::monitor::Monitor;
 use team::params::{Interrupts, Params, Policy, Rework};
 use team::runner::{replication_seed, run_all};
 
@@ -41,6 +45,30 @@ fn got_from_shared(office: &Office, job: Job) -> Wake<Job, Interruption> {
 
 fn interrupted(cause: Interruption, request: Command<Job>, waited: f64) -> Wake<Job, Interruption> {
     Wake::Interrupted(Interrupt::new(cause, request, waited))
+}
+
+/// An office whose coders' process ids belong to stand-ins that never take part (the coders
+/// under test are stepped by hand), so that activities can be planned for them.
+fn staffed_office(params: &Params) -> (Simulation<Team>, Rc<Office>) {
+    let (mut sim, office) = office(params);
+    let stand_ins = (0..params.n_coder)
+        .map(|_| sim.spawn(Actor::Monitor(Monitor::new(100.0, office.clone()))))
+        .collect();
+    office.coders.set(stand_ins).expect("set once");
+    (sim, office)
+}
+
+/// Plans a stand-up of every coder, starting now.
+fn standup(office: &Office, cx: &mut Cx<'_>) -> ActivityId {
+    let everyone = office.coders().to_vec();
+    let meeting = Activity::new(0.5).at(cx.now()).with_all(everyone);
+    office
+        .plan(cx, Purpose::StandUp, meeting)
+        .expect("a valid plan")
+}
+
+fn summoned(activity: ActivityId, request: Command<Job>, waited: f64) -> Wake<Job, Interruption> {
+    Wake::Summoned(Interrupt::new(activity, request, waited))
 }
 
 fn lefts(coder: &Coder) -> Vec<f64> {
@@ -207,6 +235,206 @@ fn decomp_mode_splits_remainder_first_and_interrupt_jobs_jump_the_fragments() {
 }
 
 #[test]
+fn a_coder_summoned_while_working_saves_its_progress_and_resumes_after_the_activity() {
+    let params = Params {
+        interrupts: Interrupts::Resume,
+        ..Params::default()
+    };
+    let (mut sim, office) = staffed_office(&params);
+    let mut coder = Coder::new(0, &params, office.clone());
+    let mut cx = sim.context();
+
+    coder.step(&mut cx, Wake::Started);
+    let job = office.new_job(JobKind::Regular, 2.0, 0.0);
+    let cmd = coder.step(&mut cx, got_from_shared(&office, job));
+    assert_eq!(cmd, Command::Sleep(2.0));
+
+    // Pulled into a stand-up after 0.5 of the job: the progress is saved as for an interrupt,
+    // and the job stays in the coder's hands (on its stack).
+    let meeting = standup(&office, &mut cx);
+    let cmd = coder.step(&mut cx, summoned(meeting, cmd, 0.5));
+    assert_eq!(cmd, Command::Attend(meeting));
+    assert!(matches!(
+        coder.state(),
+        State::Attending { activity, then: Then::LookForWork, .. } if *activity == meeting
+    ));
+    assert_eq!(lefts(&coder), [1.5]);
+    assert_eq!(office.ledger.borrow().coder_busy, 0.5);
+    assert_eq!(office.ledger.borrow().hands[0].of(JobKind::Regular), 1);
+
+    // Over: the piece resumes with the work left (a stand-up is not busy time).
+    let cmd = coder.step(&mut cx, Wake::ActivityOver(meeting));
+    assert_eq!(cmd, Command::Sleep(1.5));
+    assert!(coder.stack().is_empty());
+
+    // An interrupt that arrived during the stand-up was held; it lands on that wait,
+    // unstarted (waited 0), and stacks the piece like any interrupt.
+    let urgent = office.new_job(JobKind::Interrupt, 0.25, 0.2);
+    let cmd = coder.step(&mut cx, interrupted(Interruption::Urgent(urgent), cmd, 0.0));
+    assert_eq!(cmd, Command::Sleep(0.25));
+    assert_eq!(lefts(&coder), [1.5]);
+    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(1.5));
+    assert_eq!(coder.step(&mut cx, Wake::Slept), idle_wait(&office, 0));
+
+    let ledger = office.ledger.borrow();
+    assert_eq!(ledger.finished.of(JobKind::Regular), 1);
+    assert_eq!(ledger.finished.of(JobKind::Interrupt), 1);
+    assert_eq!(
+        ledger.coder_busy,
+        0.5 + 0.25 + 1.5,
+        "every tick of work counted once"
+    );
+    assert!(cx.error().is_none(), "{:?}", cx.error());
+}
+
+#[test]
+fn a_coder_summoned_while_idle_waits_again_after_the_activity() {
+    let params = Params {
+        interrupts: Interrupts::Discard,
+        ..Params::default()
+    };
+    let (mut sim, office) = staffed_office(&params);
+    let mut coder = Coder::new(0, &params, office.clone());
+    let mut cx = sim.context();
+
+    let wait = coder.step(&mut cx, Wake::Started);
+    assert_eq!(wait, idle_wait(&office, 0));
+    let meeting = standup(&office, &mut cx);
+    // The withdrawn gets held no job; the coder keeps them to issue again.
+    let cmd = coder.step(&mut cx, summoned(meeting, wait, 3.0));
+    assert_eq!(cmd, Command::Attend(meeting));
+    let then = Then::Wait(Box::new(idle_wait(&office, 0)));
+    assert!(matches!(
+        coder.state(),
+        State::Attending { activity, then: t, .. } if *activity == meeting && *t == then
+    ));
+
+    // Over: the same two gets, waiting again exactly as before.
+    assert_eq!(
+        coder.step(&mut cx, Wake::ActivityOver(meeting)),
+        idle_wait(&office, 0)
+    );
+    assert_eq!(coder.state(), &State::Idle);
+    // A discard interrupt held during the stand-up finds it idle: it waits again.
+    let wake = interrupted(Interruption::Discard, idle_wait(&office, 0), 0.0);
+    assert_eq!(coder.step(&mut cx, wake), idle_wait(&office, 0));
+
+    let ledger = office.ledger.borrow();
+    assert_eq!((ledger.coder_busy, ledger.idle_interrupts), (0.0, 1));
+    assert_eq!(ledger.hands[0], Default::default(), "nothing in hand");
+    assert!(cx.error().is_none(), "{:?}", cx.error());
+}
+
+#[test]
+fn a_pair_job_is_parked_until_its_pair_work_is_over() {
+    let params = Params {
+        p_pair: 1.0,
+        ..Params::default()
+    };
+    let (mut sim, office) = staffed_office(&params);
+    let mut author = Coder::new(0, &params, office.clone());
+    let mut partner = Coder::new(1, &params, office.clone());
+    let mut cx = sim.context();
+
+    author.step(&mut cx, Wake::Started);
+    let partner_wait = partner.step(&mut cx, Wake::Started);
+    let mut job = office.new_job(JobKind::Regular, 2.0, 0.0);
+    job.pair = true;
+    // Taken, planned as pair work, parked: the author looks for other work.
+    assert_eq!(
+        author.step(&mut cx, got_from_shared(&office, job)),
+        idle_wait(&office, 0)
+    );
+    let pairing = author.parked()[0].0;
+    assert_eq!(author.parked()[0].1.left, 2.0);
+    assert_eq!(
+        office.purpose(pairing),
+        Some(Purpose::Pair { job: 0, author: 0 })
+    );
+    assert_eq!(
+        office.ledger.borrow().hands[0].of(JobKind::Regular),
+        1,
+        "a parked job is in progress"
+    );
+    assert_eq!(cx.activity_view(pairing).unwrap().started_at(), None);
+    let other = office.new_job(JobKind::Regular, 1.0, 0.0);
+    let working = author.step(&mut cx, got_from_shared(&office, other));
+    assert_eq!(working, Command::Sleep(1.0));
+    drop(cx);
+
+    // At t = 0.25 a partner is free: both are pulled in, the author from its other job.
+    sim.run_until(0.25).unwrap();
+    let mut cx = sim.context();
+    let cmd = author.step(&mut cx, summoned(pairing, working, 0.25));
+    assert_eq!(cmd, Command::Attend(pairing));
+    assert_eq!(lefts(&author), [0.75]);
+    let cmd = partner.step(&mut cx, summoned(pairing, partner_wait, 0.25));
+    assert_eq!(cmd, Command::Attend(pairing));
+    drop(cx);
+
+    // At t = 2.25 it is over: the job is coded (complete: no testers), both coders were busy
+    // for its whole duration, the author resumes its other job, the partner waits again.
+    sim.run_until(2.25).unwrap();
+    let mut cx = sim.context();
+    assert_eq!(
+        author.step(&mut cx, Wake::ActivityOver(pairing)),
+        Command::Sleep(0.75)
+    );
+    assert_eq!(
+        partner.step(&mut cx, Wake::ActivityOver(pairing)),
+        idle_wait(&office, 1)
+    );
+    assert!(author.parked().is_empty());
+    let ledger = office.ledger.borrow();
+    assert_eq!(ledger.finished.of(JobKind::Regular), 1);
+    assert_eq!(ledger.coder_busy, 0.25 + 2.0 + 2.0);
+    assert_eq!(ledger.hands[0].of(JobKind::Regular), 1, "the other job");
+    assert!(cx.error().is_none(), "{:?}", cx.error());
+}
+
+#[test]
+fn an_author_that_joins_its_pair_work_late_pairs_again_on_what_is_left() {
+    let params = Params {
+        n_coder: 3,
+        p_pair: 1.0,
+        ..Params::default()
+    };
+    let (mut sim, office) = staffed_office(&params);
+    let mut author = Coder::new(0, &params, office.clone());
+    let mut cx = sim.context();
+
+    author.step(&mut cx, Wake::Started);
+    let mut job = office.new_job(JobKind::Regular, 2.0, 0.0);
+    job.pair = true;
+    let wait = author.step(&mut cx, got_from_shared(&office, job));
+    let pairing = author.parked()[0].0;
+    drop(cx);
+    // The pairing started at t = 0 while the author was in another activity: it joins at
+    // t = 0.5, and at the end (t = 2) has paired for 1.5 of the 2.
+    sim.run_until(0.5).unwrap();
+    let mut cx = sim.context();
+    author.step(&mut cx, summoned(pairing, wait, 0.5));
+    drop(cx);
+    sim.run_until(2.0).unwrap();
+    let mut cx = sim.context();
+    assert_eq!(
+        author.step(&mut cx, Wake::ActivityOver(pairing)),
+        idle_wait(&office, 0)
+    );
+    let (again, piece) = &author.parked()[0];
+    assert_ne!(*again, pairing);
+    assert!((piece.left - 0.5).abs() < 1e-12, "{}", piece.left);
+    assert_eq!(
+        office.purpose(*again),
+        Some(Purpose::Pair { job: 0, author: 0 })
+    );
+    let ledger = office.ledger.borrow();
+    assert_eq!(ledger.finished.of(JobKind::Regular), 0);
+    assert_eq!(ledger.coder_busy, 1.5);
+    assert!(cx.error().is_none(), "{:?}", cx.error());
+}
+
+#[test]
 fn the_shared_queue_follows_the_policy() {
     for (policy, expected) in [
         (Policy::Oldest, [0, 1, 2]),
@@ -278,6 +506,101 @@ fn accounting_identity_holds_in_every_mode_and_sweep() {
         }
     }
     assert_eq!(runs, 4 * 2 * 2 * 2 * 2 * 6);
+}
+
+/// The activity records' invariants: lateness ≥ 0; everyone who joined leaves at the end; no
+/// coder in two activities at once; stand-ups on time, for every coder; pair work for its
+/// author and one other coder, who is free when chosen and so never late.
+fn check_activities(params: &Params, run: &Run) {
+    let mut spans: Vec<Vec<(f64, f64)>> = vec![Vec::new(); params.n_coder];
+    for a in &run.activities {
+        let Some(start) = a.started_at else {
+            assert!(matches!(a.purpose, Purpose::Pair { .. }), "{a:?}");
+            assert!(a.attendance.is_empty());
+            continue;
+        };
+        match a.purpose {
+            Purpose::StandUp => {
+                assert_eq!(start, a.planned_start, "{a:?}");
+                let coders: Vec<usize> = a.attendance.iter().map(|p| p.coder).collect();
+                assert_eq!(coders, (0..params.n_coder).collect::<Vec<_>>());
+            }
+            Purpose::Pair { author, .. } => {
+                assert!(start >= a.planned_start, "{a:?}");
+                let [first, partner] = &a.attendance[..] else {
+                    panic!("a pair is two coders: {a:?}")
+                };
+                assert_eq!(first.coder, author);
+                assert_ne!(partner.coder, author);
+                assert_eq!(partner.lateness, Some(0.0), "{a:?}");
+            }
+        }
+        for p in &a.attendance {
+            match p.joined_at {
+                Some(joined) => {
+                    assert!(p.lateness.unwrap() >= 0.0, "{a:?}");
+                    assert_eq!(p.left_at, a.ended_at, "released at the end: {a:?}");
+                    spans[p.coder].push((joined, p.left_at.unwrap_or(params.t_sim)));
+                }
+                None => assert_eq!(p.left_at, None),
+            }
+        }
+    }
+    for (coder, mut spans) in spans.into_iter().enumerate() {
+        spans.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        for w in spans.windows(2) {
+            assert!(w[1].0 >= w[0].1, "coder {coder} in two activities: {w:?}");
+        }
+    }
+}
+
+#[test]
+fn accounting_identity_holds_with_standups_and_pairs_in_every_mode() {
+    let mut runs = 0;
+    for interrupts in [
+        Interrupts::None,
+        Interrupts::Discard,
+        Interrupts::Resume,
+        Interrupts::Decomp,
+    ] {
+        for n_coder in [1, 2, 3] {
+            // No stand-ups, short ones, and ones longer than their interval (they pile up).
+            for (t_standup_interval, t_standup_duration) in [(0.0, 0.0), (3.0, 0.4), (1.0, 1.5)] {
+                for p_pair in [0.0, 0.5, 1.0] {
+                    for seed in 0..6_u64 {
+                        let params = Params {
+                            n_coder,
+                            n_tester: seed as usize % 2,
+                            interrupts,
+                            t_interrupt_interval: 0.5,
+                            t_standup_interval,
+                            t_standup_duration,
+                            p_pair,
+                            rework: [Rework::Same, Rework::Any][seed as usize / 2 % 2],
+                            t_integration: [0.0, 0.3][seed as usize / 2 % 2],
+                            policy: [Policy::Oldest, Policy::Shortest, Policy::Newest]
+                                [seed as usize % 3],
+                            t_sim: 40.0,
+                            t_job_interval: 1.0,
+                            t_decomposition: 0.4,
+                            seed,
+                            ..Params::default()
+                        };
+                        let run = simulate(&params, replication_seed(seed, 0))
+                            .unwrap_or_else(|e| panic!("{params:?}: {e}"));
+                        assert!(run.accounting.holds(), "{params:?}: {}", run.accounting);
+                        check_activities(&params, &run);
+                        let m = &run.metrics;
+                        assert_eq!(m.standups > 0, params.standups(), "{params:?}");
+                        // (Stand-ups that overrun their interval leave no time to pair.)
+                        assert!(m.pairs == 0 || params.pairs(), "{params:?}");
+                        runs += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(runs, 4 * 3 * 3 * 3 * 6);
 }
 
 #[test]
@@ -393,13 +716,136 @@ fn discarded_fraction_rises_with_the_interrupt_rate() {
     }
 }
 
+/// The mean of `hi - lo` over replications paired by seed, and its standard error.
+fn paired(his: &[Run], los: &[Run], metric: fn(&Run) -> f64) -> (f64, f64) {
+    let diffs: Vec<f64> = his
+        .iter()
+        .zip(los)
+        .map(|(hi, lo)| metric(hi) - metric(lo))
+        .collect();
+    let s = Summary::of(&diffs).unwrap();
+    (s.mean, s.sd.unwrap() / (s.n as f64).sqrt())
+}
+
+#[test]
+fn meetings_take_their_share_and_cut_throughput_once_capacity_runs_short() {
+    // Two coders with 79% of their time needed for jobs; stand-ups every 4 ticks taking 0%,
+    // 10% and 30% of it. 10% leaves enough time (90% > 79%); 30% does not.
+    let shares = [0.0, 0.1, 0.3];
+    let scenarios: Vec<Params> = shares
+        .map(|share| Params {
+            n_coder: 2,
+            t_job_interval: 1.25,
+            t_standup_interval: 4.0,
+            t_standup_duration: 4.0 * share,
+            t_sim: 2_000.0,
+            ..Params::default()
+        })
+        .into();
+    let results = replicate(&scenarios, 12);
+    let (es, _) = lognormal_moments(Params::default().t_job_mean, Params::default().t_job_std);
+    for ((params, runs), share) in scenarios.iter().zip(&results).zip(shares) {
+        let coder_time = params.n_coder as f64 * params.t_sim;
+        for run in runs {
+            let m = &run.metrics;
+            // Nobody is ever late without pair work: each of the 500 stand-ups (the last ends
+            // before t_sim) takes every coder for its whole duration.
+            assert_eq!(m.standups, if share > 0.0 { 500 } else { 0 });
+            let meeting_share = m.meeting_time / coder_time;
+            assert!(
+                (meeting_share - share).abs() < 1e-9,
+                "{meeting_share} != {share}"
+            );
+            // Coders code only outside meetings.
+            assert!(m.utilization <= 1.0 - share + 1e-9, "{}", m.utilization);
+        }
+    }
+    let throughput = |r: &Run| r.metrics.throughput;
+    let delay = |r: &Run| r.metrics.mean_delay.unwrap();
+    let utilization = |r: &Run| r.metrics.utilization;
+
+    // 10%: the same jobs get done (throughput within 1% of no meetings), later.
+    let (d, se) = paired(&results[1], &results[0], throughput);
+    println!("meetings 10%: throughput {d:+.4} ± {se:.4} (1 s.e.) against none");
+    assert!(d.abs() <= 4.0 * se + 0.01 * 0.8, "throughput moved by {d}");
+    let (d, se) = paired(&results[1], &results[0], delay);
+    println!("meetings 10%: mean delay {d:+.4} ± {se:.4} against none");
+    assert!(d > 4.0 * se, "meetings delay the jobs");
+    let (d, se) = paired(&results[1], &results[0], utilization);
+    assert!(
+        d.abs() <= 4.0 * se + 0.01,
+        "same work, same utilization: {d}"
+    );
+
+    // 30%: the coders have 1.4 coders' time for 1.58 coders' work: they code whenever they
+    // are not in a meeting (but for the first jobs, and the piece in progress at t_sim), and
+    // throughput falls to what 1.4 coders can do.
+    let (d, se) = paired(&results[2], &results[1], throughput);
+    println!("meetings 30%: throughput {d:+.4} ± {se:.4} against 10%");
+    assert!(d < -4.0 * se, "throughput falls");
+    let capacity = 2.0 * (1.0 - 0.3) / es;
+    let s = summary(&results[2], throughput);
+    assert_close("meetings 30%: throughput", &s, capacity, 0.05);
+    let s = summary(&results[2], utilization);
+    println!("meetings 30%: utilization {:.4} (at most 0.7)", s.mean);
+    assert!(
+        s.mean > 0.7 - 0.01,
+        "saturated coders are (nearly) never idle"
+    );
+}
+
+#[test]
+fn pair_work_costs_the_second_coders_time() {
+    let p_pairs = [0.0, 0.25, 0.5];
+    let scenarios: Vec<Params> = p_pairs
+        .map(|p_pair| Params {
+            p_pair,
+            t_sim: 5_000.0,
+            ..Params::default()
+        })
+        .into();
+    let results = replicate(&scenarios, 12);
+    let base = &scenarios[0];
+    let (es, _) = lognormal_moments(base.t_job_mean, base.t_job_std);
+    let lambda = 1.0 / base.t_job_interval;
+    for ((params, runs), p_pair) in scenarios.iter().zip(&results).zip(p_pairs) {
+        // A pair job takes both coders for its duration: the coders' load grows by p_pair.
+        let label = format!("p_pair={p_pair}");
+        let expected = lambda * es * (1.0 + p_pair) / params.n_coder as f64;
+        let util = summary(runs, |r| r.metrics.utilization);
+        assert_close(&format!("{label}: utilization"), &util, expected, 0.05);
+        if p_pair > 0.0 {
+            let pair_time = summary(runs, |r| r.metrics.pair_time / r.metrics.created as f64);
+            let what = format!("{label}: second coder's time per job");
+            assert_close(&what, &pair_time, p_pair * es, 0.1);
+            assert!(runs.iter().all(|r| r.metrics.pair_wait.unwrap() > 0.0));
+        }
+    }
+    for k in 1..scenarios.len() {
+        let label = format!("p_pair={} against {}", p_pairs[k], p_pairs[k - 1]);
+        // The same jobs get done (two coders have time enough), but each takes longer.
+        let (d, se) = paired(&results[k], &results[k - 1], |r| r.metrics.throughput);
+        println!("{label}: throughput {d:+.4} ± {se:.4}");
+        assert!(d.abs() <= 4.0 * se + 0.01 * 0.5, "throughput moved by {d}");
+        let (d, se) = paired(&results[k], &results[k - 1], |r| {
+            r.metrics.lead_time.unwrap()
+        });
+        println!("{label}: lead time {d:+.4} ± {se:.4}");
+        assert!(d > 4.0 * se, "pairing makes jobs take longer");
+    }
+}
+
 // ----- determinism and the command line -----
 
 #[test]
 fn same_seed_and_any_thread_count_give_identical_json() {
     let args = [
         "interrupts=discard,resume",
+        "n_coder=3",
         "n_tester=1",
+        "t_standup_interval=5",
+        "t_standup_duration=0.5",
+        "p_pair=0.3",
         "t_sim=50",
         "--reps",
         "5",
@@ -424,6 +870,32 @@ fn same_seed_and_any_thread_count_give_identical_json() {
     let summary_keys: Vec<&String> = scenario["summary"].as_object().unwrap().keys().collect();
     assert_eq!(metric_keys, summary_keys, "one summary per metric");
     assert!(scenario["summary"]["utilization"]["ci95"][1].is_f64());
+    assert_eq!(rep["metrics"]["standups"], 10.0);
+    assert!(rep["metrics"]["pairs"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn same_seed_gives_the_same_activities_and_jobs() {
+    let params = Params {
+        n_coder: 3,
+        n_tester: 1,
+        interrupts: Interrupts::Resume,
+        t_standup_interval: 3.0,
+        t_standup_duration: 0.4,
+        p_pair: 0.5,
+        t_sim: 100.0,
+        ..Params::default()
+    };
+    for seed in [1, 2] {
+        let a = simulate(&params, seed).unwrap();
+        let b = simulate(&params, seed).unwrap();
+        assert_eq!(a.activities, b.activities);
+        assert_eq!(a.jobs, b.jobs);
+        assert_eq!(a.metrics, b.metrics);
+        assert!(!a.activities.is_empty());
+    }
+    let (one, two) = (simulate(&params, 1).unwrap(), simulate(&params, 2).unwrap());
+    assert_ne!(one.activities, two.activities);
 }
 
 #[test]
@@ -464,6 +936,9 @@ fn params_lists_every_parameter_with_its_default() {
         ("policy", "oldest"),
         ("interrupts", "none"),
         ("t_decomposition", "0.5"),
+        ("t_standup_interval", "0"),
+        ("t_standup_duration", "0"),
+        ("p_pair", "0"),
         ("seed", "1"),
     ] {
         let line = out
@@ -519,6 +994,9 @@ fn csv_and_svg_files_are_written() {
     let (dir_s, svg_s) = (dir.to_str().unwrap(), svg.to_str().unwrap());
     run_cli(&[
         "interrupts=none,resume",
+        "t_standup_interval=10",
+        "t_standup_duration=0.5",
+        "p_pair=0.5",
         "t_sim=40",
         "--reps",
         "3",
@@ -533,6 +1011,21 @@ fn csv_and_svg_files_are_written() {
     assert_eq!(read("replications.csv").lines().count(), 1 + 2 * 3);
     assert!(read("jobs.csv").starts_with("scenario,rep,id,t_create,duration,t_start,t_end,fate"));
     assert!(read("samples.csv").contains(",shared,"));
+    let activities = read("activities.csv");
+    let mut rows = activities.lines();
+    assert_eq!(
+        rows.next(),
+        Some(
+            "scenario,rep,activity,kind,job,author,planned_start,started_at,ended_at,\
+             coder,joined_at,left_at,lateness,time_spent"
+        )
+    );
+    let rows: Vec<Vec<&str>> = rows.map(|r| r.split(',').collect()).collect();
+    assert!(rows.iter().all(|r| r.len() == 14));
+    // Stand-ups at t = 0, 10, 20, 30: one row per coder, 2 scenarios x 3 replications.
+    let standups = rows.iter().filter(|r| r[3] == "stand-up").count();
+    assert_eq!(standups, 2 * 3 * 4 * 2);
+    assert!(rows.iter().any(|r| r[3] == "pair" && !r[4].is_empty()));
     let picture = std::fs::read_to_string(&svg).unwrap();
     assert!(picture.starts_with("<svg") && picture.contains("interrupts=resume"));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -16,7 +16,8 @@ usage: team [key=value[,value...]]... [--reps N] [--threads N] [--json] [--csv D
   --reps N       replications per scenario (default 20), run in parallel
   --threads N    worker threads (default: every core); results do not depend on it
   --json         write one JSON document to stdout instead of the table
-  --csv DIR      write scenarios.csv, replications.csv, jobs.csv, samples.csv into DIR
+  --csv DIR      write scenarios.csv, replications.csv, jobs.csv, samples.csv,
+                 activities.csv into DIR
   --svg FILE     plot backlog and mean age over time, one line per scenario
   --params       list every parameter with its default and meaning
 ";
@@ -219,7 +220,7 @@ pub fn run(args: impl IntoIterator<Item = String>, out: &mut dyn Write) -> Resul
         output::csv(dir, &report)
             .map_err(|e| AppError::Output(format!("writing CSV to {}: {e}", dir.display())))?;
         eprintln!(
-            "wrote scenarios.csv, replications.csv, jobs.csv, samples.csv to {}",
+            "wrote scenarios.csv, replications.csv, jobs.csv, samples.csv, activities.csv to {}",
             dir.display()
         );
     }

@@ -64,10 +64,18 @@ impl Interrupter {
             }
             Interrupts::None => unreachable!("no interrupter without interrupts"),
         };
+        let carried = match &cause {
+            Interruption::Urgent(job) => Some(job.kind),
+            Interruption::Discard => None,
+        };
         if !cx.interrupt(self.coders[target], cause) {
             cx.fail(format!(
                 "coder {target} has finished and cannot be interrupted"
             ));
+        }
+        // Until it is delivered (later if the coder is in an activity), the job is in transit.
+        if let Some(kind) = carried {
+            self.office.ledger.borrow_mut().sent.add(kind);
         }
     }
 

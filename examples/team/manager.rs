@@ -1,15 +1,19 @@
 //! # The manager: where jobs come from
 //!
-//! One state, one wait: create a regular job (its duration drawn now, `t_create = now`), put
-//! it into the shared queue, then `Sleep(Exp(t_job_interval))`. Its first step runs at
-//! t = 0, so the first job appears at t = 0.
+//! One state, one wait: create a regular job (its duration drawn now, `t_create = now`, and
+//! with probability `p_pair` marked as pair work), put it into the shared queue, then
+//! `Sleep(Exp(t_job_interval))`. Its first step runs at t = 0, so the first job appears at
+//! t = 0.
 //!
-//! Durations and gaps come from two streams of their own (`job-durations`, `job-gaps`), so
-//! job k has the same duration and arrival time in every scenario of a sweep that keeps the
-//! job parameters: scenarios are compared on common random numbers.
+//! Durations, gaps and the pair draws come from streams of their own (`job-durations`,
+//! `job-gaps`, `job-pairs`), so job k has the same duration and arrival time in every scenario
+//! of a sweep that keeps the job parameters, and a sweep over `p_pair` pairs a growing set of
+//! the same jobs (one uniform draw per job, paired if below `p_pair`): scenarios are compared
+//! on common random numbers. With one coder nobody can pair, and no job is marked.
 
 use super::model::{Cx, Interruption, Job, JobKind, Office, Team};
 use super::params::Params;
+use rand::RngExt;
 use rand_distr::{Distribution, Exp, LogNormal};
 use std::rc::Rc;
 use stepsim::{Command, Process, Simulation, Stream, Wake};
@@ -19,8 +23,11 @@ pub struct Manager {
     office: Rc<Office>,
     gap: Exp<f64>,
     duration: LogNormal<f64>,
+    /// 0 when nobody can pair.
+    p_pair: f64,
     gaps: Stream,
     durations: Stream,
+    pairs: Stream,
 }
 
 impl Manager {
@@ -29,8 +36,10 @@ impl Manager {
             office,
             gap: Exp::new(1.0 / params.t_job_interval).expect("t_job_interval > 0"),
             duration: LogNormal::new(params.t_job_mean, params.t_job_std).expect("t_job_std >= 0"),
+            p_pair: if params.pairs() { params.p_pair } else { 0.0 },
             gaps: sim.stream_named("job-gaps"),
             durations: sim.stream_named("job-durations"),
+            pairs: sim.stream_named("job-pairs"),
         }
     }
 }
@@ -39,7 +48,8 @@ impl Process<Team> for Manager {
     fn step(&mut self, cx: &mut Cx<'_>, wake: Wake<Job, Interruption>) -> Command<Job> {
         debug_assert!(matches!(wake, Wake::Started | Wake::Slept));
         let duration = self.duration.sample(&mut self.durations);
-        let job = self.office.new_job(JobKind::Regular, duration, cx.now());
+        let mut job = self.office.new_job(JobKind::Regular, duration, cx.now());
+        job.pair = self.pairs.random::<f64>() < self.p_pair;
         self.office.put(cx, self.office.shared, job);
         Command::Sleep(self.gap.sample(&mut self.gaps))
     }

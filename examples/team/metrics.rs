@@ -1,7 +1,9 @@
 //! What a replication measures ([`Metrics`]), the accounting identity ([`Accounting`]), and
 //! the summaries across replications ([`Summary`]: mean, sd, 95% confidence interval).
 
-use super::model::{Fate, JobKind, Ledger, Office, QueueName, Run, Tally, Team};
+use super::model::{
+    ActivityRecord, Fate, JobKind, Ledger, Office, Purpose, QueueName, Run, Tally, Team,
+};
 use super::params::Params;
 use serde::Serialize;
 use stepsim::Simulation;
@@ -20,17 +22,49 @@ pub struct Metrics {
     pub tester_utilization: Option<f64>,
     /// `None` if no regular job started.
     pub mean_delay: Option<f64>,
+    /// Mean of t_end − t_create over completed regular jobs; `None` if none completed.
+    pub lead_time: Option<f64>,
     pub backlog: f64,
     pub mean_age: f64,
+    /// Stand-ups held (ended before t_sim).
+    pub standups: u64,
+    /// Coder time spent in those stand-ups, summed over coders.
+    pub meeting_time: f64,
+    /// Pair activities held (ended before t_sim): one per pair job, or more for a job whose
+    /// author came late and paired again on what it missed.
+    pub pairs: u64,
+    /// The second coder's time in those pair activities: coder time pairing costs.
+    pub pair_time: f64,
+    /// Mean time from planning pair work to its start, over pair activities that started;
+    /// `None` if none did.
+    pub pair_wait: Option<f64>,
 }
 
 impl Metrics {
-    pub fn new(params: &Params, ledger: &Ledger) -> Self {
+    pub fn new(params: &Params, ledger: &Ledger, activities: &[ActivityRecord]) -> Self {
         let t_sim = params.t_sim;
         let delays: Vec<f64> = ledger
             .jobs
             .iter()
             .filter_map(|job| job.t_start.map(|start| start - job.t_create))
+            .collect();
+        let lead_times: Vec<f64> = ledger
+            .jobs
+            .iter()
+            .filter(|job| job.fate == Fate::Completed)
+            .filter_map(|job| job.t_end.map(|end| end - job.t_create))
+            .collect();
+        let standups: Vec<&ActivityRecord> = activities
+            .iter()
+            .filter(|a| a.purpose == Purpose::StandUp)
+            .collect();
+        let pairs: Vec<&ActivityRecord> = activities
+            .iter()
+            .filter(|a| matches!(a.purpose, Purpose::Pair { .. }))
+            .collect();
+        let pair_waits: Vec<f64> = pairs
+            .iter()
+            .filter_map(|a| a.started_at.map(|start| start - a.planned_start))
             .collect();
         let last_shared = ledger
             .samples
@@ -48,13 +82,32 @@ impl Metrics {
             tester_utilization: (params.n_tester > 0)
                 .then(|| ledger.tester_busy / (params.n_tester as f64 * t_sim)),
             mean_delay: mean(&delays),
+            lead_time: mean(&lead_times),
             backlog: last_shared.map_or(0.0, |s| s.length as f64),
             mean_age: last_shared.map_or(0.0, |s| s.mean_age),
+            standups: standups.iter().filter(|a| a.ended_at.is_some()).count() as u64,
+            meeting_time: standups
+                .iter()
+                .flat_map(|a| &a.attendance)
+                .filter_map(|p| p.time_spent)
+                .fold(0.0, |a, b| a + b),
+            pairs: pairs.iter().filter(|a| a.ended_at.is_some()).count() as u64,
+            pair_time: pairs
+                .iter()
+                .flat_map(|a| {
+                    let Purpose::Pair { author, .. } = a.purpose else {
+                        unreachable!("filtered")
+                    };
+                    a.attendance.iter().filter(move |p| p.coder != author)
+                })
+                .filter_map(|p| p.time_spent)
+                .fold(0.0, |a, b| a + b),
+            pair_wait: mean(&pair_waits),
         }
     }
 
     /// Every metric by name, in the order tables show them (`None`: not defined here).
-    pub fn values(&self) -> [(&'static str, Option<f64>); 11] {
+    pub fn values(&self) -> [(&'static str, Option<f64>); 17] {
         [
             ("created", Some(self.created as f64)),
             ("completed", Some(self.completed as f64)),
@@ -65,8 +118,14 @@ impl Metrics {
             ("utilization", Some(self.utilization)),
             ("tester_utilization", self.tester_utilization),
             ("mean_delay", self.mean_delay),
+            ("lead_time", self.lead_time),
             ("backlog", Some(self.backlog)),
             ("mean_age", Some(self.mean_age)),
+            ("standups", Some(self.standups as f64)),
+            ("meeting_time", Some(self.meeting_time)),
+            ("pairs", Some(self.pairs as f64)),
+            ("pair_time", Some(self.pair_time)),
+            ("pair_wait", self.pair_wait),
         ]
     }
 }
@@ -78,9 +137,10 @@ pub struct Accounting {
     pub created: u64,
     pub completed: u64,
     pub discarded: u64,
-    /// In any queue (shared, test, a coder's own).
+    /// In any queue (shared, test, a coder's own), or in an interrupt not yet delivered.
     pub waiting: u64,
-    /// Being coded or tested, on a coder's stack, or split into fragments.
+    /// Being coded or tested, on a coder's stack, split into fragments, or parked for pair
+    /// work.
     pub in_progress: u64,
 }
 
@@ -89,10 +149,10 @@ impl Accounting {
         self.created == self.completed + self.discarded + self.waiting + self.in_progress
     }
 
-    /// Counts every job where it really is — the queues' contents, and what each actor
-    /// reported holding — and checks the identity for every kind of work, regular jobs
-    /// (the ones the metrics report) and integration work, interrupt jobs and fragments
-    /// alike. Also checks the per-job records against the count.
+    /// Counts every job where it really is — the queues' contents, the interrupt jobs not yet
+    /// delivered, and what each actor reported holding — and checks the identity for every
+    /// kind of work, regular jobs (the ones the metrics report) and integration work,
+    /// interrupt jobs and fragments alike. Also checks the per-job records against the count.
     pub fn audit(sim: &Simulation<Team>, office: &Office) -> Result<Accounting, String> {
         let mut waiting = Tally::default();
         for &(_, queue) in &office.queues {
@@ -102,6 +162,11 @@ impl Accounting {
             }
         }
         let ledger = office.ledger.borrow();
+        let in_transit = ledger
+            .sent
+            .minus(ledger.delivered)
+            .ok_or("more interrupt jobs delivered than sent")?;
+        let waiting = waiting.plus(in_transit);
         let in_hands = ledger
             .hands
             .iter()

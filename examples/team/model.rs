@@ -1,8 +1,10 @@
 //! The model's types and one replication: what queues carry ([`Job`]), what interrupts carry
 //! ([`Interruption`]), the actors ([`Actor`], one enum: static dispatch, no `Box`), what they
-//! share ([`Office`], with its [`Ledger`]), and [`simulate`].
+//! share ([`Office`], with its [`Ledger`]), what the activities are for ([`Purpose`]) and
+//! what became of them ([`ActivityRecord`]), and [`simulate`].
 
 use super::coder::Coder;
+use super::facilitator::Facilitator;
 use super::interrupter::Interrupter;
 use super::manager::Manager;
 use super::metrics::{Accounting, Metrics};
@@ -10,11 +12,14 @@ use super::monitor::Monitor;
 use super::params::{Interrupts, Params, Policy};
 use super::tester::Tester;
 use serde::Serialize;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::fmt;
 use std::rc::Rc;
-use stepsim::{Capacity, Command, Context, Model, Process, QueueId, Simulation, Wake};
+use stepsim::{
+    Activity, ActivityId, Capacity, Command, Context, Model, Pid, Process, QueueId, Simulation,
+    Wake,
+};
 
 /// The model: queues carry [`Job`]s, interrupts carry an [`Interruption`], and the
 /// simulation stores [`Actor`]s.
@@ -78,6 +83,8 @@ pub struct Job {
     pub t_queued: f64,
     /// The coder who coded it last (rework=same sends it back there).
     pub author: Option<usize>,
+    /// Regular jobs: coded by two coders together (`p_pair`), every time it is coded.
+    pub pair: bool,
 }
 
 /// What an interrupter hands a coder with `cx.interrupt` (discard and resume modes).
@@ -96,6 +103,7 @@ pub enum Actor {
     Tester(Tester),
     Interrupter(Interrupter),
     Monitor(Monitor),
+    Facilitator(Facilitator),
 }
 
 impl Process<Team> for Actor {
@@ -106,6 +114,7 @@ impl Process<Team> for Actor {
             Actor::Tester(a) => a.step(cx, wake),
             Actor::Interrupter(a) => a.step(cx, wake),
             Actor::Monitor(a) => a.step(cx, wake),
+            Actor::Facilitator(a) => a.step(cx, wake),
         }
     }
 }
@@ -144,6 +153,15 @@ impl Tally {
 
     pub fn plus(self, other: Tally) -> Tally {
         Tally(std::array::from_fn(|k| self.0[k] + other.0[k]))
+    }
+
+    /// `self - other`, or `None` if some count would be negative.
+    pub fn minus(self, other: Tally) -> Option<Tally> {
+        let mut out = Tally::default();
+        for k in 0..out.0.len() {
+            out.0[k] = self.0[k].checked_sub(other.0[k])?;
+        }
+        Some(out)
     }
 }
 
@@ -202,8 +220,34 @@ pub struct Ledger {
     pub interrupts: u64,
     /// Interrupts that found their coder idle (discard mode).
     pub idle_interrupts: u64,
+    /// Jobs sent with interrupts (resume mode), and those delivered: the difference waits in
+    /// the engine for a coder that is in an activity (interrupts queue up until it is over).
+    pub sent: Tally,
+    pub delivered: Tally,
     pub reworks: u64,
     pub samples: Vec<Sample>,
+    /// Every activity planned, in plan order (an activity's index is its position here),
+    /// with what it is for; the engine keeps when it started and who took part.
+    pub activities: Vec<(ActivityId, Purpose)>,
+}
+
+/// What an activity is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A stand-up of every coder.
+    StandUp,
+    /// Pair work on regular job `job`, planned by its `author`, the coder who took it.
+    Pair { job: u64, author: usize },
+}
+
+impl Purpose {
+    /// How traces and `activities.csv` name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Purpose::StandUp => "stand-up",
+            Purpose::Pair { .. } => "pair",
+        }
+    }
 }
 
 /// What every actor shares: where the queues are, and the ledger.
@@ -215,6 +259,8 @@ pub struct Office {
     /// Every queue with its name, the shared one first.
     pub queues: Vec<(QueueName, QueueId)>,
     pub t_integration: f64,
+    /// The coders' process ids, in the order of `own`: set once they are spawned.
+    pub coders: OnceCell<Vec<Pid>>,
     pub ledger: RefCell<Ledger>,
 }
 
@@ -245,6 +291,7 @@ impl Office {
             own,
             queues,
             t_integration: params.t_integration,
+            coders: OnceCell::new(),
             ledger: RefCell::new(Ledger {
                 hands: vec![Tally::default(); params.n_coder + params.n_tester],
                 ..Ledger::default()
@@ -276,7 +323,41 @@ impl Office {
             t_create,
             t_queued: t_create,
             author: None,
+            pair: false,
         }
+    }
+
+    /// The coders' process ids, in the order of `own`.
+    pub fn coders(&self) -> &[Pid] {
+        self.coders
+            .get()
+            .expect("the coders are spawned before anyone runs")
+    }
+
+    /// Plans an activity for `purpose` and writes it down; `None` (the error recorded, so
+    /// the step fails) if the engine refuses the plan.
+    pub fn plan(
+        &self,
+        cx: &mut Cx<'_>,
+        purpose: Purpose,
+        activity: Activity,
+    ) -> Option<ActivityId> {
+        let id = cx.plan(activity.named(purpose.label()))?;
+        let mut ledger = self.ledger.borrow_mut();
+        debug_assert_eq!(
+            id.index() as usize,
+            ledger.activities.len(),
+            "every activity is planned through the office"
+        );
+        ledger.activities.push((id, purpose));
+        Some(id)
+    }
+
+    /// What an activity planned through [`plan`](Office::plan) is for.
+    pub fn purpose(&self, id: ActivityId) -> Option<Purpose> {
+        let ledger = self.ledger.borrow();
+        let (planned, purpose) = ledger.activities.get(id.index() as usize)?;
+        (*planned == id).then_some(*purpose)
     }
 
     /// Puts a job into a queue without waiting. Every queue is unbounded and nobody blocks
@@ -384,6 +465,73 @@ impl From<stepsim::Error> for Failure {
     }
 }
 
+/// What became of one activity: the engine's record, with coders named by their number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivityRecord {
+    /// Its number, in plan order.
+    pub id: u32,
+    pub purpose: Purpose,
+    /// When it was meant to start: a stand-up's time, or when pair work was planned.
+    pub planned_start: f64,
+    pub started_at: Option<f64>,
+    pub ended_at: Option<f64>,
+    /// Everyone chosen when it started, in the order they were pulled in.
+    pub attendance: Vec<Attendance>,
+}
+
+/// One coder's part in an activity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attendance {
+    pub coder: usize,
+    /// When it joined (its summons was delivered); `None` if it never did.
+    pub joined_at: Option<f64>,
+    /// When it left: the activity's end.
+    pub left_at: Option<f64>,
+    /// `joined_at - started_at`: how long the others waited for it.
+    pub lateness: Option<f64>,
+    /// `left_at - joined_at`, once the activity has ended.
+    pub time_spent: Option<f64>,
+}
+
+impl ActivityRecord {
+    /// Reads every activity the office planned from the engine's records.
+    fn read_all(sim: &Simulation<Team>, office: &Office) -> Result<Vec<Self>, stepsim::Error> {
+        let coder = |pid: Pid| {
+            office
+                .coders()
+                .iter()
+                .position(|&c| c == pid)
+                .expect("only coders take part in activities")
+        };
+        let ledger = office.ledger.borrow();
+        ledger
+            .activities
+            .iter()
+            .map(|&(id, purpose)| {
+                let view = sim.activity_view(id)?;
+                Ok(ActivityRecord {
+                    id: id.index(),
+                    purpose,
+                    planned_start: view.planned_start(),
+                    started_at: view.started_at(),
+                    ended_at: view.ended_at(),
+                    attendance: view
+                        .participants()
+                        .iter()
+                        .map(|p| Attendance {
+                            coder: coder(p.pid),
+                            joined_at: p.joined_at,
+                            left_at: p.left_at,
+                            lateness: view.lateness(p.pid),
+                            time_spent: view.time_spent(p.pid),
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The result of one replication.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -392,6 +540,7 @@ pub struct Run {
     pub accounting: Accounting,
     pub jobs: Vec<JobRecord>,
     pub samples: Vec<Sample>,
+    pub activities: Vec<ActivityRecord>,
 }
 
 /// Builds the team, runs it until `t_sim`, and checks that every job is accounted for.
@@ -408,6 +557,7 @@ pub fn simulate(params: &Params, seed: u64) -> Result<Run, Failure> {
             sim.spawn_named(format!("coder-{i}"), Actor::Coder(coder))
         })
         .collect();
+    office.coders.set(coders.clone()).expect("set once");
     for j in 0..params.n_tester {
         let tester = Tester::new(j, params.n_coder + j, &sim, params, office.clone());
         sim.spawn_named(format!("tester-{j}"), Actor::Tester(tester));
@@ -418,16 +568,22 @@ pub fn simulate(params: &Params, seed: u64) -> Result<Run, Failure> {
     }
     let monitor = Monitor::new(params.t_monitor, office.clone());
     sim.spawn_named("monitor", Actor::Monitor(monitor));
+    if params.standups() {
+        let facilitator = Facilitator::new(params, office.clone());
+        sim.spawn_named("facilitator", Actor::Facilitator(facilitator));
+    }
 
     sim.run_until(params.t_sim)?;
 
     let accounting = Accounting::audit(&sim, &office).map_err(Failure::Accounting)?;
+    let activities = ActivityRecord::read_all(&sim, &office)?;
     let ledger = office.ledger.take();
     Ok(Run {
         seed,
-        metrics: Metrics::new(params, &ledger),
+        metrics: Metrics::new(params, &ledger, &activities),
         accounting,
         jobs: ledger.jobs,
         samples: ledger.samples,
+        activities,
     })
 }

@@ -3,7 +3,7 @@
 //! in the example's top-level docs.
 
 use super::metrics::{Series, Summary, summarize};
-use super::model::Run;
+use super::model::{Purpose, Run};
 use super::params::{Interrupts, PARAMS, Params};
 use serde::{Serialize, Serializer};
 use std::fmt::Write as _;
@@ -134,19 +134,39 @@ fn applies(metric: &str, params: &Params) -> bool {
         "discarded" => params.interrupts == Interrupts::Discard,
         "interrupts" => params.interrupts != Interrupts::None,
         "reworks" => params.n_tester > 0,
+        "standups" | "meeting_time" => params.standups(),
+        "pairs" | "pair_time" | "pair_wait" => params.pairs(),
         _ => true,
     }
 }
 
+/// The comparison's columns: throughput, utilization and delay always; then the backlog, or,
+/// where some scenario has stand-ups or pair work, the lead time and what those cost; the
+/// discarded jobs where some scenario discards.
+fn comparison_columns(report: &Report) -> Vec<&'static str> {
+    let any = |f: fn(&Params) -> bool| report.scenarios.iter().any(|s| f(&s.params));
+    let (standups, pairs) = (any(Params::standups), any(Params::pairs));
+    let mut columns = vec!["throughput", "utilization", "mean_delay"];
+    if standups || pairs {
+        columns.push("lead_time");
+    } else {
+        columns.push("backlog");
+    }
+    if standups {
+        columns.push("meeting_time");
+    }
+    if pairs {
+        columns.extend(["pair_time", "pair_wait"]);
+    }
+    if any(|p| p.interrupts == Interrupts::Discard) {
+        columns.push("discarded");
+    }
+    columns
+}
+
 /// Sweeps: one line per scenario, key metrics as mean ± half the 95% CI.
 fn comparison(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    const COLUMNS: [&str; 5] = [
-        "throughput",
-        "utilization",
-        "mean_delay",
-        "backlog",
-        "discarded",
-    ];
+    let columns = comparison_columns(report);
     let width = report
         .scenarios
         .iter()
@@ -156,13 +176,13 @@ fn comparison(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         .max(8);
     writeln!(out, "\ncomparison (mean ± 95% CI half-width):")?;
     let mut line = format!("{:<width$}", "scenario");
-    for c in COLUMNS {
+    for c in &columns {
         let _ = write!(line, " {c:>17}");
     }
     writeln!(out, "{line}")?;
     for scenario in &report.scenarios {
         let mut line = format!("{:<width$}", scenario.label);
-        for c in COLUMNS {
+        for c in &columns {
             let cell = match scenario.summary_of(c) {
                 Some(s) => match s.half_width() {
                     Some(h) => format!("{:.3} ± {h:.3}", s.mean),
@@ -245,8 +265,8 @@ pub fn json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 
 // ----- CSV -----
 
-/// `--csv DIR`: `scenarios.csv`, `replications.csv`, `jobs.csv` and `samples.csv`, joined
-/// on the `scenario` (and `rep`) columns.
+/// `--csv DIR`: `scenarios.csv`, `replications.csv`, `jobs.csv`, `samples.csv` and
+/// `activities.csv`, joined on the `scenario` (and `rep`) columns.
 pub fn csv(dir: &Path, report: &Report) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let file = |name: &str| -> io::Result<io::BufWriter<std::fs::File>> {
@@ -334,6 +354,49 @@ pub fn csv(dir: &Path, report: &Report) -> io::Result<()> {
                     sample.length,
                     sample.mean_age
                 )?;
+            }
+        }
+    }
+    out.flush()?;
+
+    // One row per participant of each activity (one row with empty participant columns for
+    // an activity that never started).
+    let mut out = file("activities.csv")?;
+    writeln!(
+        out,
+        "scenario,rep,activity,kind,job,author,planned_start,started_at,ended_at,\
+         coder,joined_at,left_at,lateness,time_spent"
+    )?;
+    for (i, s) in report.scenarios.iter().enumerate() {
+        for (rep, run) in s.runs.iter().enumerate() {
+            for a in &run.activities {
+                let (job, author) = match a.purpose {
+                    Purpose::StandUp => (String::new(), String::new()),
+                    Purpose::Pair { job, author } => (job.to_string(), author.to_string()),
+                };
+                let activity = format!(
+                    "{},{rep},{},{},{job},{author},{},{},{}",
+                    i + 1,
+                    a.id,
+                    a.purpose.label(),
+                    a.planned_start,
+                    opt(a.started_at),
+                    opt(a.ended_at)
+                );
+                if a.attendance.is_empty() {
+                    writeln!(out, "{activity},,,,,")?;
+                }
+                for p in &a.attendance {
+                    writeln!(
+                        out,
+                        "{activity},{},{},{},{},{}",
+                        p.coder,
+                        opt(p.joined_at),
+                        opt(p.left_at),
+                        opt(p.lateness),
+                        opt(p.time_spent)
+                    )?;
+                }
             }
         }
     }

@@ -25,6 +25,9 @@ pub struct Params {
     pub p_rework: f64,
     pub rework: Rework,
     pub t_integration: f64,
+    pub t_standup_interval: f64,
+    pub t_standup_duration: f64,
+    pub p_pair: f64,
     pub t_monitor: f64,
     pub seed: u64,
 }
@@ -47,6 +50,9 @@ impl Default for Params {
             p_rework: 0.5,
             rework: Rework::Same,
             t_integration: 0.0,
+            t_standup_interval: 0.0,
+            t_standup_duration: 0.0,
+            p_pair: 0.0,
             t_monitor: 5.0,
             seed: 1,
         }
@@ -65,6 +71,18 @@ pub enum Policy {
     Shortest,
     /// Longest duration first; FIFO among equals.
     Longest,
+}
+
+impl Params {
+    /// Whether there are stand-ups: both their interval and their duration are > 0.
+    pub fn standups(&self) -> bool {
+        self.t_standup_interval > 0.0 && self.t_standup_duration > 0.0
+    }
+
+    /// Whether some jobs are coded in pairs: `p_pair > 0` and someone to pair with.
+    pub fn pairs(&self) -> bool {
+        self.p_pair > 0.0 && self.n_coder > 1
+    }
 }
 
 /// How interrupts reach the coders.
@@ -152,7 +170,7 @@ pub struct Param {
 }
 
 /// Every parameter, in the order `--params` lists them.
-pub static PARAMS: [Param; 17] = [
+pub static PARAMS: [Param; 20] = [
     Param {
         name: "n_coder",
         meaning: "number of coders (at least 1)",
@@ -288,6 +306,36 @@ pub static PARAMS: [Param; 17] = [
         get: |p| p.t_integration.to_string(),
         set: |p, v| {
             p.t_integration = non_negative(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "t_standup_interval",
+        meaning: "if > 0, a stand-up of every coder starts at 0, t, 2t, ... and pulls them in \
+                  from whatever they are doing (0: no stand-ups)",
+        get: |p| p.t_standup_interval.to_string(),
+        set: |p, v| {
+            p.t_standup_interval = non_negative(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "t_standup_duration",
+        meaning: "length of a stand-up (0: no stand-ups)",
+        get: |p| p.t_standup_duration.to_string(),
+        set: |p, v| {
+            p.t_standup_duration = non_negative(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "p_pair",
+        meaning: "fraction of regular jobs coded in pairs: the coder who takes one works on \
+                  other jobs until another coder is idle, then both code it for its whole \
+                  duration (none with one coder)",
+        get: |p| p.p_pair.to_string(),
+        set: |p, v| {
+            p.p_pair = probability(v)?;
             Ok(())
         },
     },
