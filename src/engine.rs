@@ -190,6 +190,8 @@ pub(crate) struct Rare<M: Model> {
     pub failure: Option<Error>,
     /// The activity it was summoned to and must answer with `Attend`.
     pub summoned: Option<u32>,
+    /// The name it was spawned with.
+    pub name: Option<Box<str>>,
 }
 
 impl<M: Model> Default for Rare<M> {
@@ -203,13 +205,13 @@ impl<M: Model> Default for Rare<M> {
             exit_value: None,
             failure: None,
             summoned: None,
+            name: None,
         }
     }
 }
 
 pub(crate) struct Slot<M: Model> {
     pub body: Option<M::Proc>,
-    pub name: Option<Box<str>>,
     pub phase: Phase,
     pub masked: bool,
     /// Declared between tasks, for activities waiting for available participants.
@@ -225,6 +227,11 @@ pub(crate) struct Slot<M: Model> {
 impl<M: Model> Slot<M> {
     pub fn rare(&mut self) -> &mut Rare<M> {
         self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// The name it was spawned with.
+    pub fn name(&self) -> Option<&str> {
+        self.rare.as_ref().and_then(|r| r.name.as_deref())
     }
 
     /// Whether interrupts wait for delivery.
@@ -283,6 +290,8 @@ pub struct Simulation<M: Model> {
     pub(crate) activities: Vec<ActivityState>,
     /// Activities planned and not started yet, in plan order.
     pub(crate) unstarted: Vec<u32>,
+    /// Spilled branch lists of finished processes, for reuse.
+    spare_branches: Vec<SmallVec<[Branch; 1]>>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     observer: Option<Box<dyn Observer>>,
     /// Set while a process runs; still set after a panic escaped `step`.
@@ -309,6 +318,7 @@ impl<M: Model> Simulation<M> {
             barriers: Vec::new(),
             activities: Vec::new(),
             unstarted: Vec::new(),
+            spare_branches: Vec::new(),
             wakes: Slab::new(),
             observer: None,
             in_step: None,
@@ -546,7 +556,7 @@ impl<M: Model> Simulation<M> {
         if pid.sim != self.id {
             return None;
         }
-        self.live(pid).and_then(|i| self.procs[i].name.as_deref())
+        self.live(pid).and_then(|i| self.procs[i].name())
     }
 
     /// Interrupts `target` with `cause` (see the module docs for when it lands).
@@ -617,18 +627,26 @@ impl<M: Model> Simulation<M> {
     // ----- internals: bookkeeping -----
 
     fn spawn_inner(&mut self, process: M::Proc, name: Option<Box<str>>) -> Pid {
+        // A branch list that grew for a `FirstOf` is reused by the next process, so that
+        // models spawning a process per customer do not allocate one per customer.
+        let branches = self.spare_branches.pop().unwrap_or_default();
+        let rare = name.map(|name| {
+            Box::new(Rare {
+                name: Some(name),
+                ..Rare::default()
+            })
+        });
         let idx = self.procs.insert(Slot {
             body: Some(process),
-            name,
             phase: Phase::Starting,
             masked: false,
             available: false,
             shape: Shape::Single,
             since: self.now,
-            branches: SmallVec::new(),
+            branches,
             ready: u32::MAX,
             holds: 0,
-            rare: None,
+            rare,
         });
         if self.meta.len() <= idx {
             self.meta.resize(idx + 1, Meta::default());
@@ -709,7 +727,7 @@ impl<M: Model> Simulation<M> {
     pub(crate) fn process_ref(&self, pid: Pid) -> ProcessRef {
         let name = self
             .live(pid)
-            .and_then(|i| self.procs[i].name.as_deref())
+            .and_then(|i| self.procs[i].name())
             .map(str::to_owned);
         ProcessRef { pid, name }
     }
@@ -800,7 +818,7 @@ impl<M: Model> Simulation<M> {
                     idx: idx as u32,
                     generation: self.meta[idx].generation,
                 },
-                name: slot.name.as_deref().unwrap_or(""),
+                name: slot.name().unwrap_or(""),
                 kind,
             };
             obs.on_event(&event);
@@ -1187,7 +1205,12 @@ impl<M: Model> Simulation<M> {
         // The slot stays until every joiner is woken: a joiner stepped here may join the
         // exited process again, and must see it exited (and its exit), not a new occupant.
         let result = self.wake_waiters(&joiners, |sim| Outcome::Joined(pid, sim.exit_of(idx)));
-        self.procs.remove(idx);
+        let slot = self.procs.remove(idx);
+        if slot.branches.spilled() {
+            let mut branches = slot.branches;
+            branches.clear();
+            self.spare_branches.push(branches);
+        }
         self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
         result
     }

@@ -604,3 +604,78 @@ fn queued_interrupts_do_not_allocate() {
         assert!(tally.interrupts.get() > 1_000);
     }
 }
+
+// ----- a process per customer, stored as one enum (no `Box`) -----
+
+/// A shop where every customer is a new process: a source spawns one each time unit, and
+/// each waits for the clerk or gives up after a while (a two-branch `FirstOf`).
+struct Shop;
+
+impl stepsim::Model for Shop {
+    type Item = ();
+    type Cause = ();
+    type Proc = ShopProc;
+}
+
+enum ShopProc {
+    Source {
+        clerk: stepsim::ResourceId,
+        next: u32,
+    },
+    Customer {
+        clerk: stepsim::ResourceId,
+        patience: f64,
+        served: bool,
+    },
+}
+
+impl Process<Shop> for ShopProc {
+    fn step(&mut self, cx: &mut stepsim::Context<'_, Shop>, wake: Wake<()>) -> Command<()> {
+        match self {
+            ShopProc::Source { clerk, next } => {
+                *next += 1;
+                let patience = f64::from(*next % 3) * 0.5;
+                cx.spawn(ShopProc::Customer {
+                    clerk: *clerk,
+                    patience,
+                    served: false,
+                });
+                Command::Sleep(1.0)
+            }
+            ShopProc::Customer {
+                clerk,
+                patience,
+                served,
+            } => match wake {
+                Wake::Started => Command::first_of([Wait::Acquire(*clerk), Wait::Sleep(*patience)]),
+                Wake::First(f) if f.index == 0 => {
+                    *served = true;
+                    Command::Sleep(1.2)
+                }
+                _ => {
+                    if *served {
+                        cx.release(*clerk);
+                    }
+                    Command::Done
+                }
+            },
+        }
+    }
+}
+
+#[test]
+fn a_process_per_customer_allocates_nothing_once_warm() {
+    let _serial = setup();
+    let mut sim = Simulation::<Shop>::new(1);
+    let clerk = sim.resource(1).unwrap();
+    sim.spawn(ShopProc::Source { clerk, next: 0 });
+    sim.run_until(200.0).unwrap();
+    let events_before = sim.events();
+    let allocations = count_allocations(|| sim.run_until(2_200.0).unwrap());
+    let events = sim.events() - events_before;
+    assert!(events >= 2_000, "only {events} events in the measurement");
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations in {events} events (rerun with STEPSIM_ALLOC_BACKTRACE=1)"
+    );
+}
