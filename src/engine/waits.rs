@@ -242,6 +242,16 @@ impl<M: Model> Simulation<M> {
             self.finish(idx, TraceKind::Done);
             return Ok(None);
         }
+        if let Command::Sleep(dt) = command
+            && dt.is_finite()
+            && dt >= 0.0
+            && self.procs[idx].rare.is_none()
+        {
+            // The most common command, for a process with nothing unusual going on (no
+            // interrupt queued, no summons): the general path below, minus its checks.
+            self.sleep(idx, dt);
+            return Ok(None);
+        }
         self.validate(pid, &command)?;
         let slot = &mut self.procs[idx];
         if let Some(rare) = slot.rare.as_mut()
@@ -336,6 +346,25 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Whether `p`'s exit event has been processed (joining it continues at once).
+    /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
+    fn sleep(&mut self, idx: usize, dt: f64) {
+        let epoch = self.meta[idx].epoch.wrapping_add(1);
+        self.meta[idx].epoch = epoch;
+        let slot = &mut self.procs[idx];
+        slot.phase = Phase::Waiting;
+        slot.since = self.now;
+        slot.masked = false;
+        slot.shape = Shape::Single;
+        slot.branches.clear();
+        slot.branches.push(Branch {
+            wait: BranchWait::Sleep(dt),
+            group: 0,
+            all_len: 0,
+            done: false,
+        });
+        self.schedule(self.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
+    }
+
     fn has_exited(&self, p: Pid) -> bool {
         self.live(p)
             .is_none_or(|i| self.procs[i].phase == Phase::Exited)
