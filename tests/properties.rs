@@ -30,6 +30,9 @@
 //!
 //! Engine bugs these properties found are pinned as regression tests at the end.
 
+mod common;
+
+use common::{config, hit};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use rand::RngExt;
@@ -312,17 +315,6 @@ impl Ledger {
             "item {item} received by #{consumer}, and before by #{before:?}"
         );
     }
-}
-
-// ----- coverage: what the generated models actually exercise -----
-
-thread_local! {
-    static COVERAGE: RefCell<BTreeMap<&'static str, u64>> = const { RefCell::new(BTreeMap::new()) };
-}
-
-/// Counts a situation worth exercising (see `the_generator_exercises_every_situation`).
-fn hit(what: &'static str) {
-    COVERAGE.with(|c| *c.borrow_mut().entry(what).or_default() += 1);
 }
 
 // ----- processes -----
@@ -1249,15 +1241,6 @@ fn run_plan(plan: &Plan) -> Result<(String, String), TestCaseError> {
     Ok((model.log.to_csv(), model.summary()))
 }
 
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        // Failures found here are pinned as plain tests below, not in a regressions file.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
     #![proptest_config(config(128))]
 
@@ -1288,14 +1271,6 @@ fn the_generator_exercises_every_situation() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
 
-    COVERAGE.with(|c| c.borrow_mut().clear());
-    let mut runner = TestRunner::deterministic();
-    for _ in 0..64 {
-        let plan = plan().new_tree(&mut runner).unwrap().current();
-        run_plan(&plan).unwrap();
-    }
-    let coverage = COVERAGE.with(|c| c.borrow().clone());
-    eprintln!("{coverage:#?}");
     let expected = [
         "a losing put's item handed back",
         "an interrupted put's item handed back",
@@ -1321,15 +1296,13 @@ fn the_generator_exercises_every_situation() {
         "putters blocked at quiescence",
         "acquirers blocked at quiescence",
     ];
-    let missing: Vec<&str> = expected
-        .iter()
-        .copied()
-        .filter(|what| !coverage.contains_key(what))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "never exercised: {missing:?}\n{coverage:#?}"
-    );
+    common::assert_exercised(&expected, || {
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..64 {
+            let plan = plan().new_tree(&mut runner).unwrap().current();
+            run_plan(&plan).unwrap();
+        }
+    });
 }
 
 // ----- regression tests for engine bugs the properties found -----

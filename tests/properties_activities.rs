@@ -49,6 +49,9 @@
 //!
 //! Engine bugs these properties found are pinned as regression tests at the end.
 
+mod common;
+
+use common::{config, hit};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::cell::RefCell;
@@ -965,16 +968,6 @@ fn record_plan(lg: &mut Ledger, id: ActivityId, spec: Spec, now: f64) {
     });
 }
 
-// ----- coverage: what the generated models actually exercise -----
-
-thread_local! {
-    static COVERAGE: RefCell<BTreeMap<&'static str, u64>> = const { RefCell::new(BTreeMap::new()) };
-}
-
-fn hit(what: &'static str) {
-    COVERAGE.with(|c| *c.borrow_mut().entry(what).or_default() += 1);
-}
-
 // ----- processes -----
 
 /// One process of the model: its role, plus the checks common to all.
@@ -1691,15 +1684,6 @@ fn run_plan(plan: &Plan) -> Result<(String, String), TestCaseError> {
     Ok((model.log.to_csv(), model.summary()))
 }
 
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        // Failures found here are pinned as plain tests below, not in a regressions file.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
     #![proptest_config(config(256))]
 
@@ -1730,14 +1714,6 @@ fn the_generator_exercises_every_situation() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
 
-    COVERAGE.with(|c| c.borrow_mut().clear());
-    let mut runner = TestRunner::deterministic();
-    for _ in 0..128 {
-        let plan = plan().new_tree(&mut runner).unwrap().current();
-        run_plan(&plan).unwrap();
-    }
-    let coverage = COVERAGE.with(|c| c.borrow().clone());
-    eprintln!("{coverage:#?}");
     let expected = [
         "a scheduled activity (at)",
         "k of a pool",
@@ -1766,15 +1742,13 @@ fn the_generator_exercises_every_situation() {
         "interrupts sent during an activity, delivered after",
         "an interrupt dropped: its target finished first",
     ];
-    let missing: Vec<&str> = expected
-        .iter()
-        .copied()
-        .filter(|what| !coverage.contains_key(what))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "never exercised: {missing:?}\n{coverage:#?}"
-    );
+    common::assert_exercised(&expected, || {
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..128 {
+            let plan = plan().new_tree(&mut runner).unwrap().current();
+            run_plan(&plan).unwrap();
+        }
+    });
 }
 
 // ===================================================================================

@@ -47,6 +47,9 @@
 //!
 //! Engine bugs these properties found are pinned as regression tests at the end.
 
+mod common;
+
+use common::{config, hit};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use rand::RngExt;
@@ -479,16 +482,6 @@ impl Ledger {
     fn pending(&self) -> impl Iterator<Item = &Req> {
         self.reqs.iter().filter(|r| r.leave.is_none())
     }
-}
-
-// ----- coverage: what the generated models actually exercise -----
-
-thread_local! {
-    static COVERAGE: RefCell<BTreeMap<&'static str, u64>> = const { RefCell::new(BTreeMap::new()) };
-}
-
-fn hit(what: &'static str) {
-    COVERAGE.with(|c| *c.borrow_mut().entry(what).or_default() += 1);
 }
 
 // ----- matching wakes to commands -----
@@ -2030,15 +2023,6 @@ fn run_plan(plan: &Plan) -> Result<(String, String), TestCaseError> {
     Ok((model.log.to_csv(), model.summary()))
 }
 
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        // Failures found here are pinned as plain tests below, not in a regressions file.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
     #![proptest_config(config(128))]
 
@@ -2069,14 +2053,6 @@ fn the_primitive_generator_exercises_every_situation() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
 
-    COVERAGE.with(|c| c.borrow_mut().clear());
-    let mut runner = TestRunner::deterministic();
-    for _ in 0..256 {
-        let plan = plan().new_tree(&mut runner).unwrap().current();
-        run_plan(&plan).unwrap();
-    }
-    let coverage = COVERAGE.with(|c| c.borrow().clone());
-    eprintln!("{coverage:#?}");
     let expected = [
         "a container get served",
         "a container put served",
@@ -2114,15 +2090,13 @@ fn the_primitive_generator_exercises_every_situation() {
         "a handed-back request re-issued",
         "a masked wait completed",
     ];
-    let missing: Vec<&str> = expected
-        .iter()
-        .copied()
-        .filter(|what| !coverage.contains_key(what))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "never exercised: {missing:?}\n{coverage:#?}"
-    );
+    common::assert_exercised(&expected, || {
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..256 {
+            let plan = plan().new_tree(&mut runner).unwrap().current();
+            run_plan(&plan).unwrap();
+        }
+    });
 }
 
 // ----- regression tests for engine bugs the properties found -----
