@@ -213,8 +213,47 @@ impl<T> From<Wait<T>> for Command<T> {
     }
 }
 
-/// The branches of a [`Command::FirstOf`], in order; up to four are stored without
-/// allocating.
+/// The branches of a [`Command::FirstOf`] or [`Command::AllOf`], in order; up to four are
+/// stored without allocating.
+///
+/// ```
+/// use stepsim::{Boxed, Capacity, Command, Context, Outcome, Process, QueueId, Simulation, Wait, Wake};
+///
+/// /// Needs a bolt *and* a nut before it can assemble.
+/// struct Assembler { bolts: QueueId, nuts: QueueId }
+/// impl Process<Boxed<&'static str>> for Assembler {
+///     fn step(&mut self, cx: &mut Context<'_, Boxed<&'static str>>, wake: Wake<&'static str>)
+///         -> Command<&'static str> {
+///         match wake {
+///             Wake::Started => Command::AllOf([Wait::Get(self.bolts), Wait::Get(self.nuts)].into()),
+///             Wake::All(parts) => {
+///                 assert_eq!(parts, vec![Outcome::Got("bolt"), Outcome::Got("nut")]);
+///                 assert_eq!(cx.now(), 2.0); // when the last one arrived
+///                 Command::Done
+///             }
+///             _ => unreachable!(),
+///         }
+///     }
+/// }
+/// struct Supplier { to: QueueId, part: &'static str, at: f64 }
+/// impl Process<Boxed<&'static str>> for Supplier {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<&'static str>>, wake: Wake<&'static str>)
+///         -> Command<&'static str> {
+///         match wake {
+///             Wake::Started => Command::Sleep(self.at),
+///             Wake::Slept => Command::Put(self.to, self.part),
+///             _ => Command::Done,
+///         }
+///     }
+/// }
+/// let mut sim = Simulation::<Boxed<&'static str>>::new(0);
+/// let (bolts, nuts) = (sim.queue(Capacity::Unbounded)?, sim.queue(Capacity::Unbounded)?);
+/// sim.spawn(Box::new(Assembler { bolts, nuts }));
+/// sim.spawn(Box::new(Supplier { to: nuts, part: "nut", at: 2.0 }));
+/// sim.spawn(Box::new(Supplier { to: bolts, part: "bolt", at: 1.0 }));
+/// sim.run()?;
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 #[derive(Clone, PartialEq)]
 pub struct Branches<T>(pub(crate) SmallVec<[Wait<T>; 4]>);
 

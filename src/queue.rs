@@ -45,6 +45,42 @@
 //! the order they will be taken (a monitor reads their ages this way), and how many getters and
 //! putters are blocked.
 //!
+//! # Filter queues
+//! A filter queue ([`Simulation::filter_queue`](crate::Simulation::filter_queue), SimPy's
+//! `FilterStore`) also accepts [`Wait::GetWhere`](crate::Wait::GetWhere): take the first item
+//! a [`Filter`](crate::Filter) accepts, waiting until one arrives. Every waiting getter is
+//! tried in order, so a getter whose filter matches nothing does not hold up the others.
+//!
+//! ```
+//! use stepsim::{Boxed, Capacity, Command, Context, Filter, Process, QueueId, Simulation, Wait, Wake};
+//!
+//! /// Waits for a part of one size.
+//! struct Fitter { parts: QueueId, size: u32, got: Option<u32> }
+//! impl Process<Boxed<u32>> for Fitter {
+//!     fn step(&mut self, _: &mut Context<'_, Boxed<u32>>, wake: Wake<u32>) -> Command<u32> {
+//!         match wake {
+//!             Wake::Started => {
+//!                 let size = self.size;
+//!                 Command::Wait(Wait::GetWhere(self.parts, Filter::new(move |p: &u32| *p == size)))
+//!             }
+//!             Wake::Got(part) => { self.got = Some(part); Command::Done }
+//!             _ => unreachable!(),
+//!         }
+//!     }
+//! }
+//! let mut sim = Simulation::<Boxed<u32>>::new(0);
+//! let parts = sim.filter_queue(Capacity::Unbounded)?;
+//! sim.spawn(Box::new(Fitter { parts, size: 8, got: None }));
+//! sim.spawn(Box::new(Fitter { parts, size: 5, got: None }));
+//! for part in [5, 3, 8] {
+//!     sim.context().try_put(parts, part).unwrap();
+//! }
+//! sim.run()?;
+//! // Both fitters got their part; the 3 nobody wanted is still there.
+//! assert_eq!(sim.queue_view(parts)?.iter().copied().collect::<Vec<_>>(), vec![3]);
+//! # Ok::<(), stepsim::Error>(())
+//! ```
+//!
 //! # Ordering (SimPy's `Store` rules)
 //! A request first joins its waiting list, then only the *head* of that list is tried. An item
 //! put into the queue is offered to a waiting getter when the put's own wake is processed (not
