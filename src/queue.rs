@@ -48,7 +48,7 @@
 //! # Filter queues
 //! A filter queue ([`Simulation::filter_queue`](crate::Simulation::filter_queue), SimPy's
 //! `FilterStore`) also accepts [`Wait::GetWhere`](crate::Wait::GetWhere): take the first item
-//! a [`Filter`](crate::Filter) accepts, waiting until one arrives. Every waiting getter is
+//! a [`Filter`] accepts, waiting until one arrives. Every waiting getter is
 //! tried in order, so a getter whose filter matches nothing does not hold up the others.
 //!
 //! ```
