@@ -1382,3 +1382,27 @@ fn context_of_acts_as_a_live_process() {
     sim.run().unwrap();
     assert!(matches!(sim.context_of(p), Err(Error::Finished { .. })));
 }
+
+#[test]
+fn a_panic_in_step_poisons_the_simulation() {
+    struct Bomb;
+    impl Process<M> for Bomb {
+        fn step(&mut self, _: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
+            match wake {
+                Wake::Started => Command::Sleep(1.0),
+                _ => panic!("boom"),
+            }
+        }
+    }
+    let mut sim = Simulation::<M>::new(0);
+    sim.spawn_named("bomb", Box::new(Bomb));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
+    assert!(caught.is_err(), "the panic unwinds out of run");
+    let err = sim.run().unwrap_err();
+    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+    assert!(
+        err.to_string().contains("\"bomb\" panicked inside step"),
+        "{err}"
+    );
+    assert!(matches!(sim.step(), Err(Error::Poisoned { .. })));
+}
