@@ -1257,10 +1257,7 @@ proptest! {
     /// Invariant 4: the same plan and seed give the same trace and the same outcome.
     #[test]
     fn same_seed_same_trace(plan in plan()) {
-        let (trace, summary) = run_plan(&plan)?;
-        let (trace_again, summary_again) = run_plan(&plan)?;
-        prop_assert_eq!(summary, summary_again);
-        prop_assert!(trace == trace_again, "the traces differ:\n{}\n---\n{}", trace, trace_again);
+        common::assert_same_twice(|| run_plan(&plan))?;
     }
 }
 
@@ -1268,9 +1265,6 @@ proptest! {
 /// situation they are meant to exercise does occur.
 #[test]
 fn the_generator_exercises_every_situation() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-
     let expected = [
         "a losing put's item handed back",
         "an interrupted put's item handed back",
@@ -1296,12 +1290,8 @@ fn the_generator_exercises_every_situation() {
         "putters blocked at quiescence",
         "acquirers blocked at quiescence",
     ];
-    common::assert_exercised(&expected, || {
-        let mut runner = TestRunner::deterministic();
-        for _ in 0..64 {
-            let plan = plan().new_tree(&mut runner).unwrap().current();
-            run_plan(&plan).unwrap();
-        }
+    common::assert_exercised(&expected, plan(), 64, |plan| {
+        run_plan(plan).unwrap();
     });
 }
 

@@ -1700,10 +1700,7 @@ proptest! {
     /// Invariant 6: the same plan and seed give the same trace and the same records.
     #[test]
     fn same_seed_same_trace(plan in plan()) {
-        let (trace, summary) = run_plan(&plan)?;
-        let (trace_again, summary_again) = run_plan(&plan)?;
-        prop_assert_eq!(summary, summary_again);
-        prop_assert!(trace == trace_again, "the traces differ:\n{}\n---\n{}", trace, trace_again);
+        common::assert_same_twice(|| run_plan(&plan))?;
     }
 }
 
@@ -1711,9 +1708,6 @@ proptest! {
 /// situation they are meant to exercise does occur.
 #[test]
 fn the_generator_exercises_every_situation() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-
     let expected = [
         "a scheduled activity (at)",
         "k of a pool",
@@ -1742,12 +1736,8 @@ fn the_generator_exercises_every_situation() {
         "interrupts sent during an activity, delivered after",
         "an interrupt dropped: its target finished first",
     ];
-    common::assert_exercised(&expected, || {
-        let mut runner = TestRunner::deterministic();
-        for _ in 0..128 {
-            let plan = plan().new_tree(&mut runner).unwrap().current();
-            run_plan(&plan).unwrap();
-        }
+    common::assert_exercised(&expected, plan(), 128, |plan| {
+        run_plan(plan).unwrap();
     });
 }
 

@@ -2039,10 +2039,7 @@ proptest! {
     /// Invariant 6: the same plan and seed give the same trace and the same outcome.
     #[test]
     fn same_seed_same_trace_with_primitives(plan in plan()) {
-        let (trace, summary) = run_plan(&plan)?;
-        let (trace_again, summary_again) = run_plan(&plan)?;
-        prop_assert_eq!(summary, summary_again);
-        prop_assert!(trace == trace_again, "the traces differ:\n{}\n---\n{}", trace, trace_again);
+        common::assert_same_twice(|| run_plan(&plan))?;
     }
 }
 
@@ -2050,9 +2047,6 @@ proptest! {
 /// situation they are meant to exercise does occur.
 #[test]
 fn the_primitive_generator_exercises_every_situation() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-
     let expected = [
         "a container get served",
         "a container put served",
@@ -2090,12 +2084,8 @@ fn the_primitive_generator_exercises_every_situation() {
         "a handed-back request re-issued",
         "a masked wait completed",
     ];
-    common::assert_exercised(&expected, || {
-        let mut runner = TestRunner::deterministic();
-        for _ in 0..256 {
-            let plan = plan().new_tree(&mut runner).unwrap().current();
-            run_plan(&plan).unwrap();
-        }
+    common::assert_exercised(&expected, plan(), 256, |plan| {
+        run_plan(plan).unwrap();
     });
 }
 
