@@ -32,11 +32,9 @@
 
 mod common;
 
-use common::{config, hit};
+use common::{Delay, config, delay, hit};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rand::RngExt;
-use rand_distr::{Distribution, Exp};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
@@ -60,27 +58,6 @@ const SHUTDOWN: Cause = u32::MAX;
 const MAX_FIRST_OF_BRANCHES: usize = 4;
 
 // ----- plans -----
-
-/// Where a delay comes from.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Delay {
-    /// This value (multiples of 0.5, so that events tie).
-    Fixed(f64),
-    /// A multiple of 0.5 in 0..=2.5 drawn from the process's stream.
-    Grid,
-    /// Exponential with this mean, drawn from the process's stream.
-    Exp(f64),
-}
-
-impl Delay {
-    fn draw(self, rng: &mut Stream) -> f64 {
-        match self {
-            Delay::Fixed(d) => d,
-            Delay::Grid => f64::from(rng.random_range(0..6u32)) * 0.5,
-            Delay::Exp(mean) => Exp::new(1.0 / mean).unwrap().sample(rng),
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum AcquirePlan {
@@ -132,14 +109,6 @@ struct Plan {
     resources: Vec<usize>,
     actors: Vec<ActorPlan>,
     horizon: f64,
-}
-
-fn delay() -> impl Strategy<Value = Delay> {
-    prop_oneof![
-        3 => (0u32..6).prop_map(|k| Delay::Fixed(f64::from(k) * 0.5)),
-        2 => Just(Delay::Grid),
-        1 => (1u32..4).prop_map(|m| Delay::Exp(f64::from(m))),
-    ]
 }
 
 fn producer() -> impl Strategy<Value = ActorPlan> {

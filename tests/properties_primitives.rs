@@ -49,11 +49,9 @@
 
 mod common;
 
-use common::{config, hit};
+use common::{Delay, config, delay, hit};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rand::RngExt;
-use rand_distr::{Distribution, Exp};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
@@ -77,27 +75,6 @@ const SHUTDOWN: Cause = u32::MAX;
 const RESUMES: u32 = 2;
 
 // ----- plans -----
-
-/// Where a delay comes from.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Delay {
-    /// This value (multiples of 0.5, so that events tie).
-    Fixed(f64),
-    /// A multiple of 0.5 in 0..=2.5 drawn from the actor's stream.
-    Grid,
-    /// Exponential with this mean, drawn from the actor's stream.
-    Exp(f64),
-}
-
-impl Delay {
-    fn draw(self, rng: &mut Stream) -> f64 {
-        match self {
-            Delay::Fixed(d) => d,
-            Delay::Grid => f64::from(rng.random_range(0..6u32)) * 0.5,
-            Delay::Exp(mean) => Exp::new(1.0 / mean).unwrap().sample(rng),
-        }
-    }
-}
 
 /// One wait, with its primitive chosen by `Index` among those of the model.
 #[derive(Clone, Debug)]
@@ -164,14 +141,6 @@ struct Plan {
     barriers: Vec<usize>,
     actors: Vec<ActorPlan>,
     horizon: f64,
-}
-
-fn delay() -> impl Strategy<Value = Delay> {
-    prop_oneof![
-        3 => (0u32..6).prop_map(|k| Delay::Fixed(f64::from(k) * 0.5)),
-        2 => Just(Delay::Grid),
-        1 => (1u32..4).prop_map(|m| Delay::Exp(f64::from(m))),
-    ]
 }
 
 fn leaf() -> impl Strategy<Value = LeafPlan> {

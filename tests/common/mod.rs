@@ -1,11 +1,17 @@
-//! What the property-test files share: their proptest settings, and counting the situations
-//! the generated models exercise (a property is only as good as the models it sees).
+//! What the property-test files share: their proptest settings, delays drawn from a plan,
+//! and counting the situations the generated models exercise (a property is only as good as
+//! the models it sees). Each test file uses a part of it.
+#![allow(dead_code)]
 
+use proptest::prelude::*;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
+use rand::RngExt;
+use rand_distr::{Distribution, Exp};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use stepsim::Stream;
 
 /// Settings for `cases` cases. Failures found are pinned as plain regression tests in the
 /// test files, not in a regressions file.
@@ -66,4 +72,35 @@ pub fn assert_same_twice<S: PartialEq + Debug>(
         trace_again
     );
     Ok(())
+}
+
+/// Where a delay comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Delay {
+    /// This value (multiples of 0.5, so that events tie).
+    Fixed(f64),
+    /// A multiple of 0.5 in 0..=2.5 drawn from the process's stream.
+    Grid,
+    /// Exponential with this mean, drawn from the process's stream.
+    Exp(f64),
+}
+
+impl Delay {
+    /// Draws the delay (from `rng` unless fixed).
+    pub fn draw(self, rng: &mut Stream) -> f64 {
+        match self {
+            Delay::Fixed(d) => d,
+            Delay::Grid => f64::from(rng.random_range(0..6u32)) * 0.5,
+            Delay::Exp(mean) => Exp::new(1.0 / mean).unwrap().sample(rng),
+        }
+    }
+}
+
+/// Delays: mostly fixed on a half-unit grid (so that events tie), some drawn.
+pub fn delay() -> impl Strategy<Value = Delay> {
+    prop_oneof![
+        3 => (0u32..6).prop_map(|k| Delay::Fixed(f64::from(k) * 0.5)),
+        2 => Just(Delay::Grid),
+        1 => (1u32..4).prop_map(|m| Delay::Exp(f64::from(m))),
+    ]
 }
