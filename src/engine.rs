@@ -216,6 +216,8 @@ pub(crate) struct Slot<M: Model> {
     pub masked: bool,
     /// Declared between tasks, for activities waiting for available participants.
     pub available: bool,
+    /// Its parked completion is in `outcomes` (a single wait), not in `wakes`.
+    pub outcome_parked: bool,
     pub shape: Shape,
     pub since: f64,
     pub branches: SmallVec<[Branch; 1]>,
@@ -293,6 +295,9 @@ pub struct Simulation<M: Model> {
     /// Spilled branch lists of finished processes, for reuse.
     spare_branches: Vec<SmallVec<[Branch; 1]>>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
+    /// Outcomes of completed single waits, until delivered: far smaller than a `Wake`, and
+    /// the common case.
+    pub(crate) outcomes: Slab<Outcome<M::Item>>,
     observer: Option<Box<dyn Observer>>,
     /// Set while a process runs; still set after a panic escaped `step`.
     in_step: Option<Pid>,
@@ -320,6 +325,7 @@ impl<M: Model> Simulation<M> {
             unstarted: Vec::new(),
             spare_branches: Vec::new(),
             wakes: Slab::new(),
+            outcomes: Slab::new(),
             observer: None,
             in_step: None,
         }
@@ -641,6 +647,7 @@ impl<M: Model> Simulation<M> {
             phase: Phase::Starting,
             masked: false,
             available: false,
+            outcome_parked: false,
             shape: Shape::Single,
             since: self.now,
             branches,
@@ -876,11 +883,19 @@ impl<M: Model> Simulation<M> {
             }
             Kind::Ready(hook) => {
                 self.run_hook(hook)?;
-                if self.procs[idx].shape != Shape::Single {
+                let slot = &mut self.procs[idx];
+                if slot.outcome_parked {
+                    slot.outcome_parked = false;
+                    let outcome = self.outcomes.remove(slot.ready as usize);
+                    if let Outcome::Acquired(r) = outcome {
+                        self.recheck_taken_slots(&[Outcome::Acquired(r)]);
+                    }
+                    self.resume(idx, outcome.into())
+                } else if slot.shape != Shape::Single {
                     self.schedule(self.now, NORMAL, e.idx, 0, Kind::Resume);
                     Ok(())
                 } else {
-                    let wake = self.wakes.remove(self.procs[idx].ready as usize);
+                    let wake = self.wakes.remove(slot.ready as usize);
                     self.recheck_preemption(&wake);
                     self.resume(idx, wake)
                 }

@@ -683,6 +683,20 @@ impl<M: Model> Simulation<M> {
     /// the wake behind the request's own event.
     fn satisfied(&mut self, w: Waiter, outcome: Outcome<M::Item>, via: AtOnce) {
         let idx = w.idx as usize;
+        let slot = &mut self.procs[idx];
+        if slot.shape == Shape::Single {
+            // The common case, kept small: park the outcome, not a whole `Wake`.
+            slot.phase = Phase::Satisfied;
+            slot.branches.clear();
+            slot.outcome_parked = true;
+            slot.ready = self.outcomes.insert(outcome) as u32;
+            let hook = match via {
+                AtOnce::Event(hook) => hook,
+                AtOnce::Processed => Hook::None,
+            };
+            self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Ready(hook));
+            return;
+        }
         match (self.branch_done(idx, w.branch as usize, outcome), via) {
             (Some(wake), AtOnce::Event(hook)) => self.park(idx, wake, Kind::Ready(hook)),
             (Some(wake), AtOnce::Processed) => {
@@ -1116,6 +1130,10 @@ impl<M: Model> Simulation<M> {
             idx: r,
         };
         match slot.phase {
+            Phase::Satisfied if slot.outcome_parked => matches!(
+                self.outcomes.get(slot.ready as usize),
+                Some(Outcome::Acquired(x)) if *x == rid
+            ),
             Phase::Satisfied => self
                 .wakes
                 .get(slot.ready as usize)
