@@ -37,6 +37,15 @@ fn script(sim: &mut Simulation<M>, name: &str, commands: Vec<Command<u32>>) -> (
     (pid, log)
 }
 
+/// When a process first acquired a slot.
+fn first_acquired(log: &Log) -> f64 {
+    log.borrow()
+        .iter()
+        .find(|(_, w)| matches!(w, Wake::Acquired(_)))
+        .expect("acquired once")
+        .0
+}
+
 fn wakes(log: &Log) -> Vec<(f64, Wake<u32, &'static str>)> {
     log.borrow().clone()
 }
@@ -156,16 +165,7 @@ fn resource_serves_fifo_and_never_exceeds_capacity() {
         logs.push(log);
     }
     sim.run().unwrap();
-    let acquired: Vec<f64> = logs
-        .iter()
-        .map(|l| {
-            l.borrow()
-                .iter()
-                .find(|(_, w)| matches!(w, Wake::Acquired(_)))
-                .unwrap()
-                .0
-        })
-        .collect();
+    let acquired: Vec<f64> = logs.iter().map(first_acquired).collect();
     assert_eq!(acquired, vec![0.0, 2.0, 4.0]);
     let view = sim.resource_view(r).unwrap();
     assert_eq!((view.in_use(), view.queue_len()), (0, 0));
@@ -709,16 +709,7 @@ fn priority_resource_serves_by_level_then_fifo() {
     sim.run().unwrap();
     // Each finishes holding (auto-release at Done); grants at 5, 6, 7, 8 in order of level,
     // then request time: p1 (1), p3 (2), p0 (3, earlier), p2 (3).
-    let got: Vec<f64> = logs
-        .iter()
-        .map(|l| {
-            l.borrow()
-                .iter()
-                .find(|(_, w)| matches!(w, Wake::Acquired(_)))
-                .unwrap()
-                .0
-        })
-        .collect();
+    let got: Vec<f64> = logs.iter().map(first_acquired).collect();
     assert_eq!(got, vec![7.0, 5.0, 8.0, 6.0]);
 }
 

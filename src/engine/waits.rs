@@ -278,13 +278,7 @@ impl<M: Model> Simulation<M> {
             }
             return Ok(None);
         }
-        let epoch = self.meta[idx].epoch.wrapping_add(1);
-        self.meta[idx].epoch = epoch;
-        slot.phase = Phase::Waiting;
-        slot.since = self.now;
-        slot.masked = false;
-        slot.shape = Shape::Single;
-        slot.branches.clear();
+        let epoch = self.begin_wait(idx);
         let single = match command {
             Command::Sleep(dt) => Wait::Sleep(dt),
             Command::Yield => {
@@ -346,8 +340,9 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Whether `p`'s exit event has been processed (joining it continues at once).
-    /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
-    fn sleep(&mut self, idx: usize, dt: f64) {
+    /// Makes the process wait afresh (a single wait until branches say otherwise) under a
+    /// new epoch, which it returns: leftovers of earlier waits can never match it.
+    fn begin_wait(&mut self, idx: usize) -> u32 {
         let epoch = self.meta[idx].epoch.wrapping_add(1);
         self.meta[idx].epoch = epoch;
         let slot = &mut self.procs[idx];
@@ -356,7 +351,13 @@ impl<M: Model> Simulation<M> {
         slot.masked = false;
         slot.shape = Shape::Single;
         slot.branches.clear();
-        slot.branches.push(Branch {
+        epoch
+    }
+
+    /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
+    fn sleep(&mut self, idx: usize, dt: f64) {
+        let epoch = self.begin_wait(idx);
+        self.procs[idx].branches.push(Branch {
             wait: BranchWait::Sleep(dt),
             group: 0,
             all_len: 0,
