@@ -624,7 +624,7 @@ struct Spec {
     deadline: Option<f64>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Planned {
     id: ActivityId,
     spec: Spec,
@@ -788,8 +788,7 @@ fn sync(lg: &mut Ledger, now: f64, look: impl Fn(ActivityId) -> Seen) {
     started.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
     for (t, a, who) in started {
         lg.unstarted.remove(&a);
-        lg.running.insert(a);
-        let planned = &lg.planned[a];
+        let planned = lg.planned[a].clone();
         let spec = &planned.spec;
         assert!(t <= now, "activity {a} started in the future");
         assert!(
@@ -801,13 +800,25 @@ fn sync(lg: &mut Ledger, now: f64, look: impl Fn(ActivityId) -> Seen) {
             "activity {a} started at {t}, after its deadline: {planned:?}"
         );
         let got: Vec<usize> = who.iter().map(|p| lg.worker_of[p]).collect();
-        let expected = lg.rule(spec, t).unwrap_or_else(|| {
+        // Activities that ended before this start freed their unjoined participants first.
+        // One that ended at this very instant may have ended before or after it started:
+        // the records do not tell, so either order is accepted.
+        settle_ends(lg, &look, |e| e < t);
+        let mut expected = lg.rule(spec, t);
+        if expected.as_ref() != Some(&got) {
+            settle_ends(lg, &look, |e| e <= t);
+            expected = lg.rule(spec, t);
+        }
+        let expected = expected.unwrap_or_else(|| {
             panic!(
-                "activity {a} started at {t} against its rule: {planned:?}, available {:?}",
-                lg.available
+                "activity {a} started at {t} (synced at {now}) against its rule: {planned:?}, \
+                 available {:?}, pending {:?}, attending {:?}",
+                lg.available, lg.pending, lg.attending
             )
         });
         assert_eq!(got, expected, "the participants of activity {a} at {t}");
+        // Only now: its own end (at `t`, for a zero-length one) is settled after its start.
+        lg.running.insert(a);
         let forced = spec.deadline.is_some_and(|d| t >= d);
         let waited_for: Vec<usize> = spec
             .members
@@ -839,12 +850,17 @@ fn sync(lg: &mut Ledger, now: f64, look: impl Fn(ActivityId) -> Seen) {
             }
         }
     }
+    settle_ends(lg, &look, |_| true);
+}
+
+/// Catches up with the running activities that ended at a time `ended` accepts: the
+/// summonses of those who never joined are withdrawn.
+fn settle_ends(lg: &mut Ledger, look: &impl Fn(ActivityId) -> Seen, ended: impl Fn(f64) -> bool) {
     let running: Vec<usize> = lg.running.iter().copied().collect();
     for a in running {
         let s = look(lg.planned[a].id);
-        if s.ended.is_some() {
+        if s.ended.is_some_and(&ended) {
             lg.running.remove(&a);
-            // The summonses of those who never joined are withdrawn.
             for p in s.unjoined {
                 let w = lg.worker_of[&p];
                 if let Some(at) = lg.pending[w].iter().position(|&x| x == a) {
