@@ -44,10 +44,13 @@ use crate::trace::{Observer, TraceEvent, TraceKind};
 use slab::Slab;
 use smallvec::SmallVec;
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 mod activities;
+mod calendar;
 mod waits;
+
+use calendar::Calendar;
 
 use waits::{Branch, Shape};
 
@@ -102,40 +105,15 @@ pub(crate) enum Kind {
     ActivityEnd,
 }
 
-/// One scheduled event. Its order `(time, priority, sequence)` is two integers: times are
-/// never negative, and the bit patterns of non-negative `f64`s sort like the numbers; the
-/// priority is the top bit of the sequence word. (Two `u64`s rather than one `u128` keep the
-/// entry at 32 bytes.)
-pub(crate) struct Entry {
-    time_bits: u64,
-    key: u64,
+/// What a scheduled event does, to whom. Its order in the queue, `(time, priority,
+/// sequence)`, is two integers kept beside it: times are never negative, and the bit patterns
+/// of non-negative `f64`s sort like the numbers; the priority is the top bit of the sequence
+/// word.
+#[derive(Copy, Clone)]
+pub(crate) struct Event {
     idx: u32,
     tag: u32,
     kind: Kind,
-}
-
-impl Entry {
-    fn time(&self) -> f64 {
-        f64::from_bits(self.time_bits)
-    }
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time_bits, self.key) == (other.time_bits, other.key)
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest entry.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time_bits, other.key).cmp(&(self.time_bits, self.key))
-    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -176,7 +154,7 @@ pub(crate) enum Pending<I> {
 pub(crate) struct Rare<M: Model> {
     /// Interrupts not yet delivered, in arrival order.
     pub interrupts: VecDeque<Pending<M::Cause>>,
-    /// Delivery events of interrupts still in the heap.
+    /// Delivery events of interrupts still in the queue.
     pub inflight: u32,
     /// Processes waiting for this one to finish.
     pub joiners: Vec<Waiter>,
@@ -281,7 +259,7 @@ pub struct Simulation<M: Model> {
     pub(crate) now: f64,
     seq: u64,
     events: u64,
-    heap: BinaryHeap<Entry>,
+    queue: Calendar<Event>,
     pub(crate) procs: Slab<Slot<M>>,
     pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
@@ -313,7 +291,7 @@ impl<M: Model> Simulation<M> {
             now: 0.0,
             seq: 0,
             events: 0,
-            heap: BinaryHeap::new(),
+            queue: Calendar::new(),
             procs: Slab::new(),
             meta: Vec::new(),
             queues: Vec::new(),
@@ -348,7 +326,7 @@ impl<M: Model> Simulation<M> {
 
     /// Time of the next event, or `None` if nothing is scheduled.
     pub fn peek(&self) -> Option<f64> {
-        self.heap.peek().map(Entry::time)
+        self.queue.peek().map(|(t, _, _)| f64::from_bits(t))
     }
 
     /// Number of processes that have been spawned and have not finished.
@@ -707,14 +685,12 @@ impl<M: Model> Simulation<M> {
     pub(crate) fn schedule(&mut self, time: f64, priority: u64, idx: u32, tag: u32, kind: Kind) {
         debug_assert!(time >= 0.0, "times are never negative");
         self.seq += 1;
-        self.heap.push(Entry {
-            // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
-            time_bits: (time + 0.0).to_bits(),
-            key: priority | self.seq,
-            idx,
-            tag,
-            kind,
-        });
+        // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
+        self.queue.push(
+            (time + 0.0).to_bits(),
+            priority | self.seq,
+            Event { idx, tag, kind },
+        );
     }
 
     pub(crate) fn pid_of(&self, idx: usize) -> Pid {
@@ -837,25 +813,25 @@ impl<M: Model> Simulation<M> {
     fn process_next(&mut self) -> Result<bool, Error> {
         // The head is never stale here: waits are withdrawn only while an event is processed,
         // and every processing ends with a prune.
-        let Some(e) = self.heap.pop() else {
+        let Some((time_bits, _, event)) = self.queue.pop() else {
             return Ok(false);
         };
-        self.now = e.time();
+        self.now = f64::from_bits(time_bits);
         self.events += 1;
-        let result = self.dispatch_entry(e);
+        let result = self.dispatch_event(event);
         self.prune();
         result.map(|()| true)
     }
 
-    /// Drops withdrawn timers from the top of the heap, so `peek` is always a real event.
+    /// Drops withdrawn timers from the front of the queue, so `peek` is always a real event.
     fn prune(&mut self) {
-        while self.heap.peek().is_some_and(|e| self.is_stale(e)) {
-            self.heap.pop();
+        while self.queue.peek().is_some_and(|(_, _, e)| self.is_stale(e)) {
+            self.queue.pop();
         }
     }
 
     /// A timer of a wait that was withdrawn or completed by another branch.
-    fn is_stale(&self, e: &Entry) -> bool {
+    fn is_stale(&self, e: &Event) -> bool {
         match e.kind {
             Kind::Timer(_) => {
                 let i = e.idx as usize;
@@ -866,7 +842,7 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    fn dispatch_entry(&mut self, e: Entry) -> Result<(), Error> {
+    fn dispatch_event(&mut self, e: Event) -> Result<(), Error> {
         let idx = e.idx as usize;
         match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
@@ -1058,6 +1034,13 @@ impl<M: Model> Simulation<M> {
             };
             self.in_step = None;
             self.procs[idx].body = Some(body);
+            if error.is_none()
+                && let Some(dt) = self.plain_sleep(idx, &command)
+            {
+                // Checked here so that the common case does not move the command into `issue`.
+                self.sleep(idx, dt);
+                return Ok(());
+            }
             let result = match error {
                 Some(err) => Err(err),
                 None => self.issue(idx, pid, command),

@@ -1087,7 +1087,7 @@ fn try_acquire_and_container_try_ops() {
 #[test]
 fn a_sleeping_process_costs_little_memory() {
     // The engine's share of a live sleeping process: its slot without the process's own
-    // state, the per-index bookkeeping and one heap entry. Issue 5's budget is 128 bytes.
+    // state, the per-index bookkeeping and one queued event. Issue 5's budget is 128 bytes.
     // The process here is 32 bytes with no spare bit pattern (like a PCG stream), so the
     // slot pays for its `Option` tag too.
     struct Plain;
@@ -1106,8 +1106,23 @@ fn a_sleeping_process_costs_little_memory() {
     // A slab entry is `enum { Vacant(usize), Occupied(Slot) }`, laid out like this `Result`.
     let slot =
         std::mem::size_of::<Result<super::Slot<Plain>, usize>>() - std::mem::size_of::<Fat>();
-    let total = slot + std::mem::size_of::<super::Meta>() + std::mem::size_of::<super::Entry>();
-    assert!(total <= 128, "{total} bytes per sleeping process");
+    let node = super::Calendar::<super::Event>::NODE_BYTES;
+    let fixed = slot + std::mem::size_of::<super::Meta>() + node;
+    // Plus the calendar's buckets (a head and a tail, 4 bytes each): a calendar that grew to
+    // n events has fewer than n buckets.
+    for n in [100, 1000, 1500, 4095] {
+        let mut sim = Simulation::<Plain>::new(1);
+        for _ in 0..n {
+            sim.spawn(Fat([0; 4]));
+        }
+        for _ in 0..n {
+            sim.step().unwrap();
+        }
+        let buckets = sim.queue.buckets();
+        assert!(buckets < n, "{buckets} buckets for {n} events");
+        let total = fixed as f64 + 8.0 * buckets as f64 / n as f64;
+        assert!(total <= 128.0, "{total} bytes per sleeping process");
+    }
 }
 
 // ----- activities (issue 6) -----

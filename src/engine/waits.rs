@@ -5,7 +5,7 @@
 //! group of one branch; a `FirstOf` has one group per top-level branch, where an `AllOf`
 //! branch is a group of several; a top-level `AllOf` is one group of all its branches. The
 //! command completes when every branch of one group is done. Every registration carries the
-//! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the heap) can
+//! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the queue) can
 //! never match a later one.
 
 use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
@@ -242,13 +242,7 @@ impl<M: Model> Simulation<M> {
             self.finish(idx, TraceKind::Done);
             return Ok(None);
         }
-        if let Command::Sleep(dt) = command
-            && dt.is_finite()
-            && dt >= 0.0
-            && self.procs[idx].rare.is_none()
-        {
-            // The most common command, for a process with nothing unusual going on (no
-            // interrupt queued, no summons): the general path below, minus its checks.
+        if let Some(dt) = self.plain_sleep(idx, &command) {
             self.sleep(idx, dt);
             return Ok(None);
         }
@@ -354,8 +348,22 @@ impl<M: Model> Simulation<M> {
         epoch
     }
 
+    /// The delay of a valid `Sleep`, the most common command, issued by a process with
+    /// nothing unusual going on (no interrupt queued, no summons): it may skip the general
+    /// path's checks and go to [`Simulation::sleep`].
+    #[inline]
+    pub(crate) fn plain_sleep(&self, idx: usize, command: &Command<M::Item>) -> Option<f64> {
+        match *command {
+            Command::Sleep(dt) if dt.is_finite() && dt >= 0.0 && self.procs[idx].rare.is_none() => {
+                Some(dt)
+            }
+            _ => None,
+        }
+    }
+
     /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
-    fn sleep(&mut self, idx: usize, dt: f64) {
+    #[inline]
+    pub(crate) fn sleep(&mut self, idx: usize, dt: f64) {
         let epoch = self.begin_wait(idx);
         self.procs[idx].branches.push(Branch {
             wait: BranchWait::Sleep(dt),

@@ -1,0 +1,631 @@
+//! The event queue: a calendar queue (R. Brown, "Calendar queues", CACM 31(10), 1988).
+//!
+//! Events are ordered by two integers, `(t, k)`: the bit pattern of a non-negative time and
+//! the priority-and-sequence word. The queue gives them back in exactly that order — the
+//! structure changes how fast the earliest event is found, never which one it is — so the
+//! event trace is the same as with a binary heap (`tests` below compare the two).
+//!
+//! Time is cut into *days* of `width`; day `d` covers `[d·width, (d+1)·width)`, and the
+//! calendar has `nb` buckets (a power of two), day `d` going to bucket `d mod nb`. Each bucket
+//! is a list sorted by `(t, k)`, linked through the node array; a new event at or after a
+//! bucket's tail (events of one instant in scheduling order, the common case) is appended in
+//! O(1). The cursor `cur` is a day before which no event lies; the earliest event is the head
+//! of the first bucket, from the cursor on, whose head falls on the day being looked at. After
+//! a whole year (`nb` days) of empty days the queue searches every head directly.
+//!
+//! Events for the current instant (the time of the last event popped) pushed in increasing
+//! `k` — what an engine schedules at `now`, in scheduling order — skip the calendar: they wait
+//! in a FIFO, and a pop takes the smaller of its front and the calendar's earliest. That keeps
+//! the common "wake it now" event O(1) and keeps a burst of events at one instant (thousands
+//! of processes spawned at once) out of the calendar's lists.
+//!
+//! With `width` near the mean gap between events at the front of the queue, each pop looks
+//! at a bucket or two and each push walks a short list: O(1) per event, where a binary heap
+//! pays O(log n) moves and, past the caches, O(log n) cache misses. The queue re-sizes itself
+//! as it grows and shrinks (keeping between `nb/2` and `2·nb` events) and re-measures the
+//! width from its earliest events then, and whenever its work per event since the last
+//! re-size has stayed high; so a model whose tempo changes still finds a good width. A
+//! re-size costs O(n) and happens after Ω(n) operations. Nothing here allocates except the
+//! node array's growth and a re-size to a larger bucket count.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+
+const NIL: u32 = u32::MAX;
+const MIN_BUCKETS: usize = 16;
+/// Events sampled from the front of the queue to choose a width.
+const SAMPLE: usize = 32;
+/// Capacity of the FIFO of the current instant kept when it empties.
+const FIFO_KEEP: usize = 4096;
+
+#[derive(Clone, Copy)]
+struct Node<T: Copy> {
+    t: u64,
+    k: u64,
+    /// Next node in the same bucket, or in the free list.
+    next: u32,
+    val: T,
+}
+
+/// Where the earliest event is, once found (until a pop, a re-size, or a push of an earlier
+/// event): an engine peeks several times per event.
+#[derive(Clone, Copy)]
+enum Found {
+    Unknown,
+    Fifo,
+    Bucket(usize),
+}
+
+/// A priority queue of `T`s keyed by `(t, k)`, smallest first. See the module documentation.
+pub(crate) struct Calendar<T: Copy> {
+    found: Cell<Found>,
+    /// The key of the earliest event, when `found` is known.
+    found_key: Cell<(u64, u64)>,
+    /// Time of the last event popped.
+    now: u64,
+    /// Events at `now` pushed in increasing `k` (an engine's events for the current instant,
+    /// in scheduling order): they skip the calendar.
+    fifo: VecDeque<(u64, T)>,
+    nodes: Vec<Node<T>>,
+    /// Head of the free list in `nodes`.
+    free: u32,
+    heads: Vec<u32>,
+    tails: Vec<u32>,
+    mask: u64,
+    inv_width: f64,
+    /// No event lies on a day before this one.
+    cur: Cell<u64>,
+    len: usize,
+    /// Empty days skipped and list nodes walked since the last re-size ...
+    work: Cell<u64>,
+    /// ... and pushes and pops since then.
+    ops: usize,
+    /// All work so far, re-sizes included (one unit per node moved).
+    #[cfg(test)]
+    spent: u64,
+}
+
+#[inline]
+fn before(at: u64, ak: u64, bt: u64, bk: u64) -> bool {
+    (at, ak) < (bt, bk)
+}
+
+impl<T: Copy> Calendar<T> {
+    pub(crate) fn new() -> Self {
+        Calendar {
+            found: Cell::new(Found::Unknown),
+            found_key: Cell::new((0, 0)),
+            now: 0,
+            fifo: VecDeque::new(),
+            nodes: Vec::new(),
+            free: NIL,
+            heads: vec![NIL; MIN_BUCKETS],
+            tails: vec![NIL; MIN_BUCKETS],
+            mask: MIN_BUCKETS as u64 - 1,
+            inv_width: 1.0,
+            cur: Cell::new(0),
+            len: 0,
+            work: Cell::new(0),
+            ops: 0,
+            #[cfg(test)]
+            spent: 0,
+        }
+    }
+
+    /// Number of events queued.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len + self.fifo.len()
+    }
+
+    /// The day of a time (its bit pattern). Monotone in `t`; saturates for huge times.
+    #[inline]
+    fn day(&self, t: u64) -> u64 {
+        (f64::from_bits(t) * self.inv_width) as u64
+    }
+
+    /// Queues `val` under `(t, k)`; `t` must be the bits of a non-negative `f64`.
+    #[inline]
+    pub(crate) fn push(&mut self, t: u64, k: u64, val: T) {
+        if !matches!(self.found.get(), Found::Unknown) && (t, k) < self.found_key.get() {
+            self.found.set(Found::Unknown);
+        }
+        if t == self.now && self.fifo.back().is_none_or(|&(last, _)| last < k) {
+            self.fifo.push_back((k, val));
+            return;
+        }
+        let node = Node {
+            t,
+            k,
+            next: NIL,
+            val,
+        };
+        let i = if self.free != NIL {
+            let i = self.free;
+            self.free = self.nodes[i as usize].next;
+            self.nodes[i as usize] = node;
+            i
+        } else {
+            self.nodes.push(node);
+            (self.nodes.len() - 1) as u32
+        };
+        self.link(i);
+        self.len += 1;
+        self.ops += 1;
+        if self.len > 2 * self.heads.len() {
+            self.resize(self.heads.len() * 2);
+        } else {
+            self.check_work();
+        }
+    }
+
+    /// Re-measures the width once the work since the last re-size (empty days skipped, list
+    /// nodes walked) exceeds twice the events and operations since then: a re-size costs
+    /// O(n), so it at most doubles the work that made it necessary, and a good width keeps
+    /// the work near one unit per operation, which never triggers it.
+    #[inline]
+    fn check_work(&mut self) {
+        if self.work.get() > 2 * (self.len + self.ops) as u64 + 1024 {
+            self.resize(self.heads.len());
+        }
+    }
+
+    /// Puts node `i` into its bucket, in order, and moves the cursor back to its day if the
+    /// node is earlier than the cursor (a peek may have moved the cursor past `now`).
+    #[inline]
+    fn link(&mut self, i: u32) {
+        let Node { t, k, .. } = self.nodes[i as usize];
+        let day = self.day(t);
+        if self.len == 0 || day < self.cur.get() {
+            self.cur.set(day);
+        }
+        let b = (day & self.mask) as usize;
+        let tail = self.tails[b];
+        if tail == NIL {
+            self.heads[b] = i;
+            self.tails[b] = i;
+            self.nodes[i as usize].next = NIL;
+            return;
+        }
+        let tn = &self.nodes[tail as usize];
+        if !before(t, k, tn.t, tn.k) {
+            self.nodes[tail as usize].next = i;
+            self.nodes[i as usize].next = NIL;
+            self.tails[b] = i;
+            return;
+        }
+        let head = self.heads[b];
+        let hn = &self.nodes[head as usize];
+        if before(t, k, hn.t, hn.k) {
+            self.nodes[i as usize].next = head;
+            self.heads[b] = i;
+            return;
+        }
+        // head <= new < tail: the node goes somewhere in between.
+        let mut p = head;
+        let mut walked = 0;
+        loop {
+            let next = self.nodes[p as usize].next;
+            walked += 1;
+            let n = &self.nodes[next as usize];
+            if before(t, k, n.t, n.k) {
+                break;
+            }
+            p = next;
+        }
+        self.work.set(self.work.get() + walked);
+        self.nodes[i as usize].next = self.nodes[p as usize].next;
+        self.nodes[p as usize].next = i;
+    }
+
+    /// The bucket whose head is the earliest event; moves the cursor to that event's day.
+    #[inline]
+    fn front(&self) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut cur = self.cur.get();
+        for skipped in 0..self.heads.len() as u64 {
+            let b = (cur & self.mask) as usize;
+            let head = self.heads[b];
+            // A head on a later day means nothing of this day is in this bucket (the list is
+            // sorted and no event lies before the cursor).
+            if head != NIL && self.day(self.nodes[head as usize].t) <= cur {
+                self.cur.set(cur);
+                self.work.set(self.work.get() + skipped);
+                return Some(b);
+            }
+            cur = cur.saturating_add(1);
+        }
+        // A year without an event: look at every head.
+        let mut best = usize::MAX;
+        for (b, &head) in self.heads.iter().enumerate() {
+            if head == NIL {
+                continue;
+            }
+            let n = &self.nodes[head as usize];
+            if best == usize::MAX || {
+                let m = &self.nodes[self.heads[best] as usize];
+                before(n.t, n.k, m.t, m.k)
+            } {
+                best = b;
+            }
+        }
+        let n = &self.nodes[self.heads[best] as usize];
+        self.cur.set(self.day(n.t));
+        self.work.set(self.work.get() + 2 * self.heads.len() as u64);
+        Some(best)
+    }
+
+    /// Where the earliest event is: the front of the FIFO (`None`) or the head of a bucket.
+    #[inline]
+    fn earliest(&self) -> Option<Option<usize>> {
+        match self.found.get() {
+            Found::Fifo => return Some(None),
+            Found::Bucket(b) => return Some(Some(b)),
+            Found::Unknown => {}
+        }
+        let bucket = self.front();
+        let (found, key) = match (self.fifo.front(), bucket) {
+            (None, None) => return None,
+            (Some(&(k, _)), None) => (Found::Fifo, (self.now, k)),
+            (None, Some(b)) => {
+                let n = &self.nodes[self.heads[b] as usize];
+                (Found::Bucket(b), (n.t, n.k))
+            }
+            (Some(&(k, _)), Some(b)) => {
+                let n = &self.nodes[self.heads[b] as usize];
+                if before(self.now, k, n.t, n.k) {
+                    (Found::Fifo, (self.now, k))
+                } else {
+                    (Found::Bucket(b), (n.t, n.k))
+                }
+            }
+        };
+        self.found.set(found);
+        self.found_key.set(key);
+        Some(match found {
+            Found::Bucket(b) => Some(b),
+            _ => None,
+        })
+    }
+
+    /// The earliest event, without removing it.
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<(u64, u64, &T)> {
+        match self.earliest()? {
+            None => self.fifo.front().map(|(k, val)| (self.now, *k, val)),
+            Some(b) => {
+                let n = &self.nodes[self.heads[b] as usize];
+                Some((n.t, n.k, &n.val))
+            }
+        }
+    }
+
+    /// Removes and returns the earliest event.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<(u64, u64, T)> {
+        let earliest = self.earliest()?;
+        self.found.set(Found::Unknown);
+        let b = match earliest {
+            Some(b) => b,
+            None => {
+                let (k, val) = self.fifo.pop_front().expect("non-empty");
+                if self.fifo.is_empty() && self.fifo.capacity() > FIFO_KEEP {
+                    // A burst (say, thousands of processes spawned at once) is over.
+                    self.fifo = VecDeque::new();
+                }
+                return Some((self.now, k, val));
+            }
+        };
+        let i = self.heads[b];
+        let n = self.nodes[i as usize];
+        self.heads[b] = n.next;
+        if n.next == NIL {
+            self.tails[b] = NIL;
+        }
+        self.nodes[i as usize].next = self.free;
+        self.free = i;
+        self.len -= 1;
+        self.ops += 1;
+        let nb = self.heads.len();
+        if self.len * 2 < nb && nb > MIN_BUCKETS {
+            self.resize(nb / 2);
+        } else {
+            self.check_work();
+        }
+        self.now = n.t;
+        Some((n.t, n.k, n.val))
+    }
+
+    /// Re-distributes every event over `nb` buckets, with a width measured from the earliest
+    /// events: the mean gap between their distinct times, so a day holds about one instant.
+    /// (Brown's rule of three gaps walks past whole instants when times are discrete, as in
+    /// models with whole-number delays; with continuous times one gap and three cost the
+    /// same here. Events of one instant share a bucket whatever the width, and are appended
+    /// there in O(1).)
+    fn resize(&mut self, nb: usize) {
+        self.found.set(Found::Unknown);
+        #[cfg(test)]
+        {
+            self.spent += self.work.get() + self.len as u64;
+        }
+        // The SAMPLE earliest distinct times, by a bounded max-heap in a stack array.
+        let mut sample = [0u64; SAMPLE];
+        let mut m = 0;
+        for &head in &self.heads {
+            let mut p = head;
+            while p != NIL {
+                let t = self.nodes[p as usize].t;
+                if (m == SAMPLE && t >= sample[0]) || sample[..m].contains(&t) {
+                    // Not among the earliest, or already sampled.
+                } else if m < SAMPLE {
+                    sample[m] = t;
+                    m += 1;
+                    sift_up(&mut sample[..m], m - 1);
+                } else {
+                    sample[0] = t;
+                    sift_down(&mut sample[..m], 0);
+                }
+                p = self.nodes[p as usize].next;
+            }
+        }
+        if m >= 2 {
+            let (mut lo, hi) = (u64::MAX, sample[0]);
+            for &t in &sample[..m] {
+                lo = lo.min(t);
+            }
+            let span = f64::from_bits(hi) - f64::from_bits(lo);
+            let width = span / (m - 1) as f64;
+            // All at one instant (or absurd spans): keep the old width.
+            if width.is_normal() && (1.0 / width).is_normal() {
+                self.inv_width = 1.0 / width;
+            }
+        }
+        // Chain every node into one list, then link them all again.
+        let mut all = NIL;
+        for b in 0..self.heads.len() {
+            if self.heads[b] != NIL {
+                let tail = self.tails[b];
+                self.nodes[tail as usize].next = all;
+                all = self.heads[b];
+            }
+        }
+        if nb == self.heads.len() {
+            self.heads.fill(NIL);
+            self.tails.fill(NIL);
+        } else {
+            self.heads = vec![NIL; nb];
+            self.tails = vec![NIL; nb];
+        }
+        self.mask = nb as u64 - 1;
+        let len = self.len;
+        self.len = 0;
+        while all != NIL {
+            let next = self.nodes[all as usize].next;
+            self.link(all);
+            self.len += 1;
+            all = next;
+        }
+        debug_assert_eq!(self.len, len);
+        self.work.set(0);
+        self.ops = 0;
+    }
+
+    /// Number of buckets.
+    #[cfg(test)]
+    pub(crate) fn buckets(&self) -> usize {
+        self.heads.len()
+    }
+
+    /// Bytes of one queued event.
+    #[cfg(test)]
+    pub(crate) const NODE_BYTES: usize = std::mem::size_of::<Node<T>>();
+}
+
+fn sift_up(h: &mut [u64], mut i: usize) {
+    while i > 0 {
+        let parent = (i - 1) / 2;
+        if h[parent] >= h[i] {
+            break;
+        }
+        h.swap(parent, i);
+        i = parent;
+    }
+}
+
+fn sift_down(h: &mut [u64], mut i: usize) {
+    loop {
+        let (l, r) = (2 * i + 1, 2 * i + 2);
+        let mut big = i;
+        if l < h.len() && h[l] > h[big] {
+            big = l;
+        }
+        if r < h.len() && h[r] > h[big] {
+            big = r;
+        }
+        if big == i {
+            return;
+        }
+        h.swap(big, i);
+        i = big;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    /// A deterministic generator for the tests (SplitMix64).
+    struct Mix(u64);
+    impl Mix {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn unit(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Drives a calendar and a binary heap with the same pushes, pops and peeks (never
+    /// pushing before the last popped time, as the engine never does) and checks that they
+    /// agree on every event. Returns the calendar's work per operation.
+    fn agree(seed: u64, ops: usize, delay: impl Fn(&mut Mix) -> f64) -> f64 {
+        let mut rng = Mix(seed);
+        let mut cal = Calendar::<u32>::new();
+        let mut heap = BinaryHeap::new();
+        let (mut now, mut seq) = (0.0f64, 0u64);
+        for op in 0..ops {
+            let r = rng.unit();
+            if r < 0.5 || heap.is_empty() {
+                seq += 1;
+                let t = (now + delay(&mut rng)).to_bits();
+                // One event in eight is urgent: it sorts before normal events of its instant.
+                let k = if rng.next().is_multiple_of(8) {
+                    seq
+                } else {
+                    (1 << 63) | seq
+                };
+                cal.push(t, k, op as u32);
+                heap.push(Reverse((t, k, op as u32)));
+            } else if r < 0.55 {
+                let want = heap.peek().map(|Reverse(e)| *e);
+                assert_eq!(cal.peek().map(|(t, k, v)| (t, k, *v)), want);
+            } else {
+                let Reverse(want) = heap.pop().expect("non-empty");
+                assert_eq!(cal.pop(), Some(want), "op {op}");
+                now = f64::from_bits(want.0);
+            }
+            assert_eq!(cal.len(), heap.len());
+        }
+        let spent = cal.spent + cal.work.get();
+        while let Some(Reverse(want)) = heap.pop() {
+            assert_eq!(cal.pop(), Some(want));
+        }
+        assert_eq!(cal.pop(), None);
+        spent as f64 / ops as f64
+    }
+
+    #[test]
+    fn agrees_with_a_heap_on_exponential_delays() {
+        let work = agree(1, 200_000, |r| -(-r.unit()).ln_1p());
+        assert!(work < 4.0, "{work} units of work per operation");
+    }
+
+    #[test]
+    fn agrees_with_a_heap_when_many_events_share_an_instant() {
+        // Delays of 0 or whole numbers: long runs of equal times, urgent ones among them. A day
+        // of more than one instant would make pushes at `now` walk past the next instants.
+        // (Re-sizes while the queue grows, and urgent events walking past the urgent events
+        // already queued for their instant, make up the ~5 units here; three instants a day
+        // made it hundreds.)
+        let work = agree(2, 200_000, |r| {
+            (r.next() % 4) as f64 * (r.next() % 2) as f64
+        });
+        assert!(work < 8.0, "{work} units of work per operation");
+    }
+
+    #[test]
+    fn agrees_with_a_heap_when_the_tempo_changes() {
+        // Gaps that jump between 1e-6 and 1e6 test the re-measuring of the width and the
+        // direct search after an empty year.
+        agree(3, 200_000, |r| {
+            let scale = [1e-6, 1.0, 1e6][(r.next() % 3) as usize];
+            scale * r.unit()
+        });
+    }
+
+    #[test]
+    fn agrees_with_a_heap_on_huge_and_zero_times() {
+        agree(4, 50_000, |r| match r.next() % 4 {
+            0 => 0.0,
+            1 => 1e300 * r.unit(),
+            _ => r.unit(),
+        });
+    }
+
+    #[test]
+    fn earlier_push_after_a_peek_comes_first() {
+        // A peek moves the cursor ahead to a far event; a push before it must still win.
+        let mut cal = Calendar::<u8>::new();
+        cal.push(100.0f64.to_bits(), 1, 1);
+        assert_eq!(cal.peek().map(|(_, _, v)| *v), Some(1));
+        cal.push(1.0f64.to_bits(), 2, 2);
+        assert_eq!(cal.pop().map(|(_, _, v)| v), Some(2));
+        assert_eq!(cal.pop().map(|(_, _, v)| v), Some(1));
+        assert_eq!(cal.pop(), None);
+    }
+
+    #[test]
+    fn grows_and_shrinks_with_its_contents() {
+        let mut cal = Calendar::<u32>::new();
+        let mut rng = Mix(9);
+        for i in 0..100_000 {
+            cal.push(rng.unit().to_bits(), i, i as u32);
+        }
+        assert!(cal.heads.len() >= 100_000 / 2 && cal.heads.len() <= 100_000);
+        let mut last = (0, 0);
+        while cal.len() > 10 {
+            let (t, k, _) = cal.pop().expect("non-empty");
+            assert!((t, k) > last);
+            last = (t, k);
+        }
+        assert!(
+            cal.heads.len() <= 32,
+            "{} buckets for 10 events",
+            cal.heads.len()
+        );
+    }
+
+    #[test]
+    fn a_burst_at_one_instant_spreading_out_stays_linear() {
+        // As when a model spawns many processes at time 0 that then sleep: the width measured
+        // while everything sits at one instant is useless, and must be re-measured in time.
+        let mut cal = Calendar::<u32>::new();
+        let mut rng = Mix(6);
+        let n = 50_000;
+        for i in 0..n {
+            cal.push(0, i, i as u32);
+        }
+        for i in 0..2 * n {
+            let (t, _, v) = cal.pop().expect("non-empty");
+            cal.push((f64::from_bits(t) + 10.0 * rng.unit()).to_bits(), n + i, v);
+        }
+        let spent = cal.spent + cal.work.get();
+        assert!(
+            spent < 20 * 3 * n,
+            "{spent} units of work for {} operations",
+            5 * n
+        );
+    }
+
+    #[test]
+    fn a_hold_model_does_little_work_per_event() {
+        // 10,000 events, each popped and pushed again a unit-mean gap later: after the
+        // queue settles, a pop or push should look at a few nodes, not a fraction of them.
+        let mut cal = Calendar::<u32>::new();
+        let mut rng = Mix(5);
+        let mut seq = 0;
+        for i in 0..10_000 {
+            seq += 1;
+            cal.push((-(-rng.unit()).ln_1p()).to_bits(), seq, i);
+        }
+        for _ in 0..200_000 {
+            let (t, _, v) = cal.pop().expect("non-empty");
+            seq += 1;
+            cal.push(
+                (f64::from_bits(t) - (-rng.unit()).ln_1p()).to_bits(),
+                seq,
+                v,
+            );
+        }
+        let (work, ops) = (cal.work.get(), cal.ops.max(1) as u64);
+        assert!(work <= 2 * ops, "work {work} over {ops} operations");
+    }
+}
