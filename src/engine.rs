@@ -7,6 +7,11 @@
 //! queue, a free slot) still wakes its process through the event queue at the current instant,
 //! so it never jumps ahead of work already scheduled for that instant.
 //!
+//! The event queue is a calendar queue (R. Brown, 1988): O(1) work per event where a binary
+//! heap does O(log n), with events for the current instant in a FIFO beside it. It gives
+//! events back in exactly the order above, so it changes how fast a model runs, never what
+//! it does.
+//!
 //! # Interrupts
 //! [`Simulation::interrupt`] and [`Context::interrupt`] schedule an urgent delivery at the
 //! current instant. When it is processed:

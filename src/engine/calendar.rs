@@ -35,8 +35,6 @@ const NIL: u32 = u32::MAX;
 const MIN_BUCKETS: usize = 16;
 /// Events sampled from the front of the queue to choose a width.
 const SAMPLE: usize = 32;
-/// Capacity of the FIFO of the current instant kept when it empties.
-const FIFO_KEEP: usize = 4096;
 
 #[derive(Clone, Copy)]
 struct Node<T: Copy> {
@@ -64,8 +62,9 @@ pub(crate) struct Calendar<T: Copy> {
     /// Time of the last event popped.
     now: u64,
     /// Events at `now` pushed in increasing `k` (an engine's events for the current instant,
-    /// in scheduling order): they skip the calendar.
-    fifo: VecDeque<(u64, T)>,
+    /// in scheduling order): they skip the calendar's lists. Their nodes come from the same
+    /// array, so a burst leaves 4 bytes an event of spare capacity here, no more.
+    fifo: VecDeque<u32>,
     nodes: Vec<Node<T>>,
     /// Head of the free list in `nodes`.
     free: u32,
@@ -130,10 +129,11 @@ impl<T: Copy> Calendar<T> {
         if !matches!(self.found.get(), Found::Unknown) && (t, k) < self.found_key.get() {
             self.found.set(Found::Unknown);
         }
-        if t == self.now && self.fifo.back().is_none_or(|&(last, _)| last < k) {
-            self.fifo.push_back((k, val));
-            return;
-        }
+        let to_fifo = t == self.now
+            && self
+                .fifo
+                .back()
+                .is_none_or(|&i| self.nodes[i as usize].k < k);
         let node = Node {
             t,
             k,
@@ -149,6 +149,10 @@ impl<T: Copy> Calendar<T> {
             self.nodes.push(node);
             (self.nodes.len() - 1) as u32
         };
+        if to_fifo {
+            self.fifo.push_back(i);
+            return;
+        }
         self.link(i);
         self.len += 1;
         self.ops += 1;
@@ -268,12 +272,13 @@ impl<T: Copy> Calendar<T> {
         let bucket = self.front();
         let (found, key) = match (self.fifo.front(), bucket) {
             (None, None) => return None,
-            (Some(&(k, _)), None) => (Found::Fifo, (self.now, k)),
+            (Some(&i), None) => (Found::Fifo, (self.now, self.nodes[i as usize].k)),
             (None, Some(b)) => {
                 let n = &self.nodes[self.heads[b] as usize];
                 (Found::Bucket(b), (n.t, n.k))
             }
-            (Some(&(k, _)), Some(b)) => {
+            (Some(&i), Some(b)) => {
+                let k = self.nodes[i as usize].k;
                 let n = &self.nodes[self.heads[b] as usize];
                 if before(self.now, k, n.t, n.k) {
                     (Found::Fifo, (self.now, k))
@@ -294,7 +299,10 @@ impl<T: Copy> Calendar<T> {
     #[inline]
     pub(crate) fn peek(&self) -> Option<(u64, u64, &T)> {
         match self.earliest()? {
-            None => self.fifo.front().map(|(k, val)| (self.now, *k, val)),
+            None => self.fifo.front().map(|&i| {
+                let n = &self.nodes[i as usize];
+                (n.t, n.k, &n.val)
+            }),
             Some(b) => {
                 let n = &self.nodes[self.heads[b] as usize];
                 Some((n.t, n.k, &n.val))
@@ -310,12 +318,11 @@ impl<T: Copy> Calendar<T> {
         let b = match earliest {
             Some(b) => b,
             None => {
-                let (k, val) = self.fifo.pop_front().expect("non-empty");
-                if self.fifo.is_empty() && self.fifo.capacity() > FIFO_KEEP {
-                    // A burst (say, thousands of processes spawned at once) is over.
-                    self.fifo = VecDeque::new();
-                }
-                return Some((self.now, k, val));
+                let i = self.fifo.pop_front().expect("non-empty");
+                let n = self.nodes[i as usize];
+                self.nodes[i as usize].next = self.free;
+                self.free = i;
+                return Some((n.t, n.k, n.val));
             }
         };
         let i = self.heads[b];
