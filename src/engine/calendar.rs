@@ -25,8 +25,12 @@
 //! as it grows and shrinks (keeping between `nb/2` and `2·nb` events) and re-measures the
 //! width from its earliest events then, and whenever its work per event since the last
 //! re-size has stayed high; so a model whose tempo changes still finds a good width. A
-//! re-size costs O(n) and happens after Ω(n) operations. Nothing here allocates except the
-//! node array's growth and a re-size to a larger bucket count.
+//! re-size costs O(n) and comes after Ω(n) operations (growing, shrinking) or Ω(n) wasted
+//! work (re-measuring), so it at most doubles the cost it follows. Nothing here allocates
+//! except the growth of the node array and the FIFO and a re-size to more buckets.
+//!
+//! A known worst case: a list walk is O(bucket length), so many events at one *future*
+//! instant followed by events later on that same day make each of those walk past them.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
