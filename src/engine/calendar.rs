@@ -78,7 +78,8 @@ pub(crate) struct Calendar<T: Copy> {
     inv_width: f64,
     /// No event lies on a day before this one.
     cur: Cell<u64>,
-    len: usize,
+    /// Events in the buckets' lists (the FIFO's are not counted).
+    listed: usize,
     /// Empty days skipped and list nodes walked since the last re-size ...
     work: Cell<u64>,
     /// ... and pushes and pops since then.
@@ -107,7 +108,7 @@ impl<T: Copy> Calendar<T> {
             mask: MIN_BUCKETS as u64 - 1,
             inv_width: 1.0,
             cur: Cell::new(0),
-            len: 0,
+            listed: 0,
             work: Cell::new(0),
             ops: 0,
             #[cfg(test)]
@@ -118,7 +119,7 @@ impl<T: Copy> Calendar<T> {
     /// Number of events queued.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.len + self.fifo.len()
+        self.listed + self.fifo.len()
     }
 
     /// The day of a time (its bit pattern). Monotone in `t`; saturates for huge times.
@@ -158,9 +159,9 @@ impl<T: Copy> Calendar<T> {
             return;
         }
         self.link(i);
-        self.len += 1;
+        self.listed += 1;
         self.ops += 1;
-        if self.len > 2 * self.heads.len() {
+        if self.listed > 2 * self.heads.len() {
             self.resize(self.heads.len() * 2);
         } else {
             self.check_work();
@@ -173,7 +174,7 @@ impl<T: Copy> Calendar<T> {
     /// the work near one unit per operation, which never triggers it.
     #[inline]
     fn check_work(&mut self) {
-        if self.work.get() > 2 * (self.len + self.ops) as u64 + 1024 {
+        if self.work.get() > 2 * (self.listed + self.ops) as u64 + 1024 {
             self.resize(self.heads.len());
         }
     }
@@ -184,7 +185,7 @@ impl<T: Copy> Calendar<T> {
     fn link(&mut self, i: u32) {
         let Node { t, k, .. } = self.nodes[i as usize];
         let day = self.day(t);
-        if self.len == 0 || day < self.cur.get() {
+        if self.listed == 0 || day < self.cur.get() {
             self.cur.set(day);
         }
         let b = (day & self.mask) as usize;
@@ -229,7 +230,7 @@ impl<T: Copy> Calendar<T> {
     /// The bucket whose head is the earliest event; moves the cursor to that event's day.
     #[inline]
     fn front(&self) -> Option<usize> {
-        if self.len == 0 {
+        if self.listed == 0 {
             return None;
         }
         let mut cur = self.cur.get();
@@ -246,21 +247,17 @@ impl<T: Copy> Calendar<T> {
             cur = cur.saturating_add(1);
         }
         // A year without an event: look at every head.
-        let mut best = usize::MAX;
-        for (b, &head) in self.heads.iter().enumerate() {
-            if head == NIL {
-                continue;
-            }
-            let n = &self.nodes[head as usize];
-            if best == usize::MAX || {
-                let m = &self.nodes[self.heads[best] as usize];
-                before(n.t, n.k, m.t, m.k)
-            } {
-                best = b;
-            }
-        }
-        let n = &self.nodes[self.heads[best] as usize];
-        self.cur.set(self.day(n.t));
+        let (best, head) = self
+            .heads
+            .iter()
+            .enumerate()
+            .filter(|&(_, &head)| head != NIL)
+            .min_by_key(|&(_, &head)| {
+                let n = &self.nodes[head as usize];
+                (n.t, n.k)
+            })
+            .expect("a listed event");
+        self.cur.set(self.day(self.nodes[*head as usize].t));
         self.work.set(self.work.get() + 2 * self.heads.len() as u64);
         Some(best)
     }
@@ -323,30 +320,34 @@ impl<T: Copy> Calendar<T> {
             Some(b) => b,
             None => {
                 let i = self.fifo.pop_front().expect("non-empty");
-                let n = self.nodes[i as usize];
-                self.nodes[i as usize].next = self.free;
-                self.free = i;
+                let n = self.release(i);
                 return Some((n.t, n.k, n.val));
             }
         };
-        let i = self.heads[b];
-        let n = self.nodes[i as usize];
+        let n = self.release(self.heads[b]);
         self.heads[b] = n.next;
         if n.next == NIL {
             self.tails[b] = NIL;
         }
-        self.nodes[i as usize].next = self.free;
-        self.free = i;
-        self.len -= 1;
+        self.listed -= 1;
         self.ops += 1;
         let nb = self.heads.len();
-        if self.len * 2 < nb && nb > MIN_BUCKETS {
+        if self.listed * 2 < nb && nb > MIN_BUCKETS {
             self.resize(nb / 2);
         } else {
             self.check_work();
         }
         self.now = n.t;
         Some((n.t, n.k, n.val))
+    }
+
+    /// Puts node `i` on the free list; returns it as it was.
+    #[inline]
+    fn release(&mut self, i: u32) -> Node<T> {
+        let n = self.nodes[i as usize];
+        self.nodes[i as usize].next = self.free;
+        self.free = i;
+        n
     }
 
     /// Re-distributes every event over `nb` buckets, with a width measured from the earliest
@@ -359,7 +360,7 @@ impl<T: Copy> Calendar<T> {
         self.found.set(Found::Unknown);
         #[cfg(test)]
         {
-            self.spent += self.work.get() + self.len as u64;
+            self.spent += self.work.get() + self.listed as u64;
         }
         // The SAMPLE earliest distinct times, by a bounded max-heap in a stack array.
         let mut sample = [0u64; SAMPLE];
@@ -410,15 +411,15 @@ impl<T: Copy> Calendar<T> {
             self.tails = vec![NIL; nb];
         }
         self.mask = nb as u64 - 1;
-        let len = self.len;
-        self.len = 0;
+        let len = self.listed;
+        self.listed = 0;
         while all != NIL {
             let next = self.nodes[all as usize].next;
             self.link(all);
-            self.len += 1;
+            self.listed += 1;
             all = next;
         }
-        debug_assert_eq!(self.len, len);
+        debug_assert_eq!(self.listed, len);
         self.work.set(0);
         self.ops = 0;
     }
