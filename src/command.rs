@@ -27,6 +27,11 @@ use smallvec::SmallVec;
 use std::fmt;
 use std::sync::Arc;
 
+/// The most branches a [`Command::FirstOf`] or [`Command::AllOf`] (or an `AllOf` branch of a
+/// `FirstOf`) may have; a command with more is rejected with
+/// [`Error::TooManyBranches`].
+pub const MAX_BRANCHES: usize = u16::MAX as usize;
+
 /// One thing a process can wait for: a single command, a [`Command::FirstOf`] branch, or the
 /// wait inside [`Command::Masked`].
 #[derive(Clone, Debug, PartialEq)]
@@ -68,7 +73,8 @@ pub enum Wait<T> {
 /// holder if that holder's key is worse than the request's.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Priority {
-    /// Lower is better. Must not be NaN.
+    /// Lower is better. Must not be NaN. Levels compare as numbers (`-0.0 == 0.0`, as in
+    /// SimPy).
     pub level: f64,
     /// Whether the request may evict a worse holder (only on a preemptive resource).
     pub preempt: bool,
@@ -162,7 +168,8 @@ pub enum Command<T> {
     /// complete at once wins and the others are never started. Otherwise the first to
     /// complete wins and every other branch is withdrawn in the same instant: no item taken
     /// from a losing queue, a losing `Put`'s item handed back in [`First::others`], no stale
-    /// timer, no resource slot held. Up to four branches are stored inline.
+    /// timer, no resource slot held. Up to four branches are stored inline, and at most
+    /// [`MAX_BRANCHES`] are allowed.
     FirstOf(Branches<T>),
     /// Wait until every branch is satisfied; wakes with [`Wake::All`], the outcomes in
     /// branch order. An interrupt withdraws the branches still pending and hands back what

@@ -68,10 +68,10 @@ impl ContainerState {
     }
 
     /// Removes a pending request, returning where it stood and its amount.
-    pub fn remove(list: &mut VecDeque<(Waiter, f64)>, idx: u32, epoch: u32) -> (usize, f64) {
+    pub fn remove(list: &mut VecDeque<(Waiter, f64)>, me: Waiter) -> (usize, f64) {
         let at = list
             .iter()
-            .position(|(w, _)| w.idx == idx && w.epoch == epoch)
+            .position(|(w, _)| *w == me)
             .expect("a pending request is in its wait list");
         let (_, amount) = list.remove(at).expect("in range");
         (at, amount)

@@ -93,12 +93,13 @@ impl<'a, M: Model> Context<'a, M> {
 
     fn try_take(&mut self, q: QueueId, filter: Option<&Filter<M::Item>>) -> Option<M::Item> {
         let qi = self.check(self.sim.check_queue(q, self.me))?;
-        let queue = &mut self.sim.queues[qi];
-        if !queue.getters.is_empty() {
+        if !self.sim.queues[qi].getters.is_empty() {
             return None;
         }
-        let at = queue.find(filter)?;
-        let item = queue.items.remove(at);
+        let user_code = self.sim.enter_queue_code(q.idx, self.me);
+        let at = self.sim.queues[qi].find(filter);
+        self.sim.leave_queue_code(user_code);
+        let item = self.sim.queues[qi].items.remove(at?);
         self.sim.schedule_hook(Hook::Puts(q.idx));
         item
     }
@@ -109,11 +110,13 @@ impl<'a, M: Model> Context<'a, M> {
         let Some(qi) = self.check(self.sim.check_queue(q, self.me)) else {
             return Err(item);
         };
-        let queue = &mut self.sim.queues[qi];
+        let queue = &self.sim.queues[qi];
         if !queue.putters.is_empty() || !queue.has_room() {
             return Err(item);
         }
-        queue.push_item(item);
+        let user_code = self.sim.enter_queue_code(q.idx, self.me);
+        self.sim.queues[qi].push_item(item);
+        self.sim.leave_queue_code(user_code);
         self.sim.schedule_hook(Hook::Gets(q.idx));
         Ok(())
     }

@@ -26,10 +26,18 @@
 //! Interrupts still queued when a process finishes are dropped (the trace records
 //! `interrupt-dropped`); interrupting a process that has finished is an error.
 //!
-//! # Panics in processes
-//! A panic inside [`Process::step`] is not caught: it unwinds out of `run`/`step`. If the
-//! caller catches it, the simulation is poisoned and every later `run`, `run_until` or `step`
-//! returns [`Error::Poisoned`].
+//! # Panics in user code
+//! A panic inside [`Process::step`], a queue's [`Filter`](crate::Filter) or order, an
+//! [`Observer`], or anything else run for an event is not caught: it unwinds out of
+//! `run`/`step` (or out of the `try_put`/`try_get_where` that ran it). If the caller catches
+//! it, the simulation is poisoned and every later `run`, `run_until` or `step` returns
+//! [`Error::Poisoned`], naming the time, the process and what panicked.
+//!
+//! # Calls between steps
+//! Everything a [`Context`] from [`Simulation::context`] does (interrupts, `try_put`,
+//! `release_barrier`, …), and [`Simulation::spawn`], [`Simulation::plan`] and
+//! [`Simulation::interrupt`], acts at [`Simulation::now`]. Timers of waits withdrawn
+//! meanwhile are dropped where the event loop meets them, so they never move the clock.
 
 use crate::activity::{Activity, ActivityState, ActivityView};
 use crate::barrier::{BarrierState, BarrierView};
@@ -175,6 +183,9 @@ pub(crate) struct Rare<M: Model> {
     pub summoned: Option<u32>,
     /// The name it was spawned with.
     pub name: Option<Box<str>>,
+    /// Resources of which it lost a slot to preemption, and has not released nor acquired
+    /// since: releasing such a slot is a no-op (SimPy's `with resource.request()` habit).
+    pub lost: Vec<u32>,
 }
 
 impl<M: Model> Default for Rare<M> {
@@ -189,6 +200,7 @@ impl<M: Model> Default for Rare<M> {
             failure: None,
             summoned: None,
             name: None,
+            lost: Vec::new(),
         }
     }
 }
@@ -201,6 +213,12 @@ pub(crate) struct Slot<M: Model> {
     pub available: bool,
     /// Its parked completion is in `outcomes` (a single wait), not in `wakes`.
     pub outcome_parked: bool,
+    /// Its single wait was issued as `Command::Wait(..)`, and is handed back so.
+    pub wrapped: bool,
+    /// A better request spared it from preemption because it could not be told (see
+    /// [`Simulation::can_be_told`]): its preemptive resources look again when it starts an
+    /// interruptible wait.
+    pub spared: bool,
     pub shape: Shape,
     pub since: f64,
     pub branches: SmallVec<[Branch; 1]>,
@@ -223,6 +241,14 @@ impl<M: Model> Slot<M> {
     pub fn has_interrupts(&self) -> bool {
         self.rare.as_ref().is_some_and(|r| !r.interrupts.is_empty())
     }
+}
+
+/// What was running when a panic unwound out of the simulation.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Busy {
+    at: f64,
+    process: Option<Pid>,
+    inside: &'static str,
 }
 
 /// Per slot index, kept across reuse so that old handles and old timers never alias.
@@ -282,8 +308,9 @@ pub struct Simulation<M: Model> {
     /// the common case.
     pub(crate) outcomes: Slab<Outcome<M::Item>>,
     observer: Option<Box<dyn Observer>>,
-    /// Set while a process runs; still set after a panic escaped `step`.
-    in_step: Option<Pid>,
+    /// What runs now: set while an event is processed (and while an outside call runs user
+    /// code), cleared when it returns; still set after a panic unwound out of it.
+    busy: Option<Busy>,
 }
 
 impl<M: Model> Simulation<M> {
@@ -310,7 +337,7 @@ impl<M: Model> Simulation<M> {
             wakes: Slab::new(),
             outcomes: Slab::new(),
             observer: None,
-            in_step: None,
+            busy: None,
         }
     }
 
@@ -329,8 +356,11 @@ impl<M: Model> Simulation<M> {
         self.events
     }
 
-    /// Time of the next event, or `None` if nothing is scheduled.
-    pub fn peek(&self) -> Option<f64> {
+    /// Time of the next event, or `None` if nothing is scheduled. Timers of withdrawn waits
+    /// (a losing `FirstOf` branch, an interrupted sleep) are not events: they are dropped
+    /// from the front of the queue first, which is why this takes `&mut self`.
+    pub fn peek(&mut self) -> Option<f64> {
+        self.prune();
         self.queue.peek().map(|(t, _, _)| f64::from_bits(t))
     }
 
@@ -594,12 +624,7 @@ impl<M: Model> Simulation<M> {
     /// SimPy), then sets the clock to `until`.
     pub fn run_until(&mut self, until: f64) -> Result<(), Error> {
         self.check_poison()?;
-        if !until.is_finite() || until < self.now {
-            return Err(Error::InvalidTime {
-                origin: self.origin(None),
-                until,
-            });
-        }
+        self.check_time(until, "run_until", None)?;
         while self.peek().is_some_and(|t| t < until) {
             self.process_next()?;
         }
@@ -631,6 +656,8 @@ impl<M: Model> Simulation<M> {
             masked: false,
             available: false,
             outcome_parked: false,
+            wrapped: false,
+            spared: false,
             shape: Shape::Single,
             since: self.now,
             branches,
@@ -787,17 +814,65 @@ impl<M: Model> Simulation<M> {
         )
     }
 
+    /// Checks a time given for `what`: finite, and not before now.
+    pub(crate) fn check_time(
+        &self,
+        time: f64,
+        what: &'static str,
+        me: Option<Pid>,
+    ) -> Result<(), Error> {
+        let why = if time.is_nan() {
+            "it is NaN"
+        } else if time.is_infinite() {
+            "it is not finite"
+        } else if time < self.now {
+            "it is before now"
+        } else {
+            return Ok(());
+        };
+        Err(Error::InvalidTime {
+            origin: self.origin(me),
+            time,
+            what,
+            why,
+        })
+    }
+
     fn check_poison(&self) -> Result<(), Error> {
-        match self.in_step {
-            Some(pid) => Err(Error::Poisoned {
-                process: self.process_ref(pid),
+        match self.busy {
+            Some(busy) => Err(Error::Poisoned {
+                origin: Origin {
+                    at: busy.at,
+                    process: busy.process.map(|p| self.process_ref(p)),
+                },
+                inside: busy.inside,
             }),
             None => Ok(()),
         }
     }
 
+    /// Marks the start of user code (`inside` names it, for [`Error::Poisoned`]); returns
+    /// what ran before, to hand to [`Simulation::leave`] when it returns. A panic skips the
+    /// `leave`, and the mark poisons the simulation.
+    #[inline]
+    pub(crate) fn enter(&mut self, process: Option<Pid>, inside: &'static str) -> Option<Busy> {
+        self.busy.replace(Busy {
+            at: self.now,
+            process,
+            inside,
+        })
+    }
+
+    /// The user code marked by [`Simulation::enter`] returned.
+    #[inline]
+    pub(crate) fn leave(&mut self, before: Option<Busy>) {
+        self.busy = before;
+    }
+
     fn emit(&mut self, idx: usize, kind: TraceKind) {
-        if let Some(obs) = self.observer.as_mut() {
+        if self.observer.is_some() {
+            let before = self.enter(Some(self.pid_of(idx)), "an observer");
+            let obs = self.observer.as_mut().expect("checked");
             let slot = &self.procs[idx];
             let event = TraceEvent {
                 time: self.now,
@@ -810,25 +885,37 @@ impl<M: Model> Simulation<M> {
                 kind,
             };
             obs.on_event(&event);
+            self.leave(before);
         }
     }
 
     // ----- internals: the event loop -----
 
     fn process_next(&mut self) -> Result<bool, Error> {
-        // The head is never stale here: waits are withdrawn only while an event is processed,
-        // and every processing ends with a prune.
-        let Some((time_bits, _, event)) = self.queue.pop() else {
-            return Ok(false);
+        // Timers of withdrawn waits are dropped where they are met. They never move the
+        // clock: a withdrawn timer may lie after every real event, and calls made between
+        // steps schedule at `now`.
+        let event = loop {
+            let Some((time_bits, _, event)) = self.queue.pop() else {
+                return Ok(false);
+            };
+            if !self.is_stale(&event) {
+                self.now = f64::from_bits(time_bits);
+                break event;
+            }
         };
-        self.now = f64::from_bits(time_bits);
         self.events += 1;
+        let process = match event.kind {
+            Kind::Hook(_) | Kind::ActivityCheck | Kind::ActivityEnd => None,
+            _ => Some(self.pid_of(event.idx as usize)),
+        };
+        let before = self.enter(process, "an event");
         let result = self.dispatch_event(event);
-        self.prune();
+        self.leave(before);
         result.map(|()| true)
     }
 
-    /// Drops withdrawn timers from the front of the queue, so `peek` is always a real event.
+    /// Drops withdrawn timers from the front of the queue, so that `peek` sees a real event.
     fn prune(&mut self) {
         while self.queue.peek().is_some_and(|(_, _, e)| self.is_stale(e)) {
             self.queue.pop();
@@ -1027,7 +1114,7 @@ impl<M: Model> Simulation<M> {
             let slot = &mut self.procs[idx];
             slot.phase = Phase::Running;
             let mut body = slot.body.take().expect("a waiting process has its body");
-            self.in_step = Some(pid);
+            let before = self.enter(Some(pid), "step");
             let (command, error) = {
                 let mut cx = Context {
                     sim: self,
@@ -1037,7 +1124,7 @@ impl<M: Model> Simulation<M> {
                 let command = body.step(&mut cx, wake);
                 (command, cx.error)
             };
-            self.in_step = None;
+            self.leave(before);
             self.procs[idx].body = Some(body);
             if error.is_none()
                 && let Some(dt) = self.plain_sleep(idx, &command)
@@ -1115,10 +1202,22 @@ impl<M: Model> Simulation<M> {
             Some((pid, at))
         });
         let Some((pid, at)) = holder else {
-            return Err(Error::NotHolder {
-                origin: self.origin(me),
-                resource: r,
-            });
+            // A slot lost to preemption: releasing it is a no-op, once.
+            let lost = me
+                .and_then(|pid| self.live(pid))
+                .and_then(|i| self.procs[i].rare.as_mut())
+                .and_then(|rare| {
+                    let at = rare.lost.iter().position(|&x| x == r.idx)?;
+                    rare.lost.swap_remove(at);
+                    Some(())
+                });
+            return match lost {
+                Some(()) => Ok(()),
+                None => Err(Error::NotHolder {
+                    origin: self.origin(me),
+                    resource: r,
+                }),
+            };
         };
         self.resources[ri].holders.remove(at);
         if let Some(i) = self.live(pid) {

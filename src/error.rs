@@ -1,8 +1,29 @@
 //! The error type: every way a model can misuse the simulation.
 //!
 //! Errors raised while a process runs name the process (its handle and, if it was spawned
-//! with one, its name) and the simulated time, so a message reads like
-//! `at t=3.5, process #2 "coder-1": Sleep with a negative delay (-1)`.
+//! with one, its name), the simulated time and what was wrong:
+//!
+//! ```
+//! use stepsim::{Boxed, Command, Context, Error, Process, Simulation, Wake};
+//!
+//! struct Coder;
+//! impl Process<Boxed<()>> for Coder {
+//!     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+//!         match wake {
+//!             Wake::Started => Command::Sleep(3.5),
+//!             _ => Command::Sleep(-1.0), // a bug in the model
+//!         }
+//!     }
+//! }
+//! let mut sim = Simulation::<Boxed<()>>::new(0);
+//! sim.spawn_named("coder-1", Box::new(Coder));
+//! let err = sim.run().unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "at t=3.5, process #0 \"coder-1\": invalid delay -1 (delays must be finite and >= 0)"
+//! );
+//! assert!(matches!(err, Error::InvalidDelay { delay, .. } if delay == -1.0));
+//! ```
 
 use crate::handle::{Handle, Pid};
 use std::fmt;
@@ -48,19 +69,27 @@ impl fmt::Display for Origin {
 /// Everything that can go wrong.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Error {
-    /// A delay that is negative, NaN or infinite.
+    /// A delay (of a sleep, or an activity's duration) that is negative, NaN or infinite,
+    /// or that would end past the largest finite time.
     InvalidDelay {
         /// Where.
         origin: Origin,
         /// The offending delay.
         delay: f64,
+        /// What is wrong with it.
+        why: &'static str,
     },
-    /// `run_until` with a time that is NaN or earlier than now.
+    /// A time (for `run_until`, or an activity's start bounds) that is NaN, infinite, or
+    /// earlier than allowed.
     InvalidTime {
         /// Where.
         origin: Origin,
-        /// The requested end time.
-        until: f64,
+        /// The offending time.
+        time: f64,
+        /// What it was for: `"run_until"`, `"an activity's not_before"`, ….
+        what: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
     },
     /// A queue or resource created with capacity 0.
     ZeroCapacity {
@@ -83,10 +112,22 @@ pub enum Error {
         /// The finished process.
         target: Pid,
     },
-    /// A `FirstOf` with no branches.
-    EmptyFirstOf {
+    /// A `FirstOf` or `AllOf` with no branches.
+    EmptyBranches {
         /// Where.
         origin: Origin,
+        /// `"FirstOf"` or `"AllOf"`.
+        command: &'static str,
+    },
+    /// A `FirstOf` or `AllOf` with more branches than the engine supports
+    /// ([`MAX_BRANCHES`](crate::command::MAX_BRANCHES)).
+    TooManyBranches {
+        /// Where.
+        origin: Origin,
+        /// `"FirstOf"` or `"AllOf"`.
+        command: &'static str,
+        /// How many it had.
+        branches: usize,
     },
     /// A process tried to interrupt or join itself.
     SelfReference {
@@ -151,24 +192,31 @@ pub enum Error {
         /// The model's message.
         message: String,
     },
-    /// A process panicked inside `step` and the panic was caught by the caller; the
-    /// simulation cannot go on.
+    /// A panic unwound out of the simulation — from a process's `step`, a queue's filter or
+    /// order, an observer, or anything else run while an event was processed — and was
+    /// caught by the caller. The event it interrupted is half done, so the simulation
+    /// cannot go on: every later `run`, `run_until` and `step` returns this error.
     Poisoned {
-        /// The process whose step panicked.
-        process: ProcessRef,
+        /// When, and the process concerned (the one being stepped, or whose event it was),
+        /// if any.
+        origin: Origin,
+        /// What was running: `"step"`, `"a queue's filter"`, `"a priority queue's order"`,
+        /// `"an observer"`, or `"an event"` (anything else run for an event).
+        inside: &'static str,
     },
 }
 
 impl Error {
-    /// Where the error happened (`None` for [`Error::Poisoned`]).
-    pub fn origin(&self) -> Option<&Origin> {
+    /// Where the error happened: the time, and the process if one was concerned.
+    pub fn origin(&self) -> &Origin {
         match self {
             Error::InvalidDelay { origin, .. }
             | Error::InvalidTime { origin, .. }
             | Error::ZeroCapacity { origin, .. }
             | Error::ForeignHandle { origin, .. }
             | Error::Finished { origin, .. }
-            | Error::EmptyFirstOf { origin }
+            | Error::EmptyBranches { origin, .. }
+            | Error::TooManyBranches { origin, .. }
             | Error::SelfReference { origin, .. }
             | Error::NotHolder { origin, .. }
             | Error::InvalidAmount { origin, .. }
@@ -176,24 +224,20 @@ impl Error {
             | Error::WrongKind { origin, .. }
             | Error::Unsupported { origin, .. }
             | Error::AlreadyFired { origin, .. }
-            | Error::Model { origin, .. } => Some(origin),
-            Error::Poisoned { .. } => None,
+            | Error::Model { origin, .. }
+            | Error::Poisoned { origin, .. } => origin,
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(origin) = self.origin() {
-            write!(f, "{origin}: ")?;
-        }
+        write!(f, "{}: ", self.origin())?;
         match self {
-            Error::InvalidDelay { delay, .. } => {
-                write!(f, "invalid delay {delay} (delays must be finite and >= 0)")
-            }
-            Error::InvalidTime { until, .. } => {
-                write!(f, "cannot run until t={until}: it is NaN or in the past")
-            }
+            Error::InvalidDelay { delay, why, .. } => write!(f, "invalid delay {delay} ({why})"),
+            Error::InvalidTime {
+                time, what, why, ..
+            } => write!(f, "invalid time {time} for {what}: {why}"),
             Error::ZeroCapacity { what, .. } => {
                 write!(f, "a {what} needs a capacity of at least 1")
             }
@@ -201,7 +245,16 @@ impl fmt::Display for Error {
                 write!(f, "{handle} does not belong to this simulation")
             }
             Error::Finished { target, .. } => write!(f, "process {target} has already finished"),
-            Error::EmptyFirstOf { .. } => f.write_str("FirstOf needs at least one branch"),
+            Error::EmptyBranches { command, .. } => {
+                write!(f, "{command} needs at least one branch")
+            }
+            Error::TooManyBranches {
+                command, branches, ..
+            } => write!(
+                f,
+                "a {command} of {branches} branches: at most {} are supported",
+                crate::command::MAX_BRANCHES
+            ),
             Error::SelfReference { what, .. } => write!(f, "a process cannot {what} itself"),
             Error::NotHolder { resource, .. } => {
                 write!(f, "released {resource}, but holds no slot of it")
@@ -212,9 +265,9 @@ impl fmt::Display for Error {
             Error::Unsupported { what, .. } => write!(f, "unsupported: {what}"),
             Error::AlreadyFired { signal, .. } => write!(f, "{signal} has already fired"),
             Error::Model { message, .. } => f.write_str(message),
-            Error::Poisoned { process } => write!(
+            Error::Poisoned { inside, .. } => write!(
                 f,
-                "{process} panicked inside step; the simulation cannot continue"
+                "a panic inside {inside} unwound out of the simulation; it cannot continue"
             ),
         }
     }

@@ -162,12 +162,10 @@ impl<T> QueueState<T> {
         self.items.pop_front()
     }
 
-    /// Removes a blocked getter, returning its filter (if it had one).
-    pub fn remove_getter(&mut self, idx: u32, epoch: u32) -> Option<Filter<T>> {
-        let at = self
-            .getters
-            .iter()
-            .position(|g| g.waiter.idx == idx && g.waiter.epoch == epoch)?;
+    /// Removes a blocked getter (one branch of one wait), returning its filter (if it had
+    /// one).
+    pub fn remove_getter(&mut self, me: Waiter) -> Option<Filter<T>> {
+        let at = self.getters.iter().position(|g| g.waiter == me)?;
         self.getters.remove(at).and_then(|g| g.filter)
     }
 
@@ -179,11 +177,8 @@ impl<T> QueueState<T> {
         }
     }
 
-    pub fn remove_putter(&mut self, idx: u32, epoch: u32) -> Option<T> {
-        let at = self
-            .putters
-            .iter()
-            .position(|(w, _)| w.idx == idx && w.epoch == epoch)?;
+    pub fn remove_putter(&mut self, me: Waiter) -> Option<T> {
+        let at = self.putters.iter().position(|(w, _)| *w == me)?;
         self.putters.remove(at).map(|(_, item)| item)
     }
 }

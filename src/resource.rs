@@ -10,8 +10,19 @@
 //!   priority resource, and a request with [`Priority::preempt`](crate::Priority) that finds
 //!   every slot taken evicts the worst holder if the holder's priority key is worse. The
 //!   evicted process loses the slot at once and is woken with
-//!   [`Wake::Preempted`](crate::Wake::Preempted) (delivered like an interrupt: its current
-//!   wait is withdrawn, or the wake waits for its masked wait to end).
+//!   [`Wake::Preempted`](crate::Wake::Preempted), delivered like an interrupt: its current
+//!   wait is withdrawn and handed back.
+//!
+//! # Who can be preempted
+//! A holder is preempted only when it can be told at once: while it waits in an
+//! interruptible wait with no interrupt queued ahead. A holder in a masked wait, attending an
+//! activity, or whose wake (a grant, say) is still on its way keeps its slot until it starts
+//! its next interruptible wait, when the better request looks again. So a resource never has
+//! more users than slots, and no process works on with a slot it has lost.
+//!
+//! Releasing a slot lost to preemption is a no-op (once per lost slot), so the habit of
+//! releasing on every way out of a piece of work — SimPy's `with res.request()` — is correct
+//! here too; releasing a slot never held is [`Error::NotHolder`](crate::Error::NotHolder).
 //!
 //! Only the head of the wait list is tried (SimPy's rule): a released slot is offered to the
 //! next waiter when the release's own event is processed, at the same instant. A process that
@@ -73,10 +84,12 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// Compares as numbers, as SimPy does: `-0.0` and `0.0` are the same level. (Levels are
+    /// never NaN: requests with a NaN level are rejected; times are never NaN.)
     pub fn cmp(&self, other: &Key) -> Ordering {
-        self.level
-            .total_cmp(&other.level)
-            .then(self.time.total_cmp(&other.time))
+        let number = |a: f64, b: f64| a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+        number(self.level, other.level)
+            .then_with(|| number(self.time, other.time))
             .then(self.no_preempt.cmp(&other.no_preempt))
     }
 }
@@ -126,12 +139,10 @@ impl ResourceState {
         }
     }
 
-    /// Removes a pending request, returning where it stood and its key.
-    pub fn remove_waiter(&mut self, idx: u32, epoch: u32) -> Option<(usize, Key)> {
-        let at = self
-            .waiting
-            .iter()
-            .position(|r| r.waiter.idx == idx && r.waiter.epoch == epoch)?;
+    /// Removes a pending request (one branch of one wait: a process may have several in one
+    /// list, in priority order, not branch order), returning where it stood and its key.
+    pub fn remove_waiter(&mut self, me: Waiter) -> Option<(usize, Key)> {
+        let at = self.waiting.iter().position(|r| r.waiter == me)?;
         self.waiting.remove(at).map(|r| (at, r.key))
     }
 

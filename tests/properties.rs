@@ -1100,7 +1100,7 @@ impl Model {
     }
 
     /// Invariant 3: nothing left to do, and no waiting request that could be satisfied.
-    fn check_quiescent(&self) -> Result<(), TestCaseError> {
+    fn check_quiescent(&mut self) -> Result<(), TestCaseError> {
         prop_assert_eq!(self.sim.peek(), None);
         for (k, &q) in self.queues.iter().enumerate() {
             let view = self.sim.queue_view(q).unwrap();

@@ -1587,7 +1587,7 @@ impl Model {
     }
 
     /// Invariant 4: nothing left to do, and nobody waiting who could be served.
-    fn check_quiescent(&self) -> Result<(), TestCaseError> {
+    fn check_quiescent(&mut self) -> Result<(), TestCaseError> {
         prop_assert_eq!(self.sim.peek(), None);
         let lg = self.ledger.borrow();
         let pending = |pred: &dyn Fn(&Prim) -> bool, allof: bool| -> Vec<&Req> {

@@ -19,29 +19,35 @@ impl<M: Model> Simulation<M> {
         activity: Activity,
     ) -> Result<ActivityId, Error> {
         let origin = || self.origin(me);
-        if !(activity.duration.is_finite() && activity.duration >= 0.0) {
-            return Err(Error::InvalidDelay {
-                origin: origin(),
-                delay: activity.duration,
-            });
+        if let Some(t) = activity.not_before {
+            self.check_time(t, "an activity's not_before", me)?;
         }
-        for t in [activity.not_before, activity.deadline]
-            .into_iter()
-            .flatten()
-        {
-            if !t.is_finite() || t < self.now {
-                return Err(Error::InvalidTime {
-                    origin: origin(),
-                    until: t,
-                });
-            }
+        if let Some(t) = activity.deadline {
+            self.check_time(t, "an activity's deadline", me)?;
         }
         if let (Some(a), Some(b)) = (activity.not_before, activity.deadline)
             && b < a
         {
             return Err(Error::InvalidTime {
                 origin: origin(),
-                until: b,
+                time: b,
+                what: "an activity's deadline",
+                why: "it is before its not_before",
+            });
+        }
+        let earliest_start = activity.not_before.unwrap_or(self.now).max(self.now);
+        let why = if !(activity.duration.is_finite() && activity.duration >= 0.0) {
+            Some("durations must be finite and >= 0")
+        } else if !(earliest_start + activity.duration).is_finite() {
+            Some("it would end past the largest finite time")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(Error::InvalidDelay {
+                origin: origin(),
+                delay: activity.duration,
+                why,
             });
         }
         if activity.from_pool > activity.pool.len() {
@@ -63,10 +69,10 @@ impl<M: Model> Simulation<M> {
             }
         }
         let idx = self.activities.len() as u32;
-        for t in [activity.not_before, activity.deadline]
-            .into_iter()
-            .flatten()
-        {
+        let deadline = activity
+            .deadline
+            .filter(|&d| Some(d) != activity.not_before);
+        for t in [activity.not_before, deadline].into_iter().flatten() {
             if t > self.now {
                 self.schedule(t, NORMAL, idx, 0, Kind::ActivityCheck);
             }
@@ -176,16 +182,22 @@ impl<M: Model> Simulation<M> {
         let end = self.now + state.plan.duration;
         for pid in chosen {
             // A participant that finished since the plan is skipped: it never joins.
+            // Its availability is cleared when it joins: a summons withdrawn before that (the
+            // activity ended while it was in a masked wait) leaves its own declaration.
             if let Some(i) = self.live(pid).filter(|&i| !self.procs[i].phase.is_over()) {
-                self.procs[i].available = false;
                 self.post_interrupt(i, Pending::Summons(a as u32));
             }
         }
-        self.schedule(end, NORMAL, a as u32, 0, Kind::ActivityEnd);
+        // An activity that started so late that it would end past the largest finite time
+        // (validated against its earliest start when planned) never ends.
+        if end.is_finite() {
+            self.schedule(end, NORMAL, a as u32, 0, Kind::ActivityEnd);
+        }
     }
 
     /// Ends an activity: every participant attending it wakes, in order; summons still
-    /// queued (participants held up in masked waits until now) are withdrawn unjoined.
+    /// queued (participants held up in masked waits until now) are withdrawn unjoined, and
+    /// activities waiting for those participants look again.
     pub(crate) fn end_activity(&mut self, a: usize) -> Result<(), Error> {
         self.activities[a].ended_at = Some(self.now);
         let aid = ActivityId {
@@ -193,13 +205,16 @@ impl<M: Model> Simulation<M> {
             idx: a as u32,
         };
         let mut result = Ok(());
+        let mut withdrawn = false;
         for k in 0..self.activities[a].participants.len() {
             let pid = self.activities[a].participants[k].pid;
             let Some(i) = self.live(pid) else { continue };
             if self.activities[a].participants[k].joined_at.is_none() {
                 if let Some(rare) = self.procs[i].rare.as_mut() {
+                    let before = rare.interrupts.len();
                     rare.interrupts
                         .retain(|c| !matches!(c, Pending::Summons(x) if *x as usize == a));
+                    withdrawn |= rare.interrupts.len() < before;
                 }
                 continue;
             }
@@ -215,6 +230,10 @@ impl<M: Model> Simulation<M> {
                     self.park(i, wake, Kind::Resume);
                 }
             }
+        }
+        if withdrawn {
+            // A participant it held up is free for the activities waiting for it.
+            self.try_start_activities();
         }
         result
     }

@@ -9,8 +9,9 @@
 //! never match a later one.
 
 use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
-use crate::command::Priority;
-use crate::command::{Branches, Command, Exit, First, Outcome, Preempted, Wait, Wake};
+use crate::command::{
+    Branches, Command, Exit, First, MAX_BRANCHES, Outcome, Preempted, Priority, Wait, Wake,
+};
 use crate::container::ContainerState;
 use crate::error::Error;
 use crate::handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
@@ -76,10 +77,23 @@ impl<M: Model> Simulation<M> {
 
     #[cold]
     fn invalid_delay(&self, pid: Pid, delay: f64) -> Error {
+        let why = if delay.is_finite() && delay >= 0.0 {
+            "it would end past the largest finite time"
+        } else {
+            "delays must be finite and >= 0"
+        };
         Error::InvalidDelay {
             origin: self.origin(Some(pid)),
             delay,
+            why,
         }
+    }
+
+    /// Whether a sleep of `dt` from now is valid: finite, not negative, and ending at a
+    /// finite time.
+    #[inline]
+    pub(crate) fn valid_delay(&self, dt: f64) -> bool {
+        dt >= 0.0 && (self.now + dt).is_finite()
     }
 
     fn unsupported(&self, pid: Pid, what: &'static str) -> Error {
@@ -110,7 +124,7 @@ impl<M: Model> Simulation<M> {
         let me = Some(pid);
         match wait {
             Wait::Sleep(dt) => {
-                if !(dt.is_finite() && *dt >= 0.0) {
+                if !self.valid_delay(*dt) {
                     return Err(self.invalid_delay(pid, *dt));
                 }
             }
@@ -168,7 +182,7 @@ impl<M: Model> Simulation<M> {
                 if nested {
                     return Err(self.unsupported(pid, "an AllOf inside an AllOf"));
                 }
-                self.validate_branches(pid, branches.as_slice(), true)?;
+                self.validate_branches(pid, "AllOf", branches.as_slice(), true)?;
             }
         }
         Ok(())
@@ -177,12 +191,21 @@ impl<M: Model> Simulation<M> {
     fn validate_branches(
         &self,
         pid: Pid,
+        command: &'static str,
         branches: &[Wait<M::Item>],
         nested: bool,
     ) -> Result<(), Error> {
         if branches.is_empty() {
-            return Err(Error::EmptyFirstOf {
+            return Err(Error::EmptyBranches {
                 origin: self.origin(Some(pid)),
+                command,
+            });
+        }
+        if branches.len() > MAX_BRANCHES {
+            return Err(Error::TooManyBranches {
+                origin: self.origin(Some(pid)),
+                command,
+                branches: branches.len(),
             });
         }
         branches
@@ -194,7 +217,7 @@ impl<M: Model> Simulation<M> {
     fn validate(&self, pid: Pid, command: &Command<M::Item>) -> Result<(), Error> {
         match command {
             Command::Sleep(dt) => {
-                if dt.is_finite() && *dt >= 0.0 {
+                if self.valid_delay(*dt) {
                     Ok(())
                 } else {
                     Err(self.invalid_delay(pid, *dt))
@@ -209,8 +232,12 @@ impl<M: Model> Simulation<M> {
                     "Wait::AllOf outside a FirstOf (use Command::AllOf, which cannot be masked)",
                 )),
             Command::Wait(w) | Command::Masked(w) => self.validate_wait(pid, w, false),
-            Command::FirstOf(branches) => self.validate_branches(pid, branches.as_slice(), false),
-            Command::AllOf(branches) => self.validate_branches(pid, branches.as_slice(), true),
+            Command::FirstOf(branches) => {
+                self.validate_branches(pid, "FirstOf", branches.as_slice(), false)
+            }
+            Command::AllOf(branches) => {
+                self.validate_branches(pid, "AllOf", branches.as_slice(), true)
+            }
             Command::Attend(a) => {
                 let ai = self.check_activity(*a, Some(pid))?;
                 let summoned = self
@@ -272,7 +299,11 @@ impl<M: Model> Simulation<M> {
             }
             return Ok(None);
         }
-        let epoch = self.begin_wait(idx);
+        let masked = matches!(command, Command::Masked(_) | Command::Attend(_));
+        let epoch = self.begin_wait(idx, masked);
+        if matches!(command, Command::Wait(_)) {
+            self.procs[idx].wrapped = true;
+        }
         let single = match command {
             Command::Sleep(dt) => Wait::Sleep(dt),
             Command::Yield => {
@@ -286,14 +317,9 @@ impl<M: Model> Simulation<M> {
             Command::Acquire(r) => Wait::Acquire(r),
             Command::Join(p) => Wait::Join(p),
             Command::Wait(w) => w,
-            Command::Masked(w) => {
-                self.procs[idx].masked = true;
-                w
-            }
+            Command::Masked(w) => w,
             Command::Attend(a) => {
-                let slot = &mut self.procs[idx];
-                slot.masked = true;
-                slot.branches.push(Branch {
+                self.procs[idx].branches.push(Branch {
                     wait: BranchWait::Attend(a.idx),
                     group: 0,
                     all_len: 0,
@@ -336,15 +362,20 @@ impl<M: Model> Simulation<M> {
     /// Whether `p`'s exit event has been processed (joining it continues at once).
     /// Makes the process wait afresh (a single wait until branches say otherwise) under a
     /// new epoch, which it returns: leftovers of earlier waits can never match it.
-    fn begin_wait(&mut self, idx: usize) -> u32 {
+    fn begin_wait(&mut self, idx: usize, masked: bool) -> u32 {
         let epoch = self.meta[idx].epoch.wrapping_add(1);
         self.meta[idx].epoch = epoch;
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Waiting;
         slot.since = self.now;
-        slot.masked = false;
+        slot.masked = masked;
+        slot.wrapped = false;
         slot.shape = Shape::Single;
         slot.branches.clear();
+        if slot.spared && !masked {
+            // It can be told now that it lost a slot: let the better request try again.
+            self.recheck_spared(idx);
+        }
         epoch
     }
 
@@ -354,7 +385,7 @@ impl<M: Model> Simulation<M> {
     #[inline]
     pub(crate) fn plain_sleep(&self, idx: usize, command: &Command<M::Item>) -> Option<f64> {
         match *command {
-            Command::Sleep(dt) if dt.is_finite() && dt >= 0.0 && self.procs[idx].rare.is_none() => {
+            Command::Sleep(dt) if self.valid_delay(dt) && self.procs[idx].rare.is_none() => {
                 Some(dt)
             }
             _ => None,
@@ -364,7 +395,7 @@ impl<M: Model> Simulation<M> {
     /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
     #[inline]
     pub(crate) fn sleep(&mut self, idx: usize, dt: f64) {
-        let epoch = self.begin_wait(idx);
+        let epoch = self.begin_wait(idx, false);
         self.procs[idx].branches.push(Branch {
             wait: BranchWait::Sleep(dt),
             group: 0,
@@ -393,10 +424,19 @@ impl<M: Model> Simulation<M> {
     }
 
     fn issue_first_of(&mut self, idx: usize, epoch: u32, branches: Branches<M::Item>) {
+        let filters = branches
+            .as_slice()
+            .iter()
+            .find_map(|w| match w {
+                Wait::GetWhere(q, _) => Some(q.idx),
+                _ => None,
+            })
+            .and_then(|q| self.enter_queue_code(q, None));
         let winner = branches
             .as_slice()
             .iter()
             .position(|w| self.completes_at_once(w));
+        self.leave_queue_code(filters);
         if let Some(index) = winner {
             // The first branch that can complete now wins; the others are never started.
             let mut others = branches.0;
@@ -495,6 +535,20 @@ impl<M: Model> Simulation<M> {
 
     /// Completes a wait that [`Self::completes_at_once`] approved.
     fn take_at_once(&mut self, idx: usize, wait: Wait<M::Item>) -> (Outcome<M::Item>, AtOnce) {
+        let user_code = match &wait {
+            Wait::GetWhere(q, _) | Wait::Put(q, _) => self.enter_queue_code(q.idx, None),
+            _ => None,
+        };
+        let taken = self.take_at_once_inner(idx, wait);
+        self.leave_queue_code(user_code);
+        taken
+    }
+
+    fn take_at_once_inner(
+        &mut self,
+        idx: usize,
+        wait: Wait<M::Item>,
+    ) -> (Outcome<M::Item>, AtOnce) {
         match wait {
             Wait::Get(q) => {
                 let item = self.queues[q.idx as usize].pop_item().expect("approved");
@@ -558,7 +612,14 @@ impl<M: Model> Simulation<M> {
             key,
             since: self.now,
         });
-        self.procs[idx].holds += 1;
+        let slot = &mut self.procs[idx];
+        slot.holds += 1;
+        if let Some(rare) = slot.rare.as_mut()
+            && !rare.lost.is_empty()
+        {
+            // Holding `r` again: a release is for the new slot, not a lost one.
+            rare.lost.retain(|&x| x != r);
+        }
     }
 
     /// Registers one wait as the next branch, then runs the primitive's trigger as SimPy
@@ -859,8 +920,11 @@ impl<M: Model> Simulation<M> {
             }
             Shape::Single => {
                 let wait = others.0.pop().expect("one branch");
+                // Handed back exactly as issued.
                 if self.procs[idx].masked {
                     Command::Masked(wait)
+                } else if self.procs[idx].wrapped {
+                    Command::Wait(wait)
                 } else {
                     wait.into()
                 }
@@ -878,34 +942,38 @@ impl<M: Model> Simulation<M> {
     /// Takes one unsatisfied branch off its primitive's waiting list, returning the wait as
     /// it was issued (with a put's item, a get's filter).
     fn withdraw(&mut self, idx: usize, branch: usize) -> Wait<M::Item> {
-        let epoch = self.meta[idx].epoch;
-        let (i, sim) = (idx as u32, self.id);
+        let me = Waiter {
+            idx: idx as u32,
+            epoch: self.meta[idx].epoch,
+            branch: branch as u32,
+        };
+        let sim = self.id;
         match self.procs[idx].branches[branch].wait {
             BranchWait::Attend(_) => unreachable!("attending is masked: never withdrawn"),
             BranchWait::Sleep(dt) => Wait::Sleep(dt),
             BranchWait::Yield => Wait::Sleep(0.0),
             BranchWait::Get(q) => {
-                self.queues[q as usize].remove_getter(i, epoch);
+                self.queues[q as usize].remove_getter(me);
                 Wait::Get(QueueId { sim, idx: q })
             }
             BranchWait::GetWhere(q) => {
                 let filter = self.queues[q as usize]
-                    .remove_getter(i, epoch)
+                    .remove_getter(me)
                     .expect("a pending filtered get keeps its filter");
                 Wait::GetWhere(QueueId { sim, idx: q }, filter)
             }
             BranchWait::Put(q) => {
                 let item = self.queues[q as usize]
-                    .remove_putter(i, epoch)
+                    .remove_putter(me)
                     .expect("an unsatisfied put still holds its item");
                 Wait::Put(QueueId { sim, idx: q }, item)
             }
             BranchWait::Acquire(r) => {
-                self.withdraw_request(r, i, epoch);
+                self.withdraw_request(r, me);
                 Wait::Acquire(ResourceId { sim, idx: r })
             }
             BranchWait::AcquireWith(r) => {
-                let key = self.withdraw_request(r, i, epoch);
+                let key = self.withdraw_request(r, me);
                 let priority = Priority {
                     level: key.level,
                     preempt: !key.no_preempt,
@@ -914,7 +982,7 @@ impl<M: Model> Simulation<M> {
             }
             BranchWait::GetAmount(c) => {
                 let list = &mut self.containers[c as usize].getters;
-                let (at, n) = ContainerState::remove(list, i, epoch);
+                let (at, n) = ContainerState::remove(list, me);
                 if at == 0 {
                     // Head-of-line: the request behind may fit now.
                     self.schedule_hook(Hook::Draws(c));
@@ -923,7 +991,7 @@ impl<M: Model> Simulation<M> {
             }
             BranchWait::PutAmount(c) => {
                 let list = &mut self.containers[c as usize].putters;
-                let (at, n) = ContainerState::remove(list, i, epoch);
+                let (at, n) = ContainerState::remove(list, me);
                 if at == 0 {
                     self.schedule_hook(Hook::Fills(c));
                 }
@@ -931,18 +999,18 @@ impl<M: Model> Simulation<M> {
             }
             BranchWait::Signal(s) => {
                 let waiters = &mut self.signals[s as usize].waiters;
-                waiters.retain(|w| !(w.idx == i && w.epoch == epoch));
+                waiters.retain(|w| *w != me);
                 Wait::Signal(SignalId { sim, idx: s })
             }
             BranchWait::Arrive(b) => {
                 let waiting = &mut self.barriers[b as usize].waiting;
-                waiting.retain(|w| !(w.idx == i && w.epoch == epoch));
+                waiting.retain(|w| *w != me);
                 Wait::Arrive(BarrierId { sim, idx: b })
             }
             BranchWait::Join(p) => {
                 if let Some(t) = self.live(p) {
                     let joiners = &mut self.procs[t].rare().joiners;
-                    joiners.retain(|w| !(w.idx == i && w.epoch == epoch));
+                    joiners.retain(|w| *w != me);
                 }
                 Wait::Join(p)
             }
@@ -954,6 +1022,40 @@ impl<M: Model> Simulation<M> {
     /// Offers items to waiting getters: the head only for FIFO and priority queues; every
     /// getter in order for a filter queue.
     pub(crate) fn trigger_gets(&mut self, q: u32) {
+        let before = self.enter_queue_code(q, None);
+        self.serve_gets(q);
+        self.leave_queue_code(before);
+    }
+
+    /// Marks the start of a queue operation that runs a filter (on a filter queue) or an
+    /// order (on a priority queue): user code, for [`Error::Poisoned`]. `None` for a plain
+    /// FIFO queue, which runs none.
+    #[inline]
+    pub(crate) fn enter_queue_code(
+        &mut self,
+        q: u32,
+        me: Option<Pid>,
+    ) -> Option<Option<super::Busy>> {
+        let queue = &self.queues[q as usize];
+        let inside = if queue.filtered {
+            "a queue's filter"
+        } else if queue.order.is_some() {
+            "a priority queue's order"
+        } else {
+            return None;
+        };
+        let process = me.or(self.busy.and_then(|b| b.process));
+        Some(self.enter(process, inside))
+    }
+
+    #[inline]
+    pub(crate) fn leave_queue_code(&mut self, before: Option<Option<super::Busy>>) {
+        if let Some(before) = before {
+            self.leave(before);
+        }
+    }
+
+    fn serve_gets(&mut self, q: u32) {
         loop {
             let queue = &mut self.queues[q as usize];
             if queue.items.is_empty() {
@@ -988,7 +1090,9 @@ impl<M: Model> Simulation<M> {
         let Some((w, item)) = queue.putters.pop_front() else {
             return;
         };
-        queue.push_item(item);
+        let before = self.enter_queue_code(q, None);
+        self.queues[q as usize].push_item(item);
+        self.leave_queue_code(before);
         self.satisfied(w, Outcome::Put, AtOnce::Event(Hook::Gets(q)));
     }
 
@@ -1001,11 +1105,16 @@ impl<M: Model> Simulation<M> {
         let (w, key) = (head.waiter, head.key);
         if !res.has_room() && res.kind == ResourceKind::Preemptive && !key.no_preempt {
             let requester = self.pid_of(w.idx as usize);
-            let in_flight = |pid: Pid| self.grant_in_flight(pid, r);
-            if let Some(v) = res.victim(&key, requester, in_flight) {
+            let spared = |pid: Pid| self.grant_in_flight(pid, r) || !self.can_be_told(pid);
+            let victim = res.victim(&key, requester, spared);
+            if victim.is_none() {
+                self.mark_spared(r, &key, requester);
+            }
+            if let Some(v) = victim {
                 let victim = self.resources[r as usize].holders.remove(v);
                 let vi = victim.pid.idx as usize;
                 self.procs[vi].holds -= 1;
+                self.procs[vi].rare().lost.push(r);
                 self.post_interrupt(
                     vi,
                     Pending::Preempted(Preempted {
@@ -1116,15 +1225,61 @@ impl<M: Model> Simulation<M> {
     /// Takes a pending request off a resource's wait list. When it was the head of a
     /// preemptive resource's list, the next request gets its chance to preempt (SimPy's
     /// `cancel` leaves it waiting).
-    fn withdraw_request(&mut self, r: u32, idx: u32, epoch: u32) -> Key {
+    fn withdraw_request(&mut self, r: u32, me: Waiter) -> Key {
         let res = &mut self.resources[r as usize];
         let (at, key) = res
-            .remove_waiter(idx, epoch)
+            .remove_waiter(me)
             .expect("a pending request is in the wait list");
         if at == 0 && res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
             self.schedule_hook(Hook::Grants(r));
         }
         key
+    }
+
+    /// Whether a holder can be told at once that it lost its slot: it waits in an
+    /// interruptible wait with no interrupt ahead of the news. Otherwise (a masked wait, an
+    /// activity, a wake on its way, interrupts queued) it would go on working with a slot
+    /// that already serves another, so it keeps the slot until it can be told.
+    pub(crate) fn can_be_told(&self, pid: Pid) -> bool {
+        self.live(pid).is_some_and(|i| {
+            let slot = &self.procs[i];
+            slot.phase == Phase::Waiting && !slot.masked && !slot.has_interrupts()
+        })
+    }
+
+    /// No holder of `r` could be preempted for a request with `key`: those spared because
+    /// they could not be told are marked, to look again when they can.
+    #[cold]
+    fn mark_spared(&mut self, r: u32, key: &Key, requester: Pid) {
+        for h in 0..self.resources[r as usize].holders.len() {
+            let holder = &self.resources[r as usize].holders[h];
+            let pid = holder.pid;
+            if pid != requester
+                && holder.key.cmp(key) == std::cmp::Ordering::Greater
+                && !self.grant_in_flight(pid, r)
+                && !self.can_be_told(pid)
+                && let Some(i) = self.live(pid)
+            {
+                self.procs[i].spared = true;
+            }
+        }
+    }
+
+    /// A holder spared from preemption starts an interruptible wait: the preemptive
+    /// resources it holds, with requests waiting, look again for a holder to preempt.
+    #[cold]
+    pub(crate) fn recheck_spared(&mut self, idx: usize) {
+        self.procs[idx].spared = false;
+        let pid = self.pid_of(idx);
+        for r in 0..self.resources.len() {
+            let res = &self.resources[r];
+            if res.kind == ResourceKind::Preemptive
+                && !res.waiting.is_empty()
+                && res.holders.iter().any(|h| h.pid == pid)
+            {
+                self.schedule_hook(Hook::Grants(r as u32));
+            }
+        }
     }
 
     /// Whether `pid` was granted a slot of `r` whose wake has not been delivered yet (it does

@@ -35,10 +35,14 @@ automatically, and stay clear of the instants where the two cannot agree:
   ``with res.request()`` block); ``script()`` releases them before returning, in resource
   creation order.
 
-The last three models (``join_exited``, ``join_finishing``, ``first_of_join_exited``) are
-not workarounds but the smallest cases where stepsim's ``Join`` does *not* follow SimPy: a
-join of a process that has already finished. Their Rust tests are ignored until the engine
-is changed; the traces here are what SimPy does.
+Three models (``join_exited``, ``join_finishing``, ``first_of_join_exited``) are not
+workarounds but the smallest cases of a join of a process that has already finished, where
+SimPy's order is the least obvious; their Rust tests pin that stepsim follows it.
+
+``preempt_grant_in_flight`` is where stepsim deliberately differs (README): a slot granted to
+a process whose wake is still on its way is not preempted until that process has been told.
+Its Rust test checks that every other process's trace is SimPy's and that this one differs
+exactly as documented.
 """
 
 import sys
@@ -102,6 +106,9 @@ class TraceEnv(simpy.Environment):
     def resource(self, capacity):
         self.resources.append(simpy.Resource(self, capacity))
 
+    def preemptive_resource(self, capacity):
+        self.resources.append(simpy.PreemptiveResource(self, capacity))
+
 
 def script(env, me, ops):
     """Interprets one process's operations (see the ``OPS`` comment below)."""
@@ -158,6 +165,33 @@ def script(env, me, ops):
                 assert not req.triggered, f"{me.name}: interrupted after its request succeeded"
                 req.cancel()
                 me.log("interrupted")
+        elif kind == "acquire_at":
+            # A request with a priority (lower first) that preempts, on a preemptive resource.
+            r, level = args
+            req = env.resources[r].request(priority=level, preempt=True)
+            try:
+                yield req
+                held.append((r, req))
+                me.log("acquired")
+            except simpy.Interrupt as i:
+                if isinstance(i.cause, simpy.resources.resource.Preempted):
+                    # Preempted at `yield req`: the grant was on its way and is gone.
+                    me.log("preempted")
+                else:
+                    assert not req.triggered, f"{me.name}: interrupted after its request succeeded"
+                    req.cancel()
+                    me.log("interrupted")
+        elif kind == "sleep_held":
+            # A sleep while holding slots of a preemptive resource: a preemption ends it and
+            # the slot is gone (the script forgets it).
+            (dt,) = args
+            try:
+                yield env.timeout(dt)
+                me.log("slept")
+            except simpy.Interrupt as i:
+                assert isinstance(i.cause, simpy.resources.resource.Preempted)
+                held[:] = [(hr, q) for hr, q in held if q in env.resources[hr].users]
+                me.log("preempted")
         elif kind == "release":
             (r,) = args
             at = next(i for i, (hr, _) in enumerate(held) if hr == r)
@@ -222,6 +256,8 @@ def script(env, me, ops):
 #    | ("first_get", q, t) | ("first_put", q, item, t) | ("first_acquire", r, t)
 #    | ("first_join", name, t)
 #    | ("join", name) | ("spawn", name, ops) | ("interrupt", name)
+#    | ("acquire_at", r, level): a preempting request on a preemptive resource
+#    | ("sleep_held", dt): a sleep that a preemption ends
 # An interrupted wait is abandoned (the script goes on with its next op), except
 # "sleep_resume". Queues and resources are numbered in creation order.
 
@@ -362,6 +398,19 @@ def same_instant(env):
     env.spawn("g", [("sleep", 1), ("sleep", 0), ("sleep", 0), ("get", 0)])
 
 
+def preempt_grant_in_flight(env):
+    """A slot granted to `b` is taken by a better request before `b`'s wake is processed.
+    SimPy preempts `b` at once: `b` never sees the grant and is interrupted at its request.
+    stepsim does not preempt a process that has not yet been told it holds the slot: `b`
+    wakes with `acquired`, starts its sleep, and is preempted then, at the same instant (see
+    README "Where stepsim deliberately differs"; tests/simpy_traces.rs checks this one
+    difference)."""
+    env.preemptive_resource(1)
+    env.spawn("a", [("acquire_at", 0, 0), ("sleep", 1), ("release", 0)])
+    env.spawn("b", [("acquire_at", 0, 5), ("sleep_held", 3)])
+    env.spawn("c", [("sleep", 1), ("sleep", 0), ("sleep", 0), ("acquire_at", 0, 1), ("sleep", 2)])
+
+
 def join_exited(env):
     """Joining a process whose exit has already been processed. SimPy's Process._resume sees
     the process event already processed and continues *synchronously*, in the same step,
@@ -402,6 +451,7 @@ MODELS = {
         join_exited,
         join_finishing,
         first_of_join_exited,
+        preempt_grant_in_flight,
     ]
 }
 
