@@ -49,6 +49,8 @@
 //!   (plain, priority and preemptive), [`container`], [`signal`] and [`barrier`];
 //! - [`activity`]: meetings and pair work that pull busy processes in;
 //! - [`rng`]: seeded, independent random streams;
+//! - [`stats`]: tallies, time-weighted levels, confidence intervals (replications, batch
+//!   means), statistics tables and CSV;
 //! - [`trace`]: observing every event, and CSV traces;
 //! - [`error`]: the error type;
 //! - [`handle`]: the `Copy` handles of processes, queues and resources.
@@ -68,6 +70,7 @@ pub mod queue;
 pub mod resource;
 pub mod rng;
 pub mod signal;
+pub mod stats;
 pub mod trace;
 
 pub use activity::{Activity, ActivityView, Participation};
@@ -86,6 +89,9 @@ pub use queue::{Capacity, QueueView};
 pub use resource::{ResourceKind, ResourceView};
 pub use rng::Stream;
 pub use signal::SignalView;
+pub use stats::{
+    ConfidenceInterval, Histogram, StatsError, StatsTable, Summary, Tally, TimeWeighted,
+};
 pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog};
 
 /// The README's code blocks, compiled and run as doctests.
