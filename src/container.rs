@@ -39,6 +39,7 @@
 //! # Ok::<(), stepsim::Error>(())
 //! ```
 
+use crate::monitor::ContainerMonitor;
 use crate::queue::Waiter;
 use std::collections::VecDeque;
 
@@ -47,6 +48,8 @@ pub(crate) struct ContainerState {
     pub capacity: f64,
     pub getters: VecDeque<(Waiter, f64)>,
     pub putters: VecDeque<(Waiter, f64)>,
+    /// Statistics, if monitored.
+    pub monitor: Option<Box<ContainerMonitor>>,
 }
 
 impl ContainerState {
@@ -56,6 +59,15 @@ impl ContainerState {
             capacity,
             getters: VecDeque::new(),
             putters: VecDeque::new(),
+            monitor: None,
+        }
+    }
+
+    /// Changes the level by `delta` at time `now`.
+    pub fn change(&mut self, delta: f64, now: f64) {
+        self.level += delta;
+        if let Some(m) = &mut self.monitor {
+            m.changed(now, self.level);
         }
     }
 
@@ -83,7 +95,12 @@ pub struct ContainerView<'a> {
     pub(crate) state: &'a ContainerState,
 }
 
-impl ContainerView<'_> {
+impl<'a> ContainerView<'a> {
+    /// Its statistics, if it is monitored (see [`crate::monitor`]).
+    pub fn monitor(&self) -> Option<&'a ContainerMonitor> {
+        self.state.monitor.as_deref()
+    }
+
     /// The current level.
     pub fn level(&self) -> f64 {
         self.state.level

@@ -99,7 +99,8 @@ impl<'a, M: Model> Context<'a, M> {
         let user_code = self.sim.enter_queue_code(q.idx, self.me);
         let at = self.sim.queues[qi].find(filter);
         self.sim.leave_queue_code(user_code);
-        let item = self.sim.queues[qi].items.remove(at?);
+        let now = self.sim.now;
+        let item = self.sim.queues[qi].take_item(at?, now);
         self.sim.schedule_hook(Hook::Puts(q.idx));
         item
     }
@@ -115,7 +116,8 @@ impl<'a, M: Model> Context<'a, M> {
             return Err(item);
         }
         let user_code = self.sim.enter_queue_code(q.idx, self.me);
-        self.sim.queues[qi].push_item(item);
+        let now = self.sim.now;
+        self.sim.queues[qi].push_item(item, now);
         self.sim.leave_queue_code(user_code);
         self.sim.schedule_hook(Hook::Gets(q.idx));
         Ok(())
@@ -174,13 +176,13 @@ impl<'a, M: Model> Context<'a, M> {
             if !container.getters.is_empty() || !container.can_get(amount) {
                 return false;
             }
-            container.level -= amount;
+            container.change(-amount, self.sim.now);
             self.sim.schedule_hook(Hook::Fills(c.idx));
         } else {
             if !container.putters.is_empty() || !container.can_put(amount) {
                 return false;
             }
-            container.level += amount;
+            container.change(amount, self.sim.now);
             self.sim.schedule_hook(Hook::Draws(c.idx));
         }
         true

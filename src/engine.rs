@@ -48,6 +48,7 @@ use crate::error::{Error, Origin, ProcessRef};
 use crate::handle::{
     ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId, next_sim_id,
 };
+use crate::monitor::Statistics;
 use crate::process::{Model, Process};
 use crate::queue::{Capacity, Order, QueueState, QueueView, Waiter};
 use crate::resource::{ResourceKind, ResourceState, ResourceView};
@@ -477,6 +478,77 @@ impl<M: Model> Simulation<M> {
             sim: self.id,
             idx: (self.containers.len() - 1) as u32,
         })
+    }
+
+    /// Starts keeping statistics on a queue, resource or container (see [`crate::monitor`]),
+    /// under `name` in tables and CSV. Usually called right after making it; monitoring
+    /// from later on counts from now. Monitoring one twice is an error.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Capacity, Simulation};
+    /// let mut sim = Simulation::<Boxed<u32>>::new(0);
+    /// let jobs = sim.queue(Capacity::Unbounded)?;
+    /// sim.monitor(jobs, "jobs")?;
+    /// sim.context().try_put(jobs, 7).unwrap();
+    /// sim.run_until(4.0)?;
+    /// let view = sim.queue_view(jobs)?;
+    /// assert_eq!(view.monitor().unwrap().mean_length(4.0), Some(1.0));
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
+    pub fn monitor(
+        &mut self,
+        primitive: impl crate::monitor::Monitorable,
+        name: impl Into<String>,
+    ) -> Result<(), Error> {
+        primitive.start_monitor(self, name.into())
+    }
+
+    /// A snapshot of every monitor at this instant, in creation order; it prints as a
+    /// table and writes long-format CSV (see [`crate::monitor`]).
+    pub fn statistics(&self) -> Statistics {
+        Statistics::new(
+            self.now,
+            self.queues
+                .iter()
+                .filter_map(|q| q.monitor.as_deref().cloned())
+                .collect(),
+            self.resources
+                .iter()
+                .filter_map(|r| r.monitor.as_deref().cloned())
+                .collect(),
+            self.containers
+                .iter()
+                .filter_map(|c| c.monitor.as_deref().cloned())
+                .collect(),
+        )
+    }
+
+    /// Restarts every monitor at this instant: call it at the end of the warm-up, so that
+    /// the statistics describe the steady state (time-weighted levels keep their current
+    /// value; tallies and counts start again from nothing).
+    pub fn reset_monitors(&mut self) {
+        let now = self.now;
+        for m in self.queues.iter_mut().filter_map(|q| q.monitor.as_mut()) {
+            m.reset(now);
+        }
+        for m in self.resources.iter_mut().filter_map(|r| r.monitor.as_mut()) {
+            m.reset(now);
+        }
+        for m in self
+            .containers
+            .iter_mut()
+            .filter_map(|c| c.monitor.as_mut())
+        {
+            m.reset(now);
+        }
+    }
+
+    pub(crate) fn already_monitored(&self) -> Error {
+        Error::Unsupported {
+            origin: self.origin(None),
+            what: "monitoring a primitive that is already monitored \
+                   (reset_monitors restarts every monitor)",
+        }
     }
 
     /// A pending signal; see [`crate::signal`].
@@ -1219,7 +1291,7 @@ impl<M: Model> Simulation<M> {
                 }),
             };
         };
-        self.resources[ri].holders.remove(at);
+        self.resources[ri].remove_holder(at, self.now);
         if let Some(i) = self.live(pid) {
             self.procs[i].holds -= 1;
         }
@@ -1271,7 +1343,7 @@ impl<M: Model> Simulation<M> {
             slot.holds = 0;
             for r in 0..self.resources.len() {
                 while let Some(at) = self.resources[r].holders.iter().position(|h| h.pid == pid) {
-                    self.resources[r].holders.remove(at);
+                    self.resources[r].remove_holder(at, self.now);
                     self.schedule_hook(Hook::Grants(r as u32));
                 }
             }

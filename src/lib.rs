@@ -48,6 +48,7 @@
 //! - the waiting primitives: [`queue`] (FIFO, priority and filter queues), [`resource`]
 //!   (plain, priority and preemptive), [`container`], [`signal`] and [`barrier`];
 //! - [`activity`]: meetings and pair work that pull busy processes in;
+//! - [`monitor`]: statistics that queues, resources and containers keep about themselves;
 //! - [`rng`]: seeded, independent random streams;
 //! - [`stats`]: tallies, time-weighted levels, confidence intervals (replications, batch
 //!   means), statistics tables and CSV;
@@ -65,6 +66,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod handle;
+pub mod monitor;
 pub mod process;
 pub mod queue;
 pub mod resource;
@@ -84,6 +86,7 @@ pub use context::Context;
 pub use engine::Simulation;
 pub use error::{Error, Origin, ProcessRef};
 pub use handle::{ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
+pub use monitor::{ContainerMonitor, QueueMonitor, ResourceMonitor, Statistics};
 pub use process::{Boxed, Model, Process};
 pub use queue::{Capacity, QueueView};
 pub use resource::{ResourceKind, ResourceView};

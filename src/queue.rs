@@ -88,6 +88,7 @@
 //! get's wake is processed. This reproduces SimPy's same-instant order exactly.
 
 use crate::command::Filter;
+use crate::monitor::QueueMonitor;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -127,6 +128,8 @@ pub(crate) struct QueueState<T> {
     pub capacity: usize,
     pub getters: VecDeque<Getter<T>>,
     pub putters: VecDeque<(Waiter, T)>,
+    /// Statistics, if monitored.
+    pub monitor: Option<Box<QueueMonitor>>,
 }
 
 impl<T> QueueState<T> {
@@ -138,6 +141,7 @@ impl<T> QueueState<T> {
             capacity,
             getters: VecDeque::new(),
             putters: VecDeque::new(),
+            monitor: None,
         }
     }
 
@@ -145,21 +149,34 @@ impl<T> QueueState<T> {
         self.items.len() < self.capacity
     }
 
-    pub fn push_item(&mut self, item: T) {
-        match self.order {
-            None => self.items.push_back(item),
+    /// Puts an item in its place at time `now`.
+    pub fn push_item(&mut self, item: T, now: f64) {
+        let at = match self.order {
+            None => {
+                self.items.push_back(item);
+                self.items.len() - 1
+            }
             Some(cmp) => {
                 // After every item that is not greater: FIFO among equals.
                 let at = self
                     .items
                     .partition_point(|x| cmp(x, &item) != Ordering::Greater);
                 self.items.insert(at, item);
+                at
             }
+        };
+        if let Some(m) = &mut self.monitor {
+            m.entered(at, now, self.items.len());
         }
     }
 
-    pub fn pop_item(&mut self) -> Option<T> {
-        self.items.pop_front()
+    /// Takes the item at position `at` at time `now`.
+    pub fn take_item(&mut self, at: usize, now: f64) -> Option<T> {
+        let item = self.items.remove(at)?;
+        if let Some(m) = &mut self.monitor {
+            m.left(at, now, self.items.len());
+        }
+        Some(item)
     }
 
     /// Removes a blocked getter (one branch of one wait), returning its filter (if it had
@@ -189,6 +206,11 @@ pub struct QueueView<'a, T> {
 }
 
 impl<'a, T> QueueView<'a, T> {
+    /// Its statistics, if it is monitored (see [`crate::monitor`]).
+    pub fn monitor(&self) -> Option<&'a QueueMonitor> {
+        self.state.monitor.as_deref()
+    }
+
     /// Number of items waiting in the queue.
     pub fn len(&self) -> usize {
         self.state.items.len()

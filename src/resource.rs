@@ -60,6 +60,7 @@
 //! ```
 
 use crate::handle::Pid;
+use crate::monitor::ResourceMonitor;
 use crate::queue::Waiter;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
@@ -110,6 +111,8 @@ pub(crate) struct ResourceState {
     pub capacity: usize,
     pub holders: Vec<Holder>,
     pub waiting: VecDeque<Request>,
+    /// Statistics, if monitored.
+    pub monitor: Option<Box<ResourceMonitor>>,
 }
 
 impl ResourceState {
@@ -119,6 +122,7 @@ impl ResourceState {
             capacity,
             holders: Vec::new(),
             waiting: VecDeque::new(),
+            monitor: None,
         }
     }
 
@@ -128,7 +132,7 @@ impl ResourceState {
 
     /// Adds a request to the wait list: at the back (plain), or after every request whose key
     /// is not worse (priority kinds: FIFO among equals).
-    pub fn enqueue(&mut self, request: Request) {
+    pub fn enqueue(&mut self, request: Request, now: f64) {
         if self.kind == ResourceKind::Plain {
             self.waiting.push_back(request);
         } else {
@@ -137,13 +141,50 @@ impl ResourceState {
                 .partition_point(|r| r.key.cmp(&request.key) != Ordering::Greater);
             self.waiting.insert(at, request);
         }
+        if let Some(m) = &mut self.monitor {
+            m.waiting(now, self.waiting.len());
+        }
+    }
+
+    /// Takes the head request off the wait list, to be granted.
+    pub fn pop_waiting(&mut self, now: f64) -> Option<Request> {
+        let request = self.waiting.pop_front()?;
+        if let Some(m) = &mut self.monitor {
+            m.waiting(now, self.waiting.len());
+        }
+        Some(request)
+    }
+
+    /// Gives a slot to `pid` for a request with `key` (made at `key.time`).
+    pub fn add_holder(&mut self, pid: Pid, key: Key, now: f64) {
+        self.holders.push(Holder {
+            pid,
+            key,
+            since: now,
+        });
+        if let Some(m) = &mut self.monitor {
+            m.granted(key.time, now, self.holders.len());
+        }
+    }
+
+    /// Takes the slot at position `at` of the holders (a release, a preemption, a finish).
+    pub fn remove_holder(&mut self, at: usize, now: f64) -> Holder {
+        let holder = self.holders.remove(at);
+        if let Some(m) = &mut self.monitor {
+            m.freed(now, self.holders.len());
+        }
+        holder
     }
 
     /// Removes a pending request (one branch of one wait: a process may have several in one
     /// list, in priority order, not branch order), returning where it stood and its key.
-    pub fn remove_waiter(&mut self, me: Waiter) -> Option<(usize, Key)> {
+    pub fn remove_waiter(&mut self, me: Waiter, now: f64) -> Option<(usize, Key)> {
         let at = self.waiting.iter().position(|r| r.waiter == me)?;
-        self.waiting.remove(at).map(|r| (at, r.key))
+        let key = self.waiting.remove(at)?.key;
+        if let Some(m) = &mut self.monitor {
+            m.withdrew(key.time, now, self.waiting.len());
+        }
+        Some((at, key))
     }
 
     /// The holder a preempting request with `key` would evict: the worst holder (the
@@ -172,6 +213,11 @@ pub struct ResourceView<'a> {
 }
 
 impl<'a> ResourceView<'a> {
+    /// Its statistics, if it is monitored (see [`crate::monitor`]).
+    pub fn monitor(&self) -> Option<&'a ResourceMonitor> {
+        self.state.monitor.as_deref()
+    }
+
     /// Its kind.
     pub fn kind(&self) -> ResourceKind {
         self.state.kind

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 use crate::process::Model;
 use crate::queue::{Getter, Waiter};
-use crate::resource::{Holder, Key, Request, ResourceKind};
+use crate::resource::{Key, Request, ResourceKind};
 use crate::signal::SignalPhase;
 use crate::trace::TraceKind;
 use smallvec::SmallVec;
@@ -551,17 +551,19 @@ impl<M: Model> Simulation<M> {
     ) -> (Outcome<M::Item>, AtOnce) {
         match wait {
             Wait::Get(q) => {
-                let item = self.queues[q.idx as usize].pop_item().expect("approved");
+                let item = self.queues[q.idx as usize]
+                    .take_item(0, self.now)
+                    .expect("approved");
                 (Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)))
             }
             Wait::GetWhere(q, f) => {
                 let queue = &mut self.queues[q.idx as usize];
                 let at = queue.find(Some(&f)).expect("approved");
-                let item = queue.items.remove(at).expect("in range");
+                let item = queue.take_item(at, self.now).expect("in range");
                 (Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)))
             }
             Wait::Put(q, item) => {
-                self.queues[q.idx as usize].push_item(item);
+                self.queues[q.idx as usize].push_item(item, self.now);
                 (Outcome::Put, AtOnce::Event(Hook::Gets(q.idx)))
             }
             Wait::Acquire(r) => {
@@ -573,11 +575,11 @@ impl<M: Model> Simulation<M> {
                 (Outcome::Acquired(r), AtOnce::Event(Hook::None))
             }
             Wait::GetAmount(c, n) => {
-                self.containers[c.idx as usize].level -= n;
+                self.containers[c.idx as usize].change(-n, self.now);
                 (Outcome::GotAmount(c, n), AtOnce::Event(Hook::Fills(c.idx)))
             }
             Wait::PutAmount(c, n) => {
-                self.containers[c.idx as usize].level += n;
+                self.containers[c.idx as usize].change(n, self.now);
                 (Outcome::PutAmount(c, n), AtOnce::Event(Hook::Draws(c.idx)))
             }
             Wait::Signal(s) => {
@@ -607,11 +609,7 @@ impl<M: Model> Simulation<M> {
 
     fn grant(&mut self, idx: usize, r: u32, key: Key) {
         let pid = self.pid_of(idx);
-        self.resources[r as usize].holders.push(Holder {
-            pid,
-            key,
-            since: self.now,
-        });
+        self.resources[r as usize].add_holder(pid, key, self.now);
         let slot = &mut self.procs[idx];
         slot.holds += 1;
         if let Some(rare) = slot.rare.as_mut()
@@ -664,13 +662,13 @@ impl<M: Model> Simulation<M> {
             }
             Wait::Acquire(r) => {
                 let key = self.request_key(None);
-                self.resources[r.idx as usize].enqueue(Request { waiter, key });
+                self.resources[r.idx as usize].enqueue(Request { waiter, key }, self.now);
                 BranchWait::Acquire(r.idx)
             }
             Wait::AcquireWith(r, p) => {
                 // The priority lives on in the request's key.
                 let key = self.request_key(Some(p));
-                self.resources[r.idx as usize].enqueue(Request { waiter, key });
+                self.resources[r.idx as usize].enqueue(Request { waiter, key }, self.now);
                 BranchWait::AcquireWith(r.idx)
             }
             Wait::GetAmount(c, n) => {
@@ -1070,7 +1068,7 @@ impl<M: Model> Simulation<M> {
             };
             let Some((g, at)) = found else { return };
             let getter = queue.getters.remove(g).expect("in range");
-            let item = queue.items.remove(at).expect("in range");
+            let item = queue.take_item(at, self.now).expect("in range");
             self.satisfied(
                 getter.waiter,
                 Outcome::Got(item),
@@ -1091,7 +1089,7 @@ impl<M: Model> Simulation<M> {
             return;
         };
         let before = self.enter_queue_code(q, None);
-        self.queues[q as usize].push_item(item);
+        self.queues[q as usize].push_item(item, self.now);
         self.leave_queue_code(before);
         self.satisfied(w, Outcome::Put, AtOnce::Event(Hook::Gets(q)));
     }
@@ -1111,7 +1109,7 @@ impl<M: Model> Simulation<M> {
                 self.mark_spared(r, &key, requester);
             }
             if let Some(v) = victim {
-                let victim = self.resources[r as usize].holders.remove(v);
+                let victim = self.resources[r as usize].remove_holder(v, self.now);
                 let vi = victim.pid.idx as usize;
                 self.procs[vi].holds -= 1;
                 self.procs[vi].rare().lost.push(r);
@@ -1131,7 +1129,7 @@ impl<M: Model> Simulation<M> {
         if !self.resources[r as usize].has_room() {
             return;
         }
-        self.resources[r as usize].waiting.pop_front();
+        self.resources[r as usize].pop_waiting(self.now);
         self.grant(w.idx as usize, r, key);
         let rid = ResourceId {
             sim: self.id,
@@ -1151,7 +1149,7 @@ impl<M: Model> Simulation<M> {
                 return;
             }
             container.getters.pop_front();
-            container.level -= n;
+            container.change(-n, self.now);
             let cid = ContainerId {
                 sim: self.id,
                 idx: c,
@@ -1171,7 +1169,7 @@ impl<M: Model> Simulation<M> {
                 return;
             }
             container.putters.pop_front();
-            container.level += n;
+            container.change(n, self.now);
             let cid = ContainerId {
                 sim: self.id,
                 idx: c,
@@ -1228,7 +1226,7 @@ impl<M: Model> Simulation<M> {
     fn withdraw_request(&mut self, r: u32, me: Waiter) -> Key {
         let res = &mut self.resources[r as usize];
         let (at, key) = res
-            .remove_waiter(me)
+            .remove_waiter(me, self.now)
             .expect("a pending request is in the wait list");
         if at == 0 && res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
             self.schedule_hook(Hook::Grants(r));
