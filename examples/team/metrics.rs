@@ -6,7 +6,7 @@ use super::model::{
 };
 use super::params::Params;
 use serde::Serialize;
-use stepsim::Simulation;
+use stepsim::{Simulation, stats};
 
 /// The metrics of one replication (see the table in the example's docs).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -227,19 +227,16 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// `None` if `values` is empty.
+    /// The library's summary of `values` ([`stats::Summary`], Student's t for the interval),
+    /// in this report's shape; `None` if `values` is empty.
     pub fn of(values: &[f64]) -> Option<Summary> {
-        let mean = mean(values)?;
-        let n = values.len();
-        let sd = (n > 1).then(|| {
-            let ss: f64 = values.iter().map(|x| (x - mean).powi(2)).sum();
-            (ss / (n - 1) as f64).sqrt()
-        });
-        let ci95 = sd.map(|sd| {
-            let half = t975(n - 1) * sd / (n as f64).sqrt();
-            [mean - half, mean + half]
-        });
-        Some(Summary { n, mean, sd, ci95 })
+        let s = stats::Summary::of(values).ok()?;
+        Some(Summary {
+            n: values.len(),
+            mean: s.mean,
+            sd: s.std_dev,
+            ci95: s.ci95().ok().map(|ci| [ci.lower(), ci.upper()]),
+        })
     }
 
     /// Half the width of the confidence interval.
@@ -295,26 +292,7 @@ impl Series {
     }
 }
 
+/// The mean of `values`, `None` if there are none.
 pub fn mean(values: &[f64]) -> Option<f64> {
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-}
-
-/// The 0.975 quantile of Student's t distribution with `df` degrees of freedom.
-pub fn t975(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::NAN,
-        1..=30 => TABLE[df - 1],
-        _ => {
-            // Cornish–Fisher expansion around the normal quantile: error < 1e-4 for df > 30.
-            let z: f64 = 1.959_963_985;
-            let v = df as f64;
-            z + (z.powi(3) + z) / (4.0 * v)
-                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * v * v)
-        }
-    }
+    stats::Summary::of(values).ok().map(|s| s.mean)
 }
