@@ -50,6 +50,8 @@
 //! - [`activity`]: meetings and pair work that pull busy processes in;
 //! - [`rng`]: seeded, independent random streams;
 //! - [`trace`]: observing every event, and CSV traces;
+//! - [`timeline`]: each process's waits over time, from a trace (drawn as SVG with the
+//!   `plot` feature);
 //! - [`error`]: the error type;
 //! - [`handle`]: the `Copy` handles of processes, queues and resources.
 #![forbid(unsafe_code)]
@@ -68,6 +70,7 @@ pub mod queue;
 pub mod resource;
 pub mod rng;
 pub mod signal;
+pub mod timeline;
 pub mod trace;
 
 pub use activity::{Activity, ActivityView, Participation};
@@ -86,7 +89,8 @@ pub use queue::{Capacity, QueueView};
 pub use resource::{ResourceKind, ResourceView};
 pub use rng::Stream;
 pub use signal::SignalView;
-pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog};
+pub use timeline::Timeline;
+pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog, WaitKind, Waiting};
 
 /// The README's code blocks, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
