@@ -26,11 +26,26 @@
 //! and every task must have received exactly its duration of work: the final check.
 //!
 //! Run it with `cargo run --example interrupt_resume`.
+//!
+//! **The picture.** The run is traced with `TraceLog::with_waits()`, which records every wait
+//! the processes start, and a `stepsim::Timeline` turns that into each process's waits over
+//! time. With the `plot` feature it is drawn as SVG — the picture that shows what an
+//! interrupt did: the report's sleep cut short at t=3 and resumed after the phone call, the
+//! phone call cut short in turn by the fire drill, and the visitor's interrupt held back by
+//! the masked calibration until t=20:
+//!
+//! ```sh
+//! cargo run --example interrupt_resume --features plot -- --svg timeline.svg
+//! ```
+//!
+//! (`docs/timeline_interrupt_resume.svg` is that picture.)
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use stepsim::{Boxed, Command, Context, Interrupt, Pid, Process, Simulation, Wait, Wake};
+use stepsim::{
+    Boxed, Command, Context, Interrupt, Pid, Process, Simulation, Timeline, TraceLog, Wait, Wake,
+};
 
 /// What an interrupt carries: the urgent task itself.
 #[derive(Clone, Debug)]
@@ -235,8 +250,40 @@ impl Process<M> for Boss {
     }
 }
 
+/// `--svg FILE`, if given.
+fn svg_path() -> Option<std::path::PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--svg" {
+            return Some(args.next().expect("--svg needs a file name").into());
+        }
+    }
+    None
+}
+
+/// Draws the timeline to `path` (with the `plot` feature).
+#[cfg(feature = "plot")]
+fn write_svg(timeline: &Timeline, path: &std::path::Path) {
+    let height = 150 + 60 * timeline.rows().len() as u32;
+    timeline
+        .write_svg(path, 960, height)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    eprintln!("wrote the timeline to {}", path.display());
+}
+
 fn main() -> Result<(), stepsim::Error> {
+    let svg = svg_path();
+    if cfg!(not(feature = "plot")) && svg.is_some() {
+        eprintln!(
+            "--svg needs the plot feature: \
+             cargo run --example interrupt_resume --features plot -- --svg FILE"
+        );
+        std::process::exit(2);
+    }
     let mut sim = Simulation::<M>::new(5);
+    // Every wake and every wait started: what the timeline is drawn from.
+    let trace = TraceLog::with_waits();
+    sim.observe(trace.clone());
     let report = Rc::new(RefCell::new(Report::default()));
 
     let todo = VecDeque::from([
@@ -263,6 +310,27 @@ fn main() -> Result<(), stepsim::Error> {
     );
     sim.spawn_named("boss", Box::new(Boss { worker, plan }));
     sim.run()?;
+
+    // The worker's waits, as the timeline sees them: the report's sleep is cut short by the
+    // phone call at t=3, the calibration is one masked sleep from 16 to 20, and the visitor's
+    // interrupt lands at 20, before the e-mail's sleep ever started.
+    let timeline = Timeline::from_log(&trace);
+    let row = &timeline.rows()[0];
+    assert_eq!(row.label, "worker");
+    let first = row.intervals[0];
+    assert_eq!((first.start, first.end), (0.0, 3.0));
+    assert!(first.was_cut());
+    let masked: Vec<(f64, f64)> = row
+        .intervals
+        .iter()
+        .filter(|i| i.state.masked)
+        .map(|i| (i.start, i.end))
+        .collect();
+    assert_eq!(masked, [(16.0, 20.0)]);
+    #[cfg(feature = "plot")]
+    if let Some(path) = svg {
+        write_svg(&timeline, &path);
+    }
 
     // ----- summary and self-check -----
     let report = report.borrow();

@@ -309,6 +309,8 @@ pub struct Simulation<M: Model> {
     /// the common case.
     pub(crate) outcomes: Slab<Outcome<M::Item>>,
     observer: Option<Box<dyn Observer>>,
+    /// The observer wants [`TraceKind::Wait`] events (asked once, when it was installed).
+    pub(crate) trace_waits: bool,
     /// What runs now: set while an event is processed (and while an outside call runs user
     /// code), cleared when it returns; still set after a panic unwound out of it.
     busy: Option<Busy>,
@@ -338,6 +340,7 @@ impl<M: Model> Simulation<M> {
             wakes: Slab::new(),
             outcomes: Slab::new(),
             observer: None,
+            trace_waits: false,
             busy: None,
         }
     }
@@ -387,14 +390,18 @@ impl<M: Model> Simulation<M> {
         derive_stream(self.seed, name_key(name))
     }
 
-    /// Installs an observer that sees every event from now on (replacing any other).
+    /// Installs an observer that sees every event from now on (replacing any other). If its
+    /// [`Observer::wants_waits`] says so (asked here, once), it also sees every wait a
+    /// process starts.
     pub fn observe(&mut self, observer: impl Observer + 'static) {
+        self.trace_waits = observer.wants_waits();
         self.observer = Some(Box::new(observer));
     }
 
     /// Removes the observer.
     pub fn stop_observing(&mut self) {
         self.observer = None;
+        self.trace_waits = false;
     }
 
     /// Adds a process; its first step runs at the current instant (urgently, after the
@@ -941,7 +948,7 @@ impl<M: Model> Simulation<M> {
         self.busy = before;
     }
 
-    fn emit(&mut self, idx: usize, kind: TraceKind) {
+    pub(crate) fn emit(&mut self, idx: usize, kind: TraceKind) {
         if self.observer.is_some() {
             let before = self.enter(Some(self.pid_of(idx)), "an observer");
             let obs = self.observer.as_mut().expect("checked");

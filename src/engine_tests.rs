@@ -5,7 +5,7 @@ use super::*;
 use crate::command::{Branches, Exit, First, Wait, WakeKind};
 use crate::handle::{ContainerId, QueueId, SignalId};
 use crate::process::Boxed;
-use crate::trace::TraceLog;
+use crate::trace::{TraceEvent, TraceKind, TraceLog};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -677,6 +677,142 @@ fn trace_records_every_wake() {
     assert_eq!(
         log.to_csv(),
         "time,pid,name,event\n0,0,a,started\n0,1,b,started\n0,0,a,put\n0,0,a,done\n0,1,b,got\n0,1,b,done\n"
+    );
+}
+
+/// The model of the wait-event tests: sleep, get, first-of, masked sleep with a deferred
+/// interrupt, a held command, an interrupted sleep. Returns the CSV of the log.
+fn waits_model(log: TraceLog) -> String {
+    let mut sim = Simulation::<M>::new(0);
+    sim.observe(log.clone());
+    let q = sim.queue(Capacity::Unbounded).unwrap();
+    let (a, _) = script(
+        &mut sim,
+        "a",
+        vec![
+            Command::Sleep(1.0),
+            Command::Get(q),
+            Command::first_of([Wait::Get(q), Wait::Sleep(5.0)]),
+            Command::Masked(Wait::Sleep(2.0)),
+            // Held at 9 (the interrupt of 8 is queued), handed back unstarted.
+            Command::Sleep(10.0),
+            Command::Sleep(10.0),
+        ],
+    );
+    script(&mut sim, "b", vec![Command::Sleep(2.0), Command::Put(q, 7)]);
+    sim.run_until(8.0).unwrap();
+    sim.interrupt(a, "deferred").unwrap();
+    sim.run_until(12.0).unwrap();
+    sim.interrupt(a, "stop").unwrap();
+    sim.run().unwrap();
+    log.to_csv()
+}
+
+#[test]
+fn trace_with_waits_records_each_wait_as_it_starts() {
+    assert_eq!(
+        waits_model(TraceLog::with_waits()),
+        "time,pid,name,event
+0,0,a,started
+0,0,a,wait:sleep
+0,1,b,started
+0,1,b,wait:sleep
+1,0,a,slept
+1,0,a,wait:get:q0
+2,1,b,slept
+2,1,b,wait:put:q0
+2,1,b,put
+2,1,b,done
+2,0,a,got
+2,0,a,wait:first-of:2
+7,0,a,first:1
+7,0,a,wait:masked:sleep
+9,0,a,slept
+9,0,a,interrupted
+9,0,a,wait:sleep
+12,0,a,interrupted
+12,0,a,done
+"
+    );
+}
+
+#[test]
+fn a_plain_trace_has_no_wait_events() {
+    let plain = waits_model(TraceLog::new());
+    let with_waits = waits_model(TraceLog::with_waits());
+    let without: String = with_waits
+        .lines()
+        .filter(|l| !l.contains(",wait:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(plain, without);
+    assert!(!plain.contains("wait:"));
+    // A closure observer does not want waits either.
+    let mut sim = Simulation::<M>::new(0);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    sim.observe(move |e: &TraceEvent<'_>| sink.borrow_mut().push(e.kind));
+    script(&mut sim, "s", vec![Command::Sleep(1.0), Command::Yield]);
+    sim.run().unwrap();
+    assert_eq!(
+        *seen.borrow(),
+        [
+            TraceKind::Wake(WakeKind::Started),
+            TraceKind::Wake(WakeKind::Slept),
+            TraceKind::Wake(WakeKind::Slept),
+            TraceKind::Done
+        ]
+    );
+}
+
+#[test]
+fn wait_events_name_every_kind_of_wait() {
+    let mut sim = Simulation::<M>::new(0);
+    let log = TraceLog::with_waits();
+    sim.observe(log.clone());
+    let q = sim.filter_queue(Capacity::Bounded(1)).unwrap();
+    let r = sim.priority_resource(1).unwrap();
+    let c = sim.container(10.0, 0.0).unwrap();
+    let s = sim.signal();
+    let b = sim.barrier(1).unwrap();
+    let (other, _) = script(&mut sim, "other", vec![Command::Sleep(1.0)]);
+    script(
+        &mut sim,
+        "all",
+        vec![
+            Command::Yield,
+            Command::Put(q, 1),
+            Command::Wait(Wait::GetWhere(q, Filter::new(|_: &u32| true))),
+            Command::Wait(Wait::AcquireWith(r, Priority::new(0.0))),
+            Command::Join(other),
+            Command::Wait(Wait::PutAmount(c, 2.0)),
+            Command::Wait(Wait::GetAmount(c, 2.0)),
+            Command::Wait(Wait::Arrive(b)),
+            Command::AllOf([Wait::Sleep(1.0), Wait::Sleep(2.0), Wait::Sleep(0.5)].into()),
+            Command::first_of([Wait::Signal(s), Wait::Sleep(1.0)]),
+        ],
+    );
+    sim.run().unwrap();
+    let waits: Vec<String> = log
+        .records()
+        .iter()
+        .filter(|r| r.name == "all" && matches!(r.kind, TraceKind::Wait(_)))
+        .map(|r| r.kind.to_string())
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            "wait:yield",
+            "wait:put:q0",
+            "wait:get-where:q0",
+            "wait:acquire:r0",
+            "wait:join:#0",
+            "wait:put-amount:c0",
+            "wait:get-amount:c0",
+            "wait:arrive:b0",
+            "wait:all-of:3",
+            "wait:first-of:2",
+        ]
     );
 }
 

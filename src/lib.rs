@@ -53,6 +53,8 @@
 //! - [`stats`]: tallies, time-weighted levels, confidence intervals (replications, batch
 //!   means), statistics tables and CSV;
 //! - [`trace`]: observing every event, and CSV traces;
+//! - [`timeline`]: each process's waits over time, from a trace (drawn as SVG with the
+//!   `plot` feature);
 //! - [`error`]: the error type;
 //! - [`handle`]: the `Copy` handles of processes, queues and resources.
 #![forbid(unsafe_code)]
@@ -73,6 +75,7 @@ pub mod resource;
 pub mod rng;
 pub mod signal;
 pub mod stats;
+pub mod timeline;
 pub mod trace;
 
 pub use activity::{Activity, ActivityView, Participation};
@@ -95,7 +98,8 @@ pub use signal::SignalView;
 pub use stats::{
     ConfidenceInterval, Histogram, StatsError, StatsTable, Summary, Tally, TimeWeighted,
 };
-pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog};
+pub use timeline::Timeline;
+pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog, WaitKind, Waiting};
 
 /// The README's code blocks, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -24,9 +24,64 @@
 //! ```
 //!
 //! Times are written with Rust's shortest round-trip formatting (`2.5`, `3`, `0.1`).
+//!
+//! # Wait events (opt-in)
+//! By default a trace records what *woke* each process, not what it waited on. An observer
+//! whose [`Observer::wants_waits`] is true, such as [`TraceLog::with_waits`], also sees a
+//! [`TraceKind::Wait`] each time a process *starts* a wait: what it waits on, and whether
+//! the wait is masked. That is what a timeline of the processes' states needs (see
+//! [`crate::timeline`]). A command held back because interrupts are queued is not started,
+//! so it has no wait event: it comes back in the interrupt. The CSV spelling is `wait:`
+//! followed by the [`Waiting`]:
+//!
+//! | command | event |
+//! |---|---|
+//! | `Sleep(dt)` / `Yield` | `wait:sleep` / `wait:yield` |
+//! | `Get(q)` / `Wait(GetWhere(q, _))` | `wait:get:q0` / `wait:get-where:q0` |
+//! | `Put(q, _)` | `wait:put:q0` |
+//! | `Acquire(r)` / `Wait(AcquireWith(r, _))` | `wait:acquire:r0` |
+//! | `Join(pid)` | `wait:join:#3` (the pid's index) |
+//! | `Wait(GetAmount(c, _))` / `Wait(PutAmount(c, _))` | `wait:get-amount:c0` / `wait:put-amount:c0` |
+//! | `Wait(Signal(s))` | `wait:signal:s0` |
+//! | `Wait(Arrive(b))` | `wait:arrive:b0` |
+//! | `FirstOf(branches)` / `AllOf(branches)` | `wait:first-of:2` / `wait:all-of:3` (the branch count) |
+//! | `Attend(a)` | `wait:attend:a0` |
+//! | `Masked(wait)` | `wait:masked:` and the wait's spelling, e.g. `wait:masked:sleep` |
+//!
+//! The letter and number name the primitive by kind and [`index`](crate::QueueId::index).
+//! Only the observer's opinion at [`Simulation::observe`](crate::Simulation::observe)
+//! counts; without it the engine pays one `bool` test per started wait.
+//!
+//! ```
+//! use stepsim::{Boxed, Command, Context, Process, Simulation, TraceLog, Wait, Wake};
+//!
+//! struct Careful;
+//! impl Process<Boxed<()>> for Careful {
+//!     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+//!         match wake {
+//!             Wake::Started => Command::Masked(Wait::Sleep(1.0)),
+//!             _ => Command::Done,
+//!         }
+//!     }
+//! }
+//! let mut sim = Simulation::<Boxed<()>>::new(0);
+//! let log = TraceLog::with_waits();
+//! sim.observe(log.clone());
+//! sim.spawn_named("careful", Box::new(Careful));
+//! sim.run()?;
+//! assert_eq!(
+//!     log.to_csv(),
+//!     "time,pid,name,event\n\
+//!      0,0,careful,started\n\
+//!      0,0,careful,wait:masked:sleep\n\
+//!      1,0,careful,slept\n\
+//!      1,0,careful,done\n"
+//! );
+//! # Ok::<(), stepsim::Error>(())
+//! ```
 
-use crate::command::WakeKind;
-use crate::handle::Pid;
+use crate::command::{Command, Wait, WakeKind};
+use crate::handle::{ActivityId, BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io;
@@ -37,12 +92,162 @@ use std::rc::Rc;
 pub enum TraceKind {
     /// The process was stepped with a wake of this kind.
     Wake(WakeKind),
-    /// The process returned [`Command::Done`](crate::Command::Done).
+    /// The process returned [`Command::Done`].
     Done,
     /// The process's command was rejected with an error; it is finished.
     Failed,
     /// An interrupt could not be delivered because its target finished first.
     InterruptDropped,
+    /// The process started a wait (recorded only for observers that
+    /// [want waits](Observer::wants_waits)); written `wait:` and the [`Waiting`].
+    Wait(Waiting),
+}
+
+/// What a process waits on, without the wait's parameters (durations, items, amounts):
+/// the [`Waiting::on`] of a [`TraceKind::Wait`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WaitKind {
+    /// A `Sleep` (written `sleep`).
+    Sleep,
+    /// A `Yield` (`yield`).
+    Yield,
+    /// A `Get` from a queue (`get:q0`).
+    Get(QueueId),
+    /// A `GetWhere` from a filter queue (`get-where:q0`).
+    GetWhere(QueueId),
+    /// A `Put` into a queue (`put:q0`).
+    Put(QueueId),
+    /// An `Acquire` of a resource, or an `AcquireWith` a priority (`acquire:r0`).
+    Acquire(ResourceId),
+    /// A `Join` of a process (`join:#3`, the pid's [`index`](Pid::index)).
+    Join(Pid),
+    /// A `GetAmount` from a container (`get-amount:c0`).
+    GetAmount(ContainerId),
+    /// A `PutAmount` into a container (`put-amount:c0`).
+    PutAmount(ContainerId),
+    /// A wait for a signal (`signal:s0`).
+    Signal(SignalId),
+    /// An arrival at a barrier (`arrive:b0`).
+    Arrive(BarrierId),
+    /// A `FirstOf` with this many branches (`first-of:2`).
+    FirstOf {
+        /// Number of top-level branches.
+        branches: u32,
+    },
+    /// An `AllOf` (a command, or a `FirstOf` branch) with this many waits (`all-of:3`).
+    AllOf {
+        /// Number of waits.
+        branches: u32,
+    },
+    /// Taking part in an activity (`attend:a0`); never interruptible.
+    Attend(ActivityId),
+}
+
+impl WaitKind {
+    /// The kind of one [`Wait`].
+    pub fn of_wait<T>(wait: &Wait<T>) -> Self {
+        match wait {
+            Wait::Sleep(_) => WaitKind::Sleep,
+            Wait::Get(q) => WaitKind::Get(*q),
+            Wait::GetWhere(q, _) => WaitKind::GetWhere(*q),
+            Wait::Put(q, _) => WaitKind::Put(*q),
+            Wait::Acquire(r) | Wait::AcquireWith(r, _) => WaitKind::Acquire(*r),
+            Wait::Join(p) => WaitKind::Join(*p),
+            Wait::GetAmount(c, _) => WaitKind::GetAmount(*c),
+            Wait::PutAmount(c, _) => WaitKind::PutAmount(*c),
+            Wait::Signal(s) => WaitKind::Signal(*s),
+            Wait::Arrive(b) => WaitKind::Arrive(*b),
+            Wait::AllOf(branches) => WaitKind::AllOf {
+                branches: count(branches.len()),
+            },
+        }
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl fmt::Display for WaitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitKind::Sleep => f.write_str("sleep"),
+            WaitKind::Yield => f.write_str("yield"),
+            WaitKind::Get(q) => write!(f, "get:q{}", q.index()),
+            WaitKind::GetWhere(q) => write!(f, "get-where:q{}", q.index()),
+            WaitKind::Put(q) => write!(f, "put:q{}", q.index()),
+            WaitKind::Acquire(r) => write!(f, "acquire:r{}", r.index()),
+            WaitKind::Join(p) => write!(f, "join:#{}", p.index()),
+            WaitKind::GetAmount(c) => write!(f, "get-amount:c{}", c.index()),
+            WaitKind::PutAmount(c) => write!(f, "put-amount:c{}", c.index()),
+            WaitKind::Signal(s) => write!(f, "signal:s{}", s.index()),
+            WaitKind::Arrive(b) => write!(f, "arrive:b{}", b.index()),
+            WaitKind::FirstOf { branches } => write!(f, "first-of:{branches}"),
+            WaitKind::AllOf { branches } => write!(f, "all-of:{branches}"),
+            WaitKind::Attend(a) => write!(f, "attend:a{}", a.index()),
+        }
+    }
+}
+
+/// A wait a process started: what it waits on, and whether interrupts are masked meanwhile
+/// (it was issued as [`Command::Masked`]).
+///
+/// ```
+/// use stepsim::{Command, Wait, WaitKind, Waiting};
+/// let critical: Command<()> = Command::Masked(Wait::Sleep(0.5));
+/// let waiting = Waiting::of(&critical).unwrap();
+/// assert_eq!(waiting, Waiting { on: WaitKind::Sleep, masked: true });
+/// assert_eq!(waiting.to_string(), "masked:sleep");
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    /// What it waits on.
+    pub on: WaitKind,
+    /// Issued as [`Command::Masked`]: interrupts queue up until it completes. (An
+    /// [`Attend`](WaitKind::Attend) is never interruptible either, but is not reported as
+    /// masked.)
+    pub masked: bool,
+}
+
+impl Waiting {
+    /// What the trace records when `command` starts; `None` for
+    /// [`Command::Done`], which is no wait.
+    pub fn of<T>(command: &Command<T>) -> Option<Self> {
+        let on = match command {
+            Command::Sleep(_) => WaitKind::Sleep,
+            Command::Yield => WaitKind::Yield,
+            Command::Get(q) => WaitKind::Get(*q),
+            Command::Put(q, _) => WaitKind::Put(*q),
+            Command::Acquire(r) => WaitKind::Acquire(*r),
+            Command::Join(p) => WaitKind::Join(*p),
+            Command::FirstOf(branches) => WaitKind::FirstOf {
+                branches: count(branches.len()),
+            },
+            Command::AllOf(branches) => WaitKind::AllOf {
+                branches: count(branches.len()),
+            },
+            Command::Wait(w) => WaitKind::of_wait(w),
+            Command::Masked(w) => {
+                return Some(Waiting {
+                    on: WaitKind::of_wait(w),
+                    masked: true,
+                });
+            }
+            Command::Attend(a) => WaitKind::Attend(*a),
+            Command::Done => return None,
+        };
+        Some(Waiting { on, masked: false })
+    }
+}
+
+impl fmt::Display for Waiting {
+    /// `masked:` (if masked) followed by the [`WaitKind`]: `sleep`, `masked:sleep`, `get:q0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.masked {
+            f.write_str("masked:")?;
+        }
+        self.on.fmt(f)
+    }
 }
 
 impl fmt::Display for TraceKind {
@@ -52,6 +257,7 @@ impl fmt::Display for TraceKind {
             TraceKind::Done => f.write_str("done"),
             TraceKind::Failed => f.write_str("failed"),
             TraceKind::InterruptDropped => f.write_str("interrupt-dropped"),
+            TraceKind::Wait(w) => write!(f, "wait:{w}"),
         }
     }
 }
@@ -90,6 +296,12 @@ pub const CSV_HEADER: &str = "time,pid,name,event";
 pub trait Observer {
     /// Called once per event, in order.
     fn on_event(&mut self, event: &TraceEvent<'_>);
+
+    /// Whether to see a [`TraceKind::Wait`] each time a process starts a wait, too (false
+    /// unless overridden). Asked once, by [`Simulation::observe`](crate::Simulation::observe).
+    fn wants_waits(&self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(&TraceEvent<'_>)> Observer for F {
@@ -115,13 +327,24 @@ pub struct Record {
 /// [`Simulation::observe`](crate::Simulation::observe).
 #[derive(Clone, Default)]
 pub struct TraceLog {
-    records: Rc<RefCell<Vec<Record>>>,
+    pub(crate) records: Rc<RefCell<Vec<Record>>>,
+    waits: bool,
 }
 
 impl TraceLog {
-    /// An empty log.
+    /// An empty log of wakes, exits and dropped interrupts.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty log that also records every wait a process starts ([`TraceKind::Wait`],
+    /// see [the module docs](self#wait-events-opt-in)): what a
+    /// [`Timeline`](crate::timeline::Timeline) is built from.
+    pub fn with_waits() -> Self {
+        TraceLog {
+            records: Rc::default(),
+            waits: true,
+        }
     }
 
     /// A copy of every record so far.
@@ -169,5 +392,9 @@ impl Observer for TraceLog {
             name: e.name.to_owned(),
             kind: e.kind,
         });
+    }
+
+    fn wants_waits(&self) -> bool {
+        self.waits
     }
 }

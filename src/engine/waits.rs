@@ -19,7 +19,7 @@ use crate::process::Model;
 use crate::queue::{Getter, Waiter};
 use crate::resource::{Key, Request, ResourceKind};
 use crate::signal::SignalPhase;
-use crate::trace::TraceKind;
+use crate::trace::{TraceKind, Waiting};
 use smallvec::SmallVec;
 
 /// How the branches of the current wait combine.
@@ -299,6 +299,9 @@ impl<M: Model> Simulation<M> {
             }
             return Ok(None);
         }
+        if self.trace_waits {
+            self.emit_wait(idx, &command);
+        }
         let masked = matches!(command, Command::Masked(_) | Command::Attend(_));
         let epoch = self.begin_wait(idx, masked);
         if matches!(command, Command::Wait(_)) {
@@ -395,6 +398,9 @@ impl<M: Model> Simulation<M> {
     /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
     #[inline]
     pub(crate) fn sleep(&mut self, idx: usize, dt: f64) {
+        if self.trace_waits {
+            self.emit_wait(idx, &Command::Sleep(dt));
+        }
         let epoch = self.begin_wait(idx, false);
         self.procs[idx].branches.push(Branch {
             wait: BranchWait::Sleep(dt),
@@ -403,6 +409,16 @@ impl<M: Model> Simulation<M> {
             done: false,
         });
         self.schedule(self.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
+    }
+
+    /// Tells the observer that the process starts the wait of `command` (only for an
+    /// observer that wants waits).
+    #[cold]
+    #[inline(never)]
+    fn emit_wait(&mut self, idx: usize, command: &Command<M::Item>) {
+        if let Some(waiting) = Waiting::of(command) {
+            self.emit(idx, TraceKind::Wait(waiting));
+        }
     }
 
     fn has_exited(&self, p: Pid) -> bool {
