@@ -31,7 +31,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
-use stepsim::{Command, Context, Model, Pid, Process, ResourceId, Simulation, Stream, Wait, Wake};
+use stepsim::{
+    Command, Context, Model, Outcome, Pid, Process, ResourceId, Simulation, Stream, Wake,
+};
 
 // ----- a counting allocator: live bytes, peak bytes, number of allocations -----
 
@@ -154,7 +156,7 @@ mod timeouts {
     impl Process<M> for Sleeper {
         fn step(&mut self, _cx: &mut Context<'_, M>, wake: Wake<()>) -> Command<()> {
             woke();
-            if let Wake::Slept = wake {
+            if let Wake::Completed(Outcome::Slept) = wake {
                 bump(&COUNT_A);
             }
             if self.left == 0 {
@@ -237,7 +239,7 @@ mod mmc {
                         c.t0 = cx.now();
                         Command::Acquire(c.res)
                     }
-                    Wake::Acquired(_) => {
+                    Wake::Completed(Outcome::Acquired(_)) => {
                         let wait = cx.now() - c.t0;
                         WAITS.with_borrow_mut(|w| w.push(wait));
                         Command::Sleep(c.service)
@@ -318,7 +320,7 @@ mod mmc {
 
 mod pipeline {
     use super::*;
-    use stepsim::{Capacity, QueueId};
+    use stepsim::{Capacity, Outcome, QueueId};
 
     pub struct M;
     impl Model for M {
@@ -351,7 +353,7 @@ mod pipeline {
             match self {
                 // for i in range(N): put(i); sleep Exp(1)
                 Actor::Producer { next, n, q, rng } => match wake {
-                    Wake::Put => Command::Sleep(exp(rng, 1.0)),
+                    Wake::Completed(Outcome::Put) => Command::Sleep(exp(rng, 1.0)),
                     _ if *next == *n => Command::Done,
                     _ => {
                         *next += 1;
@@ -365,16 +367,16 @@ mod pipeline {
                     item,
                     rng,
                 } => match wake {
-                    Wake::Got(x) => {
+                    Wake::Completed(Outcome::Got(x)) => {
                         *item = x;
                         Command::Sleep(exp(rng, 1.2))
                     }
-                    Wake::Slept => Command::Put(*to, *item),
+                    Wake::Completed(Outcome::Slept) => Command::Put(*to, *item),
                     _ => Command::Get(*from),
                 },
                 // loop: get(q); done += 1
                 Actor::Consumer { q } => {
-                    if let Wake::Got(_) = wake {
+                    if let Wake::Completed(Outcome::Got(_)) = wake {
                         bump(&COUNT_A);
                     }
                     Command::Get(*q)
@@ -418,7 +420,7 @@ mod pipeline {
 
 mod interrupts {
     use super::*;
-    use stepsim::{Capacity, QueueId};
+    use stepsim::{Capacity, Outcome, QueueId, Reason};
 
     pub struct M;
     impl Model for M {
@@ -451,7 +453,7 @@ mod interrupts {
             match self {
                 // for _ in range(N): put(lognormal(0.5, 0.6)); sleep Exp(4)
                 Actor::Manager { left, q, rng } => match wake {
-                    Wake::Put => Command::Sleep(exp(rng, 4.0)),
+                    Wake::Completed(Outcome::Put) => Command::Sleep(exp(rng, 4.0)),
                     _ if *left == 0 => Command::Done,
                     _ => {
                         *left -= 1;
@@ -461,8 +463,8 @@ mod interrupts {
                 Actor::Worker { q, stack } => {
                     match wake {
                         Wake::Started => {}
-                        Wake::Got(d) => stack.push((d, 0.0)),
-                        Wake::Slept => {
+                        Wake::Completed(Outcome::Got(d)) => stack.push((d, 0.0)),
+                        Wake::Completed(Outcome::Slept) => {
                             let top = stack.last_mut().expect("working on a task");
                             top.1 = top.0;
                         }
@@ -472,7 +474,9 @@ mod interrupts {
                             if let (Some(top), Command::Sleep(_)) = (stack.last_mut(), &i.request) {
                                 top.1 += i.waited;
                             }
-                            stack.push((i.cause, 0.0));
+                            if let Reason::Interrupt(work) = i.cause {
+                                stack.push((work, 0.0));
+                            }
                         }
                         other => unreachable!("a worker never gets {:?}", other.kind()),
                     }
@@ -489,7 +493,7 @@ mod interrupts {
                 }
                 // while finished < N: sleep Exp(2); interrupt a random worker
                 Actor::Interrupter { n, workers, rng } => {
-                    if let Wake::Slept = wake {
+                    if let Wake::Completed(Outcome::Slept) = wake {
                         let target = workers[rng.random_range(0..workers.len())];
                         cx.interrupt(target, lognormal(rng, 0.2, 0.1));
                     }
@@ -585,7 +589,7 @@ mod firstof {
                     service,
                 } => match wake {
                     Wake::Started => {
-                        Command::first_of([Wait::Acquire(*res), Wait::Sleep(*patience)])
+                        Command::first_of([Command::Acquire(*res), Command::Sleep(*patience)])
                     }
                     Wake::First(first) if first.index == 0 => {
                         bump(&COUNT_A);
@@ -647,7 +651,7 @@ mod w1 {
     impl Process<M> for Sleeper {
         fn step(&mut self, _cx: &mut Context<'_, M>, wake: Wake<()>) -> Command<()> {
             woke();
-            if let Wake::Slept = wake {
+            if let Wake::Completed(Outcome::Slept) = wake {
                 bump(&COUNT_A);
             }
             Command::Sleep(exp(&mut self.rng, 1.0))

@@ -16,7 +16,7 @@
 //! |---|---|
 //! | `simpy.Resource(env, capacity=1)` | `sim.resource(1)` |
 //! | `source()`: `env.process(customer(..))`, then `yield env.timeout(expovariate(..))`, five times | [`Source`]: `cx.spawn_named(..)`, then `Command::Sleep(..)` |
-//! | `with counter.request() as req:` … `results = yield req \| env.timeout(patience)` | [`Customer`]: `Command::first_of([Wait::Acquire(counter), Wait::Sleep(patience)])` |
+//! | `with counter.request() as req:` … `results = yield req \| env.timeout(patience)` | [`Customer`]: `Command::first_of([Command::Acquire(counter), Command::Sleep(patience)])` |
 //! | `if req in results:` (we got to the counter) | `Wake::First(First { index: 0, .. })` — the customer now holds the counter |
 //! | `else:` (we reneged) | `Wake::First(First { index: 1, .. })` |
 //! | leaving the `with` block: a granted request is released, a pending one cancelled | after service: `cx.release(counter)`; after reneging there is nothing to do, because the losing `Acquire` was already withdrawn from the counter's queue when the timer won |
@@ -43,7 +43,7 @@ mod pyrandom;
 use pyrandom::PyRandom;
 use std::cell::RefCell;
 use std::rc::Rc;
-use stepsim::{Boxed, Command, Context, First, Process, ResourceId, Simulation, Wait, Wake};
+use stepsim::{Boxed, Command, Context, First, Outcome, Process, ResourceId, Simulation, Wake};
 
 /// No queues and no interrupts in this model: a resource and timers.
 type M = Boxed<()>;
@@ -71,7 +71,10 @@ struct Source {
 
 impl Process<M> for Source {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<()>) -> Command<()> {
-        debug_assert!(matches!(wake, Wake::Started | Wake::Slept));
+        debug_assert!(matches!(
+            wake,
+            Wake::Started | Wake::Completed(Outcome::Slept)
+        ));
         // One turn of `for i in range(number)` per step.
         if self.i == self.number {
             return Command::Done;
@@ -130,7 +133,7 @@ impl Process<M> for Customer {
                 let patience = self.rng.borrow_mut().uniform(MIN_PATIENCE, MAX_PATIENCE);
                 self.state = State::Waiting;
                 // Wait for the counter or abort at the end of our tether.
-                Command::first_of([Wait::Acquire(self.counter), Wait::Sleep(patience)])
+                Command::first_of([Command::Acquire(self.counter), Command::Sleep(patience)])
             }
             (State::Waiting, Wake::First(First { index, .. })) => {
                 let wait = now - self.arrive;
@@ -147,7 +150,7 @@ impl Process<M> for Customer {
                     Command::Done
                 }
             }
-            (State::Served, Wake::Slept) => {
+            (State::Served, Wake::Completed(Outcome::Slept)) => {
                 println!("{now:7.4} {name}: Finished");
                 // The end of the `with counter.request()` block.
                 cx.release(self.counter);

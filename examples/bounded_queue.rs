@@ -22,7 +22,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use stepsim::{
-    Boxed, Capacity, Command, Context, Pid, Process, QueueId, QueueView, Simulation, Wake,
+    Boxed, Capacity, Command, Context, Outcome, Pid, Process, QueueId, QueueView, Simulation, Wake,
 };
 
 /// The model: the queue carries item numbers.
@@ -71,7 +71,7 @@ impl Process<M> for Producer {
         let t = cx.now();
         match wake {
             Wake::Started => Command::Sleep(1.0),
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 self.made += 1;
                 let view = cx.queue_view(self.q).expect("our queue");
                 if view.is_full() {
@@ -86,7 +86,7 @@ impl Process<M> for Producer {
                 }
                 Command::Put(self.q, self.made)
             }
-            Wake::Put => {
+            Wake::Completed(Outcome::Put) => {
                 let view = cx.queue_view(self.q).expect("our queue");
                 let mut stats = self.stats.borrow_mut();
                 stats.saw(&view);
@@ -122,8 +122,8 @@ impl Process<M> for Consumer {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32>) -> Command<u32> {
         let t = cx.now();
         match wake {
-            Wake::Started | Wake::Slept => Command::Get(self.q),
-            Wake::Got(item) => {
+            Wake::Started | Wake::Completed(Outcome::Slept) => Command::Get(self.q),
+            Wake::Completed(Outcome::Got(item)) => {
                 let view = cx.queue_view(self.q).expect("our queue");
                 println!(
                     "t={t:4.1}  consumer: takes item {item}, queue {}",
@@ -151,7 +151,7 @@ impl Process<M> for Monitor {
         let t = cx.now();
         match wake {
             Wake::Started => Command::Sleep(0.5),
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 let view = cx.queue_view(self.q).expect("our queue");
                 println!("t={t:4.1}    monitor: queue {}", show(&view));
                 let empty = view.is_empty();

@@ -15,10 +15,10 @@
 //! |---|---|
 //! | `simpy.Resource(env, num_machines)` | `sim.resource(NUM_MACHINES)` |
 //! | `setup()`: 4 × `env.process(car(..))`, then `yield env.timeout(randint(5, 9))` in a loop | [`Setup`]: `cx.spawn_named(..)` four times, then `Command::Sleep` in a loop |
-//! | `car()`: `with cw.machine.request() as request: yield request` | [`Car`]: `Command::Acquire(machine)` → `Wake::Acquired` |
-//! | `yield env.process(cw.wash(name))` | `let wash = cx.spawn(..)`, then `Command::Join(wash)` → `Wake::Joined` |
+//! | `car()`: `with cw.machine.request() as request: yield request` | [`Car`]: `Command::Acquire(machine)` → `Wake::Completed(Outcome::Acquired)` |
+//! | `yield env.process(cw.wash(name))` | `let wash = cx.spawn(..)`, then `Command::Join(wash)` → `Wake::Completed(Outcome::Joined)` |
 //! | leaving the `with` block (releases the machine) | `cx.release(machine)` |
-//! | `wash()`: `yield env.timeout(washtime)`, then `randint(50, 99)` | [`Wash`]: `Command::Sleep(washtime)` → `Wake::Slept` |
+//! | `wash()`: `yield env.timeout(washtime)`, then `randint(50, 99)` | [`Wash`]: `Command::Sleep(washtime)` → `Wake::Completed(Outcome::Slept)` |
 //! | `random.seed(42)`, `random.randint` | one [`PyRandom`] shared by every process (`Rc<RefCell<_>>`), as Python's module-level generator is |
 //! | `env.run(until=SIM_TIME)` | `sim.run_until(SIM_TIME)` |
 //!
@@ -42,7 +42,7 @@ mod pyrandom;
 use pyrandom::PyRandom;
 use std::cell::RefCell;
 use std::rc::Rc;
-use stepsim::{Boxed, Command, Context, Process, ResourceId, Simulation, Wake};
+use stepsim::{Boxed, Command, Context, Outcome, Process, ResourceId, Simulation, Wake};
 
 /// No queues and no interrupts in this model: only a resource, timers and joins.
 type M = Boxed<()>;
@@ -76,7 +76,7 @@ impl Process<M> for Wash {
     fn step(&mut self, _cx: &mut Context<'_, M>, wake: Wake<()>) -> Command<()> {
         match wake {
             Wake::Started => Command::Sleep(self.carwash.washtime),
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 let pct_dirt = self.carwash.rng.borrow_mut().randint(50, 99);
                 println!("Carwash removed {pct_dirt}% of {}'s dirt.", self.car);
                 Command::Done
@@ -100,7 +100,7 @@ impl Process<M> for Car {
                 println!("{name} arrives at the carwash at {now:.2}.");
                 Command::Acquire(self.carwash.machine)
             }
-            Wake::Acquired(_) => {
+            Wake::Completed(Outcome::Acquired(_)) => {
                 println!("{name} enters the carwash at {now:.2}.");
                 let wash = cx.spawn(Box::new(Wash {
                     car: name.clone(),
@@ -108,7 +108,7 @@ impl Process<M> for Car {
                 }));
                 Command::Join(wash)
             }
-            Wake::Joined(..) => {
+            Wake::Completed(Outcome::Joined(..)) => {
                 println!("{name} leaves the carwash at {now:.2}.");
                 // The end of Python's `with cw.machine.request()` block.
                 cx.release(self.carwash.machine);
@@ -157,7 +157,7 @@ impl Process<M> for Setup {
                 }
                 self.wait_for_next_car()
             }
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 self.new_car(cx);
                 self.wait_for_next_car()
             }

@@ -16,7 +16,7 @@
 //! order.
 //!
 //! **Critical regions.** The calibration task must not be cut short, so the worker runs it
-//! as `Command::Masked(Wait::Sleep(..))`. The boss's interrupt at t=18 arrives during it and
+//! as `Command::Sleep(..).masked()`. The boss's interrupt at t=18 arrives during it and
 //! is *deferred, not lost*: it queues up and is delivered at the worker's next interruptible
 //! command (at t=20, the moment the worker starts on its e-mail). The delivered interrupt
 //! hands back that unstarted command with `waited == 0`, so the same save-and-push code
@@ -44,7 +44,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 use stepsim::{
-    Boxed, Command, Context, Interrupt, Pid, Process, Simulation, Timeline, TraceLog, Wait, Wake,
+    Boxed, Command, Context, Interrupt, Outcome, Pid, Process, Reason, Simulation, Timeline,
+    TraceLog, Wake,
 };
 
 /// What an interrupt carries: the urgent task itself.
@@ -118,7 +119,7 @@ impl Worker {
         let top = self.stack.last().expect("a task to work on");
         if top.critical {
             // A critical region: interrupts that arrive meanwhile are queued, not delivered.
-            Command::Masked(Wait::Sleep(top.left))
+            Command::Sleep(top.left).masked()
         } else {
             Command::Sleep(top.left)
         }
@@ -160,7 +161,7 @@ impl Process<M> for Worker {
             Wake::Started => self.next_task(t),
 
             // The top task's work is done.
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 let mut done = self.stack.pop().expect("was working on a task");
                 // The last `Sleep(left)` ran to the end.
                 done.worked += done.left;
@@ -183,7 +184,14 @@ impl Process<M> for Worker {
                 let left = interrupt
                     .remaining_sleep()
                     .expect("the worker only ever waits in Sleep");
-                let Interrupt { cause, waited, .. } = interrupt;
+                let Interrupt {
+                    cause: Reason::Interrupt(cause),
+                    waited,
+                    ..
+                } = interrupt
+                else {
+                    unreachable!("nothing preempts or summons the worker")
+                };
                 let top = self.stack.last_mut().expect("interrupted while on a task");
                 assert_eq!(waited + left, top.left, "work is neither lost nor invented");
                 top.worked += waited;
@@ -232,7 +240,7 @@ struct Boss {
 impl Process<M> for Boss {
     fn step(&mut self, cx: &mut Cx<'_>, wake: Wake<(), Urgent>) -> Command<()> {
         let t = cx.now();
-        if let Wake::Slept = wake {
+        if let Wake::Completed(Outcome::Slept) = wake {
             let (_, name, work) = self.plan.pop_front().expect("planned");
             println!("t={t:4.1}  boss:   interrupts the worker: {name} ({work} of work)");
             let cause = Urgent {

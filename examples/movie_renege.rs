@@ -17,7 +17,7 @@
 //! |---|---|
 //! | `counter=simpy.Resource(env, capacity=1)` | `sim.resource(1)` |
 //! | `sold_out={movie: env.event() ..}` | one signal per movie: `sim.signal()` |
-//! | `with theater.counter.request() as my_turn:` … `result = yield my_turn \| theater.sold_out[movie]` | [`Moviegoer`]: `Command::first_of([Wait::Acquire(counter), Wait::Signal(sold_out)])` |
+//! | `with theater.counter.request() as my_turn:` … `result = yield my_turn \| theater.sold_out[movie]` | [`Moviegoer`]: `Command::first_of([Command::Acquire(counter), Command::Signal(sold_out)])` |
 //! | `if my_turn not in result:` (sold out while queueing) | `Wake::First(First { index: 1, .. })`; the losing `Acquire` was already withdrawn from the counter's queue |
 //! | otherwise: our turn | `Wake::First(First { index: 0, .. })`: the moviegoer now holds the counter |
 //! | `theater.sold_out[movie].succeed()` | `cx.trigger(sold_out)` |
@@ -50,7 +50,7 @@ use pyrandom::PyRandom;
 use std::cell::RefCell;
 use std::rc::Rc;
 use stepsim::{
-    Boxed, Command, Context, First, Process, ResourceId, SignalId, Simulation, Wait, Wake,
+    Boxed, Command, Context, First, Outcome, Process, ResourceId, SignalId, Simulation, Wake,
 };
 
 /// No queues and no interrupts in this model: a resource, signals and timers.
@@ -108,8 +108,8 @@ impl Process<M> for Moviegoer {
                 self.state = State::Queueing;
                 // Wait until it's our turn or until the movie is sold out.
                 Command::first_of([
-                    Wait::Acquire(theater.counter),
-                    Wait::Signal(theater.sold_out[movie]),
+                    Command::Acquire(theater.counter),
+                    Command::Signal(theater.sold_out[movie]),
                 ])
             }
             (State::Queueing, Wake::First(First { index: 1, .. })) => {
@@ -136,7 +136,7 @@ impl Process<M> for Moviegoer {
                 self.state = State::Buying;
                 Command::Sleep(1.0)
             }
-            (State::Arguing | State::Buying, Wake::Slept) => {
+            (State::Arguing | State::Buying, Wake::Completed(Outcome::Slept)) => {
                 // The end of the `with theater.counter.request()` block.
                 cx.release(theater.counter);
                 Command::Done
@@ -154,7 +154,7 @@ struct Arrivals {
 
 impl Process<M> for Arrivals {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<()>) -> Command<()> {
-        if let Wake::Slept = wake {
+        if let Wake::Completed(Outcome::Slept) = wake {
             // `random.choice(theater.movies)`, as an index into `MOVIES`.
             let movie = *self.rng.choice(&[0, 1, 2]);
             let num_tickets = self.rng.randint(1, 6);

@@ -21,7 +21,7 @@
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::rc::Rc;
-use stepsim::{Boxed, Capacity, Command, Context, Process, QueueId, Simulation, Wake};
+use stepsim::{Boxed, Capacity, Command, Context, Outcome, Process, QueueId, Simulation, Wake};
 
 /// A print job.
 #[derive(Clone, Debug)]
@@ -55,8 +55,8 @@ impl Process<M> for Server {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<Job>) -> Command<Job> {
         let t = cx.now();
         match wake {
-            Wake::Started | Wake::Slept => Command::Get(self.q),
-            Wake::Got(job) => {
+            Wake::Started | Wake::Completed(Outcome::Slept) => Command::Get(self.q),
+            Wake::Completed(Outcome::Got(job)) => {
                 println!(
                     "t={t:4.1}  server prints {}(p{}), still queued {}",
                     job.name,
@@ -86,8 +86,8 @@ impl Process<M> for Submitter {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<Job>) -> Command<Job> {
         let t = cx.now();
         match wake {
-            Wake::Started | Wake::Put => {
-                if matches!(wake, Wake::Put) {
+            Wake::Started | Wake::Completed(Outcome::Put) => {
+                if matches!(wake, Wake::Completed(Outcome::Put)) {
                     println!("t={t:4.1}  queue now {}", show(cx, self.q));
                 }
                 match self.plan.get(self.next) {
@@ -95,7 +95,7 @@ impl Process<M> for Submitter {
                     None => Command::Done,
                 }
             }
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 let job = self.plan[self.next].1.clone();
                 self.next += 1;
                 println!("t={t:4.1}  submit {}(p{})", job.name, job.priority);

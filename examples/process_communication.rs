@@ -18,7 +18,7 @@
 //! |---|---|
 //! | `simpy.Store(env)` | `sim.queue(Capacity::Unbounded)` carrying [`Message`]s |
 //! | `out_pipe.put(msg)` (not yielded: an unbounded store never blocks) | `cx.try_put(pipe, msg)`, which cannot fail on an unbounded queue |
-//! | `msg = yield in_pipe.get()` | `Command::Get(pipe)` → `Wake::Got(msg)` |
+//! | `msg = yield in_pipe.get()` | `Command::Get(pipe)` → `Wake::Completed(Outcome::Got(msg))` |
 //! | `BroadcastPipe`: `get_output_conn()` makes a new store; `put()` puts into every one | [`BroadcastPipe`]: `output_conn()` makes a new queue; `put()` puts a copy into every one |
 //! | `message_generator()`: `yield env.timeout(randint(6, 10))`, then put | [`Generator`] |
 //! | `message_consumer()`: get, print, `yield env.timeout(randint(4, 8))` | [`Consumer`] |
@@ -57,7 +57,7 @@ mod pyrandom;
 use pyrandom::PyRandom;
 use std::cell::RefCell;
 use std::rc::Rc;
-use stepsim::{Boxed, Capacity, Command, Context, Process, QueueId, Simulation, Wake};
+use stepsim::{Boxed, Capacity, Command, Context, Outcome, Process, QueueId, Simulation, Wake};
 
 /// What the pipes carry: `(env.now, f'{name} says hello at {env.now}')` in Python.
 #[derive(Clone, Debug)]
@@ -134,7 +134,7 @@ impl Process<M> for Generator {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<Message>) -> Command<Message> {
         match wake {
             Wake::Started => {}
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 // Messages are time stamped to later check if the consumer was late.
                 let now = cx.now();
                 let msg = Message {
@@ -163,8 +163,8 @@ impl Process<M> for Consumer {
         let (name, now) = (self.name, cx.now());
         match wake {
             // Get the next message (at the start, and after the other work).
-            Wake::Started | Wake::Slept => Command::Get(self.in_pipe),
-            Wake::Got(msg) => {
+            Wake::Started | Wake::Completed(Outcome::Slept) => Command::Get(self.in_pipe),
+            Wake::Completed(Outcome::Got(msg)) => {
                 if msg.sent < now {
                     // The message was already in the pipe: the consumer was late getting it.
                     println!(

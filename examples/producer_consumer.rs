@@ -25,7 +25,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use stepsim::{Capacity, Command, Context, Model, Process, QueueId, Simulation, Wake};
+use stepsim::{Capacity, Command, Context, Model, Outcome, Process, QueueId, Simulation, Wake};
 
 /// What the belt carries.
 #[derive(Debug)]
@@ -95,7 +95,7 @@ impl Producer {
         let t = cx.now();
         match wake {
             Wake::Started => Command::Sleep(self.every),
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 // A widget is ready: put it on the belt.
                 self.made += 1;
                 let widget = Widget {
@@ -107,7 +107,7 @@ impl Producer {
                 self.ledger.borrow_mut().produced.push(widget.label());
                 Command::Put(self.belt, widget)
             }
-            Wake::Put => {
+            Wake::Completed(Outcome::Put) => {
                 // The belt is unbounded, so the put completed at the same instant.
                 if self.made == self.count {
                     println!(
@@ -139,7 +139,7 @@ impl Consumer {
         let t = cx.now();
         match wake {
             Wake::Started => {}
-            Wake::Got(widget) => {
+            Wake::Completed(Outcome::Got(widget)) => {
                 // A read-only look at what is still on the belt, in the order it will be taken.
                 let belt = cx.queue_view(self.belt).expect("our belt");
                 let left: Vec<String> = belt.iter().map(Widget::label).collect();
@@ -153,7 +153,7 @@ impl Consumer {
                 self.packing = Some(widget);
                 return Command::Sleep(self.work);
             }
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 let widget = self.packing.take().expect("was packing");
                 println!("t={t:4.1}  {:6} packed {}", self.name, widget.label());
                 self.ledger.borrow_mut().consumed.push(widget.label());

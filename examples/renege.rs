@@ -4,7 +4,7 @@
 //! clerk *or* for their patience to run out, whichever comes first:
 //!
 //! ```text
-//! Command::first_of([Wait::Acquire(clerk), Wait::Sleep(patience)])
+//! Command::first_of([Command::Acquire(clerk), Command::Sleep(patience)])
 //! ```
 //!
 //! The wake says which branch won (`First { index, outcome, others }`):
@@ -30,9 +30,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use stepsim::{
-    Boxed, Command, Context, First, Outcome, Process, ResourceId, Simulation, Wait, Wake,
-};
+use stepsim::{Boxed, Command, Context, First, Outcome, Process, ResourceId, Simulation, Wake};
 
 type M = Boxed<()>;
 
@@ -74,14 +72,14 @@ impl Process<M> for Customer {
         match wake {
             // Walk in at the arrival time.
             Wake::Started => Command::Sleep(self.arrival),
-            Wake::Slept if self.since.is_none() => {
+            Wake::Completed(Outcome::Slept) if self.since.is_none() => {
                 self.since = Some(t);
                 println!(
                     "t={t:4.1}  customer {id} arrives, will wait at most {} ({})",
                     self.patience,
                     clerk_state(cx, self.clerk)
                 );
-                Command::first_of([Wait::Acquire(self.clerk), Wait::Sleep(self.patience)])
+                Command::first_of([Command::Acquire(self.clerk), Command::Sleep(self.patience)])
             }
             // The clerk came first: be served.
             Wake::First(First {
@@ -106,7 +104,7 @@ impl Process<M> for Customer {
                 let waited = t - self.since.expect("arrived");
                 // The losing `Acquire` was withdrawn, not granted: it comes back untouched,
                 // and this customer holds no slot of the clerk.
-                assert_eq!(others.as_slice(), &[Wait::Acquire(self.clerk)]);
+                assert_eq!(others, [Command::Acquire(self.clerk)]);
                 let me = cx.pid().expect("running as a process");
                 let holds = cx
                     .resource_view(self.clerk)
@@ -124,7 +122,7 @@ impl Process<M> for Customer {
                 Command::Done
             }
             // Service finished: give the clerk back (the next in line gets it now).
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 cx.release(self.clerk);
                 println!(
                     "t={t:4.1}  customer {id} is done and leaves ({})",

@@ -23,7 +23,7 @@
 use rand::RngExt;
 use std::cell::RefCell;
 use std::rc::Rc;
-use stepsim::{Boxed, Command, Context, Process, ResourceId, Simulation, Stream, Wake};
+use stepsim::{Boxed, Command, Context, Outcome, Process, ResourceId, Simulation, Stream, Wake};
 
 type M = Boxed<()>;
 
@@ -98,7 +98,7 @@ impl Process<M> for Driver {
                 };
                 Command::Acquire(self.pump)
             }
-            (&Customer::Waiting { id, arrived, fill }, Wake::Acquired(_)) => {
+            (&Customer::Waiting { id, arrived, fill }, Wake::Completed(Outcome::Acquired(_))) => {
                 let view = cx.resource_view(self.pump).expect("our pump");
                 let mut station = self.station.borrow_mut();
                 station.max_in_use = station.max_in_use.max(view.in_use());
@@ -120,7 +120,7 @@ impl Process<M> for Driver {
                     arrived,
                     got_pump,
                 },
-                Wake::Slept,
+                Wake::Completed(Outcome::Slept),
             ) => {
                 // Give the pump back; the next waiter gets it at this same instant.
                 cx.release(self.pump);

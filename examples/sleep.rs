@@ -18,7 +18,9 @@
 //!
 //! Run it with `cargo run --example sleep`.
 
-use stepsim::{Boxed, Command, Context, Process, Simulation, TraceKind, TraceLog, Wake, WakeKind};
+use stepsim::{
+    Boxed, Command, Context, Outcome, Process, Simulation, TraceKind, TraceLog, Wake, WakeKind,
+};
 
 /// The model: queues would carry `()` (there are none), interrupts carry `()`.
 type M = Boxed<()>;
@@ -45,8 +47,12 @@ impl Process<M> for Sleeper {
                 return Command::Yield;
             }
             Wake::Started => println!("t={t:4.1}  {name:5} starts"),
-            Wake::Slept if self.taken == 0 => println!("t={t:4.1}  {name:5} is back from Yield"),
-            Wake::Slept => println!("t={t:4.1}  {name:5} wakes up (nap {})", self.taken),
+            Wake::Completed(Outcome::Slept) if self.taken == 0 => {
+                println!("t={t:4.1}  {name:5} is back from Yield")
+            }
+            Wake::Completed(Outcome::Slept) => {
+                println!("t={t:4.1}  {name:5} wakes up (nap {})", self.taken)
+            }
             other => unreachable!("a sleeper only sleeps, got {other:?}"),
         }
         if self.taken == self.naps {

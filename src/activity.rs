@@ -4,10 +4,10 @@
 //! pending: they keep working. When it starts, each participant is *pulled in* like an
 //! interrupt: its current wait is withdrawn (nothing lost; how long it had waited is
 //! reported, so partial work can be saved) and it is stepped with
-//! [`Wake::Summoned`](crate::Wake::Summoned), to which it answers
+//! [`Wake::Interrupted`](crate::Wake::Interrupted) with [`Reason::Summoned`](crate::Reason::Summoned), to which it answers
 //! [`Command::Attend`](crate::Command::Attend). It is then held — interrupts to it queue up as
 //! for a masked wait — until the activity ends, when every participant wakes with
-//! [`Wake::ActivityOver`](crate::Wake::ActivityOver) and resumes its own state machine.
+//! [`Wake::Completed(Outcome::ActivityOver)`](crate::Wake::Completed(Outcome::ActivityOver)) and resumes its own state machine.
 //!
 //! A participant inside a masked (critical) wait joins as soon as that wait ends, and the
 //! activity records how late it was. A process asked into two activities at once joins them
@@ -31,18 +31,18 @@
 //! not yet there) does not count as available for another.
 //!
 //! ```
-//! use stepsim::{Activity, Boxed, Command, Context, Process, Simulation, Wake};
+//! use stepsim::{Activity, Boxed, Reason, Command, Context, Interrupt, Outcome, Process, Simulation, Wake};
 //!
 //! /// Works in 10-unit pieces forever, saving progress when pulled into a meeting.
 //! struct Worker { left: f64, done: u32 }
 //! impl Process<Boxed<()>> for Worker {
 //!     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 //!         match wake {
-//!             Wake::Summoned(s) => {
+//!             Wake::Interrupted(s @ Interrupt { cause: Reason::Summoned(_), .. }) => {
 //!                 self.left -= s.waited; // the partial work is kept
-//!                 return Command::Attend(s.cause);
+//!                 return Command::Attend(s.activity().expect("a summons"));
 //!             }
-//!             Wake::Slept => { self.done += 1; self.left = 10.0; }
+//!             Wake::Completed(Outcome::Slept) => { self.done += 1; self.left = 10.0; }
 //!             _ => {}
 //!         }
 //!         if cx.now() >= 40.0 { return Command::Done; }

@@ -1,20 +1,20 @@
 //! Barriers: parties wait until `n` have arrived, then all continue.
 //!
-//! `Wait::Arrive(b)` waits at the barrier. When the `n`-th party arrives, every waiting party
-//! is released (each wakes with [`Wake::Released`](crate::Wake::Released) at this instant, in
+//! `Command::Arrive(b)` waits at the barrier. When the `n`-th party arrives, every waiting party
+//! is released (each wakes with [`Wake::Completed(Outcome::Released)`](crate::Wake::Completed(Outcome::Released)) at this instant, in
 //! arrival order) and the barrier is ready for the next round.
 //! [`Context::release_barrier`](crate::Context::release_barrier) releases the parties waiting
 //! now without waiting for the rest. An interrupt takes an arrival back.
 //!
 //! ```
-//! use stepsim::{Boxed, Command, Context, Process, Simulation, Wait, Wake};
+//! use stepsim::{Boxed, Command, Context, Outcome, Process, Simulation, Wake};
 //!
 //! struct Hiker { gate: stepsim::BarrierId, pace: f64 }
 //! impl Process<Boxed<()>> for Hiker {
 //!     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 //!         match wake {
 //!             Wake::Started => Command::Sleep(self.pace),
-//!             Wake::Slept => Command::Wait(Wait::Arrive(self.gate)),
+//!             Wake::Completed(Outcome::Slept) => Command::Arrive(self.gate),
 //!             _ => { assert_eq!(cx.now(), 4.0); Command::Done } // the slowest arrives at 4
 //!         }
 //!     }

@@ -3,23 +3,47 @@
 //! A process's [`step`](crate::Process::step) returns one [`Command`]; the simulation carries
 //! it out and later calls `step` again with a [`Wake`] that says exactly what happened. Every
 //! command except [`Command::Done`] is a *wait*, and every wait is an interrupt point unless it
-//! is [`Command::Masked`]: the code between two commands is a critical region.
+//! is [masked](Command::masked): the code between two commands is a critical region.
 //!
-//! | command | wakes with | withdrawn by an interrupt |
+//! Every wait has one spelling, whether it is the whole command, a branch of a
+//! [`Command::FirstOf`] or [`Command::AllOf`], or masked:
+//!
+//! ```
+//! # use stepsim::{Reason, Command, Interrupt, Outcome, Priority};
+//! # let (q, r) = { let mut sim = stepsim::Simulation::<stepsim::Boxed<u32>>::new(0);
+//! #   (sim.queue(stepsim::Capacity::Unbounded).unwrap(), sim.priority_resource(1).unwrap()) };
+//! let alone: Command<u32> = Command::Get(q);
+//! let reneging: Command<u32> = Command::first_of([Command::Get(q), Command::Sleep(5.0)]);
+//! let critical: Command<u32> = Command::Sleep(0.5).masked();
+//! let urgent: Command<u32> = Command::AcquireWith(r, Priority::new(1.0));
+//! # let _ = (alone, reneging, critical, urgent);
+//! ```
+//!
+//! A wake is one of four things, so a `match` on it needs no catch-all arm that could swallow
+//! an interrupt: [`Wake::Started`], [`Wake::Completed`] with the [`Outcome`] of a single wait
+//! or an `AllOf`, [`Wake::First`] for a `FirstOf`, and [`Wake::Interrupted`] — by the model,
+//! a preemption or an activity's summons ([`Reason`]).
+//!
+//! | command | completes with | withdrawn by an interrupt |
 //! |---|---|---|
 //! | `Sleep(dt)` / `Yield` | `Slept` | timer cancelled; `Interrupt::waited` says how long it slept |
-//! | `Get(q)` | `Got(item)` | leaves the getter list; consumes nothing |
+//! | `Get(q)` / `GetWhere(q, filter)` | `Got(item)` | leaves the getter list; consumes nothing |
 //! | `Put(q, item)` | `Put` | leaves the putter list; the item comes back in `Interrupt::request` |
-//! | `Acquire(r)` | `Acquired(r)` | leaves the wait list; no slot is taken |
-//! | `Join(pid)` | `Joined(pid)` | stops waiting for `pid` |
-//! | `FirstOf(branches)` | `First(..)` | every branch withdrawn as above |
+//! | `Acquire(r)` / `AcquireWith(r, priority)` | `Acquired(r)` | leaves the wait list; no slot is taken |
+//! | `Join(pid)` | `Joined(pid, exit)` | stops waiting for `pid` |
+//! | `GetAmount(c, n)` / `PutAmount(c, n)` | `GotAmount` / `PutAmount` | leaves the wait list; the level is untouched |
+//! | `Signal(s)` | `Signaled(s, value)` | stops waiting |
+//! | `Arrive(b)` | `Released(b)` | the arrival is taken back |
+//! | `FirstOf(branches)` | [`Wake::First`] | every branch withdrawn as above |
 //! | `AllOf(branches)` | `All(outcomes)` | unsatisfied branches withdrawn; what satisfied ones took is handed back in `Interrupt::taken` |
-//! | `Wait(AcquireWith(r, priority))` | `Acquired(r)` | leaves the wait list |
-//! | `Wait(GetWhere(q, filter))` | `Got(item)` | leaves the getter list |
-//! | `Wait(GetAmount(c, n))` / `Wait(PutAmount(c, n))` | `GotAmount` / `PutAmount` | leaves the wait list; the level is untouched |
-//! | `Wait(Signal(s))` | `Signaled(s, value)` | stops waiting |
-//! | `Wait(Arrive(b))` | `Released(b)` | the arrival is taken back |
-//! | `Masked(wait)` | as `wait` | never: interrupts queue up until it completes |
+//! | `wait.masked()` | as `wait` | never: interrupts queue up until it completes |
+//! | `Attend(activity)` | `ActivityOver(activity)` | never (held until the activity ends) |
+//!
+//! # Carry on, or start again
+//! An interrupt hands the withdrawn wait back in [`Interrupt::request`], exactly as issued:
+//! returning it *starts again* (a sleep of its whole duration, a request at the back of its
+//! line). [`Interrupt::resume`] *carries on*: a sleep for the time that was left, each request
+//! in the place in line it had.
 
 use crate::error::Error;
 use crate::handle::{ActivityId, BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
@@ -31,40 +55,6 @@ use std::sync::Arc;
 /// `FirstOf`) may have; a command with more is rejected with
 /// [`Error::TooManyBranches`].
 pub const MAX_BRANCHES: usize = u16::MAX as usize;
-
-/// One thing a process can wait for: a single command, a [`Command::FirstOf`] branch, or the
-/// wait inside [`Command::Masked`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum Wait<T> {
-    /// Wait `dt` units of simulated time (finite and ≥ 0).
-    Sleep(f64),
-    /// Take the head item of a queue, waiting while it is empty.
-    Get(QueueId),
-    /// Put an item into a queue, waiting while it is full.
-    Put(QueueId, T),
-    /// Take one slot of a resource, waiting in FIFO order while all are in use.
-    /// Give it back with [`Context::release`](crate::Context::release).
-    Acquire(ResourceId),
-    /// Wait until a process has finished (at once if it already has).
-    Join(Pid),
-    /// Take a slot of a priority or preemptive resource with a priority (lower first).
-    AcquireWith(ResourceId, Priority),
-    /// Take the first item of a filter queue that matches the filter, waiting until one
-    /// does.
-    GetWhere(QueueId, Filter<T>),
-    /// Take an amount (> 0) from a container, waiting until its level allows.
-    GetAmount(ContainerId, f64),
-    /// Add an amount (> 0) to a container, waiting until there is room.
-    PutAmount(ContainerId, f64),
-    /// Wait until a signal fires (at once if it already has).
-    Signal(SignalId),
-    /// Arrive at a barrier and wait until it releases.
-    Arrive(BarrierId),
-    /// Wait until every one of these waits is satisfied; only as a branch of
-    /// [`Command::FirstOf`] (use [`Command::AllOf`] on its own). Cannot contain another
-    /// `AllOf`.
-    AllOf(Box<Branches<T>>),
-}
 
 /// The priority of a request to a priority or preemptive resource.
 ///
@@ -98,7 +88,7 @@ impl Priority {
     }
 }
 
-/// A predicate choosing which item a [`Wait::GetWhere`] takes.
+/// A predicate choosing which item a [`Command::GetWhere`] takes.
 ///
 /// ```
 /// use stepsim::Filter;
@@ -138,67 +128,123 @@ impl<T> fmt::Debug for Filter<T> {
     }
 }
 
-/// What a process asks the simulation to do next.
+/// What a process asks the simulation to do next: a wait, or [`Command::Done`].
 ///
 /// ```
-/// use stepsim::{Command, Wait};
+/// use stepsim::Command;
 /// # let q = { let mut sim = stepsim::Simulation::<stepsim::Boxed<u32>>::new(0);
 /// #           sim.queue(stepsim::Capacity::Unbounded).unwrap() };
 /// // Take a job, but give up after 5 time units.
-/// let cmd: Command<u32> = Command::first_of([Wait::Get(q), Wait::Sleep(5.0)]);
+/// let cmd: Command<u32> = Command::first_of([Command::Get(q), Command::Sleep(5.0)]);
 /// // Finish a piece of work that no interrupt may cut short.
-/// let critical: Command<u32> = Command::Masked(Wait::Sleep(0.5));
+/// let critical: Command<u32> = Command::Sleep(0.5).masked();
 /// # let _ = (cmd, critical);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command<T> {
-    /// Wait `dt` units of simulated time; wakes with [`Wake::Slept`].
+    /// Wait `dt` units of simulated time (finite, ≥ 0); completes with [`Outcome::Slept`].
     Sleep(f64),
-    /// Take the head item of a queue; wakes with [`Wake::Got`].
+    /// Let every process already scheduled for this instant run first, then continue; the
+    /// same as `Sleep(0.0)`, and completes with [`Outcome::Slept`].
+    Yield,
+    /// Take the head item of a queue, waiting while it is empty; completes with
+    /// [`Outcome::Got`].
     Get(QueueId),
-    /// Put an item into a queue; wakes with [`Wake::Put`].
+    /// Take the first item of a filter queue that the filter accepts, waiting until one
+    /// does; completes with [`Outcome::Got`].
+    GetWhere(QueueId, Filter<T>),
+    /// Put an item into a queue, waiting while it is full; completes with [`Outcome::Put`].
     Put(QueueId, T),
-    /// Take a resource slot; wakes with [`Wake::Acquired`].
+    /// Take one slot of a resource, waiting in line while all are in use (at priority level
+    /// 0 on a priority resource); completes with [`Outcome::Acquired`]. Give it back with
+    /// [`Context::release`](crate::Context::release).
     Acquire(ResourceId),
-    /// Wait for a process to finish; wakes with [`Wake::Joined`].
+    /// Take a slot of a priority or preemptive resource with a priority (lower first);
+    /// completes with [`Outcome::Acquired`].
+    AcquireWith(ResourceId, Priority),
+    /// Wait until a process has finished (at once if it already has); completes with
+    /// [`Outcome::Joined`].
     Join(Pid),
-    /// Wait for whichever branch completes first; wakes with [`Wake::First`].
+    /// Take an amount (> 0) from a container, waiting until its level allows; completes
+    /// with [`Outcome::GotAmount`].
+    GetAmount(ContainerId, f64),
+    /// Add an amount (> 0) to a container, waiting until there is room; completes with
+    /// [`Outcome::PutAmount`].
+    PutAmount(ContainerId, f64),
+    /// Wait until a signal fires (at once if it already has); completes with
+    /// [`Outcome::Signaled`].
+    Signal(SignalId),
+    /// Arrive at a barrier and wait until it releases; completes with
+    /// [`Outcome::Released`].
+    Arrive(BarrierId),
+    /// Wait for whichever branch completes first; wakes with [`Wake::First`]. Make it with
+    /// [`Command::first_of`].
     ///
     /// Branches are checked in order when the command is issued: the first one that can
     /// complete at once wins and the others are never started. Otherwise the first to
     /// complete wins and every other branch is withdrawn in the same instant: no item taken
     /// from a losing queue, a losing `Put`'s item handed back in [`First::others`], no stale
-    /// timer, no resource slot held. Up to four branches are stored inline, and at most
-    /// [`MAX_BRANCHES`] are allowed.
+    /// timer, no resource slot held. A branch may be any wait, or an `AllOf`. Up to four
+    /// branches are stored inline, and at most [`MAX_BRANCHES`] are allowed.
     FirstOf(Branches<T>),
-    /// Wait until every branch is satisfied; wakes with [`Wake::All`], the outcomes in
-    /// branch order. An interrupt withdraws the branches still pending and hands back what
-    /// the satisfied ones took in [`Interrupt::taken`].
+    /// Wait until every branch is satisfied; completes with [`Outcome::All`], the outcomes
+    /// in branch order. An interrupt withdraws the branches still pending and hands back
+    /// what the satisfied ones took in [`Interrupt::taken`]. Make it with
+    /// [`Command::all_of`].
     AllOf(Branches<T>),
-    /// Any other wait: priority requests, filtered gets, containers, signals, barriers.
-    Wait(Wait<T>),
-    /// Let every process already scheduled for this instant run first, then continue;
-    /// the same as `Sleep(0.0)`, and wakes with [`Wake::Slept`].
-    Yield,
-    /// The same wait with interrupts masked: interrupts that arrive meanwhile queue up and
-    /// are delivered, in arrival order, at the process's next interruptible wait.
-    Masked(Wait<T>),
+    /// A wait with interrupts masked; make it with [`Command::masked`].
+    Masked(Masked<T>),
     /// Take part in the activity this process was just summoned to (the only valid answer
-    /// to [`Wake::Summoned`]); held, with interrupts queued, until it ends, then wakes with
-    /// [`Wake::ActivityOver`]. See [`crate::activity`].
+    /// to a [`Reason::Summoned`] interrupt); held, with interrupts queued, until it ends,
+    /// then completes with [`Outcome::ActivityOver`]. See [`crate::activity`].
     Attend(ActivityId),
+    /// Carry on with a wait an interrupt withdrew; made by [`Interrupt::resume`].
+    Resume(Resume<T>),
     /// The process has finished. Joiners wake, and resource slots it still holds are
     /// released (as SimPy's `with resource.request()` block would).
     Done,
 }
 
 impl<T> Command<T> {
-    /// A [`Command::FirstOf`] over the given branches.
-    pub fn first_of(branches: impl IntoIterator<Item = Wait<T>>) -> Self {
+    /// A [`Command::FirstOf`] over the given branches (waits, or `AllOf`s).
+    pub fn first_of(branches: impl IntoIterator<Item = Command<T>>) -> Self {
         Command::FirstOf(branches.into_iter().collect())
     }
 
-    /// Whether this command is an interrupt point (every wait but `Masked`; not `Done`).
+    /// A [`Command::AllOf`] over the given waits.
+    pub fn all_of(branches: impl IntoIterator<Item = Command<T>>) -> Self {
+        Command::AllOf(branches.into_iter().collect())
+    }
+
+    /// The same wait with interrupts masked: interrupts that arrive meanwhile queue up and
+    /// are delivered, in arrival order, at the process's next interruptible wait. Only a
+    /// single wait can be masked (not a `FirstOf`, an `AllOf` or `Done`: issuing one is an
+    /// error).
+    ///
+    /// ```
+    /// use stepsim::Command;
+    /// let critical: Command<()> = Command::Sleep(2.0).masked();
+    /// assert_eq!(critical.clone().unmasked(), Command::Sleep(2.0));
+    /// assert!(!critical.is_interruptible());
+    /// ```
+    pub fn masked(self) -> Self {
+        match self {
+            masked @ Command::Masked(_) => masked,
+            other => Command::Masked(Masked(Wait::from_command(other))),
+        }
+    }
+
+    /// A masked command's wait as a plain (interruptible) command; any other command as it
+    /// is.
+    pub fn unmasked(self) -> Self {
+        match self {
+            Command::Masked(Masked(wait)) => wait.into_command(),
+            other => other,
+        }
+    }
+
+    /// Whether this command is an interrupt point (every wait but a masked one and
+    /// `Attend`; not `Done`).
     pub fn is_interruptible(&self) -> bool {
         !matches!(
             self,
@@ -207,24 +253,91 @@ impl<T> Command<T> {
     }
 }
 
-impl<T> From<Wait<T>> for Command<T> {
-    fn from(wait: Wait<T>) -> Self {
-        match wait {
+/// A masked wait: see [`Command::masked`].
+#[derive(Clone, PartialEq)]
+pub struct Masked<T>(pub(crate) Wait<T>);
+
+impl<T: fmt::Debug> fmt::Debug for Masked<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Masked").field(&self.0).finish()
+    }
+}
+
+/// One wait as the engine stores it: a single command, a branch of a `FirstOf` or `AllOf`,
+/// or the wait inside a masked command. [`Command`] is the public spelling of each.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Wait<T> {
+    Sleep(f64),
+    Yield,
+    Get(QueueId),
+    GetWhere(QueueId, Filter<T>),
+    Put(QueueId, T),
+    Acquire(ResourceId),
+    AcquireWith(ResourceId, Priority),
+    Join(Pid),
+    GetAmount(ContainerId, f64),
+    PutAmount(ContainerId, f64),
+    Signal(SignalId),
+    Arrive(BarrierId),
+    /// Only as a branch of a `FirstOf`.
+    AllOf(Box<Branches<T>>),
+    /// A command that is not a wait where one was needed: rejected when issued, with this
+    /// command kept to be named (and handed back) as it was.
+    Invalid(Box<Command<T>>),
+}
+
+impl<T> Wait<T> {
+    /// The wait a command stands for, as a branch or inside a masked command.
+    pub(crate) fn from_command(command: Command<T>) -> Self {
+        match command {
+            Command::Sleep(dt) => Wait::Sleep(dt),
+            Command::Yield => Wait::Yield,
+            Command::Get(q) => Wait::Get(q),
+            Command::GetWhere(q, f) => Wait::GetWhere(q, f),
+            Command::Put(q, item) => Wait::Put(q, item),
+            Command::Acquire(r) => Wait::Acquire(r),
+            Command::AcquireWith(r, p) => Wait::AcquireWith(r, p),
+            Command::Join(p) => Wait::Join(p),
+            Command::GetAmount(c, n) => Wait::GetAmount(c, n),
+            Command::PutAmount(c, n) => Wait::PutAmount(c, n),
+            Command::Signal(s) => Wait::Signal(s),
+            Command::Arrive(b) => Wait::Arrive(b),
+            Command::AllOf(branches) => Wait::AllOf(Box::new(branches)),
+            other @ (Command::FirstOf(_)
+            | Command::Masked(_)
+            | Command::Attend(_)
+            | Command::Resume(_)
+            | Command::Done) => Wait::Invalid(Box::new(other)),
+        }
+    }
+
+    /// The command this wait was issued as.
+    pub(crate) fn into_command(self) -> Command<T> {
+        match self {
             Wait::Sleep(dt) => Command::Sleep(dt),
+            Wait::Yield => Command::Yield,
             Wait::Get(q) => Command::Get(q),
+            Wait::GetWhere(q, f) => Command::GetWhere(q, f),
             Wait::Put(q, item) => Command::Put(q, item),
             Wait::Acquire(r) => Command::Acquire(r),
+            Wait::AcquireWith(r, p) => Command::AcquireWith(r, p),
             Wait::Join(p) => Command::Join(p),
-            other => Command::Wait(other),
+            Wait::GetAmount(c, n) => Command::GetAmount(c, n),
+            Wait::PutAmount(c, n) => Command::PutAmount(c, n),
+            Wait::Signal(s) => Command::Signal(s),
+            Wait::Arrive(b) => Command::Arrive(b),
+            Wait::AllOf(branches) => Command::AllOf(*branches),
+            Wait::Invalid(command) => *command,
         }
     }
 }
 
 /// The branches of a [`Command::FirstOf`] or [`Command::AllOf`], in order; up to four are
-/// stored without allocating.
+/// stored without allocating. Made from commands ([`Command::first_of`],
+/// [`Command::all_of`], `collect`), and handed back as commands.
 ///
 /// ```
-/// use stepsim::{Boxed, Capacity, Command, Context, Outcome, Process, QueueId, Simulation, Wait, Wake};
+/// use stepsim::{Boxed, Capacity, Reason, Command, Context, Interrupt, Outcome, Process, QueueId, Simulation, Wake};
 ///
 /// /// Needs a bolt *and* a nut before it can assemble.
 /// struct Assembler { bolts: QueueId, nuts: QueueId }
@@ -232,13 +345,13 @@ impl<T> From<Wait<T>> for Command<T> {
 ///     fn step(&mut self, cx: &mut Context<'_, Boxed<&'static str>>, wake: Wake<&'static str>)
 ///         -> Command<&'static str> {
 ///         match wake {
-///             Wake::Started => Command::AllOf([Wait::Get(self.bolts), Wait::Get(self.nuts)].into()),
-///             Wake::All(parts) => {
+///             Wake::Started => Command::all_of([Command::Get(self.bolts), Command::Get(self.nuts)]),
+///             Wake::Completed(Outcome::All(parts)) => {
 ///                 assert_eq!(parts, vec![Outcome::Got("bolt"), Outcome::Got("nut")]);
 ///                 assert_eq!(cx.now(), 2.0); // when the last one arrived
 ///                 Command::Done
 ///             }
-///             _ => unreachable!(),
+///             other => unreachable!("{other:?}"),
 ///         }
 ///     }
 /// }
@@ -248,7 +361,7 @@ impl<T> From<Wait<T>> for Command<T> {
 ///         -> Command<&'static str> {
 ///         match wake {
 ///             Wake::Started => Command::Sleep(self.at),
-///             Wake::Slept => Command::Put(self.to, self.part),
+///             Wake::Completed(Outcome::Slept) => Command::Put(self.to, self.part),
 ///             _ => Command::Done,
 ///         }
 ///     }
@@ -271,13 +384,8 @@ impl<T> Branches<T> {
     }
 
     /// Adds a branch at the end.
-    pub fn push(&mut self, wait: Wait<T>) {
-        self.0.push(wait);
-    }
-
-    /// The branches, in order.
-    pub fn as_slice(&self) -> &[Wait<T>] {
-        &self.0
+    pub fn push(&mut self, branch: Command<T>) {
+        self.0.push(Wait::from_command(branch));
     }
 
     /// Number of branches.
@@ -288,6 +396,18 @@ impl<T> Branches<T> {
     /// Whether there are no branches.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The branches as commands, in order (cloned).
+    pub fn to_vec(&self) -> Vec<Command<T>>
+    where
+        T: Clone,
+    {
+        self.0.iter().cloned().map(Wait::into_command).collect()
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Wait<T>] {
+        &self.0
     }
 }
 
@@ -303,67 +423,122 @@ impl<T: fmt::Debug> fmt::Debug for Branches<T> {
     }
 }
 
-impl<T> FromIterator<Wait<T>> for Branches<T> {
-    fn from_iter<I: IntoIterator<Item = Wait<T>>>(iter: I) -> Self {
-        Branches(iter.into_iter().collect())
+impl<T> FromIterator<Command<T>> for Branches<T> {
+    fn from_iter<I: IntoIterator<Item = Command<T>>>(iter: I) -> Self {
+        Branches(iter.into_iter().map(Wait::from_command).collect())
     }
 }
 
 impl<T> IntoIterator for Branches<T> {
-    type Item = Wait<T>;
-    type IntoIter = smallvec::IntoIter<[Wait<T>; 4]>;
+    type Item = Command<T>;
+    type IntoIter = BranchesIntoIter<T>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        BranchesIntoIter(self.0.into_iter())
     }
 }
 
-impl<T, const N: usize> From<[Wait<T>; N]> for Branches<T> {
-    fn from(waits: [Wait<T>; N]) -> Self {
-        waits.into_iter().collect()
+/// The branches of a [`Branches`], as commands, in order.
+pub struct BranchesIntoIter<T>(smallvec::IntoIter<[Wait<T>; 4]>);
+
+impl<T> Iterator for BranchesIntoIter<T> {
+    type Item = Command<T>;
+    fn next(&mut self) -> Option<Command<T>> {
+        self.0.next().map(Wait::into_command)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
     }
 }
 
-/// Why a process is being stepped.
+impl<T, const N: usize> From<[Command<T>; N]> for Branches<T> {
+    fn from(branches: [Command<T>; N]) -> Self {
+        branches.into_iter().collect()
+    }
+}
+
+impl<T: PartialEq, const N: usize> PartialEq<[Command<T>; N]> for Branches<T> {
+    /// Whether these are the branches given, in order.
+    fn eq(&self, other: &[Command<T>; N]) -> bool {
+        self.0.len() == N
+            && self.0.iter().zip(other).all(|(w, c)| match (w, c) {
+                (Wait::AllOf(all), Command::AllOf(other)) => **all == *other,
+                (Wait::Invalid(bad), c) => **bad == *c,
+                (w, c) => Wait::ref_eq(w, c),
+            })
+    }
+}
+
+impl<T: PartialEq> Wait<T> {
+    /// Whether this is the wait `command` stands for.
+    fn ref_eq(&self, command: &Command<T>) -> bool {
+        match (self, command) {
+            (Wait::Sleep(a), Command::Sleep(b)) => a == b,
+            (Wait::Yield, Command::Yield) => true,
+            (Wait::Get(a), Command::Get(b)) => a == b,
+            (Wait::GetWhere(a, f), Command::GetWhere(b, g)) => a == b && f == g,
+            (Wait::Put(a, x), Command::Put(b, y)) => a == b && x == y,
+            (Wait::Acquire(a), Command::Acquire(b)) => a == b,
+            (Wait::AcquireWith(a, p), Command::AcquireWith(b, q)) => a == b && p == q,
+            (Wait::Join(a), Command::Join(b)) => a == b,
+            (Wait::GetAmount(a, n), Command::GetAmount(b, m)) => a == b && n == m,
+            (Wait::PutAmount(a, n), Command::PutAmount(b, m)) => a == b && n == m,
+            (Wait::Signal(a), Command::Signal(b)) => a == b,
+            (Wait::Arrive(a), Command::Arrive(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Why a process is being stepped: one of four things, so that a `match` needs no
+/// catch-all that could swallow an interrupt.
 ///
 /// `I` is the model's interrupt cause type ([`Model::Cause`](crate::Model::Cause)).
+///
+/// ```
+/// use stepsim::{Boxed, Reason, Command, Context, Interrupt, Outcome, Process, Wake};
+///
+/// /// Works 10 units at a time; an interrupt makes it carry on with what was left.
+/// struct Worker { done: u32 }
+/// impl Process<Boxed<(), &'static str>> for Worker {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<(), &'static str>>, wake: Wake<(), &'static str>)
+///         -> Command<()> {
+///         match wake {
+///             Wake::Started => Command::Sleep(10.0),
+///             Wake::Completed(_) => { self.done += 1; Command::Sleep(10.0) }
+///             Wake::First(_) => unreachable!("it issues no FirstOf"),
+///             Wake::Interrupted(i) => match i.cause {
+///                 Reason::Interrupt(_why) => i.resume(),
+///                 Reason::Preempted(_) | Reason::Summoned(_) => Command::Done,
+///             },
+///         }
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Wake<T, I = ()> {
     /// The first step of a newly spawned process.
     Started,
-    /// A `Sleep`, `Yield` or masked sleep has elapsed.
-    Slept,
-    /// A `Get` took this item.
-    Got(T),
-    /// A `Put` placed its item in the queue.
-    Put,
-    /// An `Acquire` got a slot of this resource; the process now holds it.
-    Acquired(ResourceId),
-    /// The joined process has finished, with its exit.
-    Joined(Pid, Exit<T>),
-    /// A `GetAmount` took this amount from the container.
-    GotAmount(ContainerId, f64),
-    /// A `PutAmount` added this amount to the container.
-    PutAmount(ContainerId, f64),
-    /// The signal fired with this value.
-    Signaled(SignalId, SignalValue<T>),
-    /// The barrier released its waiting parties.
-    Released(BarrierId),
+    /// A single wait or an `AllOf` completed, with this outcome.
+    Completed(Outcome<T>),
     /// A `FirstOf` completed.
     First(First<T>),
-    /// An `AllOf` completed: every branch's outcome, in branch order.
-    All(Vec<Outcome<T>>),
-    /// The process was interrupted at an interruptible wait, which was withdrawn.
+    /// The current wait was withdrawn (handed back in [`Interrupt::request`]) because of an
+    /// interrupt from the model, a preemption, or an activity's summons ([`Reason`]).
     Interrupted(Interrupt<T, I>),
-    /// The process lost a slot of a preemptive resource to a better request, and its
-    /// current wait was withdrawn as for an interrupt. The slot is already gone: do not
-    /// release it.
-    Preempted(Interrupt<T, Preempted>),
-    /// The process was pulled into an activity that started: its current wait was
-    /// withdrawn as for an interrupt (`cause` is the activity). Answer
+}
+
+/// Why a wait was withdrawn: the cause of a [`Wake::Interrupted`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reason<I> {
+    /// An interrupt from the model ([`Context::interrupt`](crate::Context::interrupt)),
+    /// with its cause.
+    Interrupt(I),
+    /// The process lost a slot of a preemptive resource to a better request. The slot is
+    /// already gone (releasing it is a no-op).
+    Preempted(Preempted),
+    /// The process was pulled into an activity that started: answer
     /// [`Command::Attend`] with it.
-    Summoned(Interrupt<T, ActivityId>),
-    /// The activity this process attended has ended.
-    ActivityOver(ActivityId),
+    Summoned(ActivityId),
 }
 
 /// What a signal fires with: a value (or none), or a failure reason.
@@ -381,7 +556,7 @@ pub enum Exit<T> {
     Gone,
 }
 
-/// The cause of a [`Wake::Preempted`].
+/// The cause of a [`Reason::Preempted`] interrupt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preempted {
     /// The process whose request evicted this one.
@@ -397,21 +572,13 @@ impl<T, I> Wake<T, I> {
     pub fn kind(&self) -> WakeKind {
         match self {
             Wake::Started => WakeKind::Started,
-            Wake::Slept => WakeKind::Slept,
-            Wake::Got(_) => WakeKind::Got,
-            Wake::Put => WakeKind::Put,
-            Wake::Acquired(_) => WakeKind::Acquired,
-            Wake::Joined(..) => WakeKind::Joined,
-            Wake::GotAmount(..) => WakeKind::GotAmount,
-            Wake::PutAmount(..) => WakeKind::PutAmount,
-            Wake::Signaled(..) => WakeKind::Signaled,
-            Wake::Released(_) => WakeKind::Released,
+            Wake::Completed(outcome) => outcome.kind(),
             Wake::First(f) => WakeKind::First(f.index as u32),
-            Wake::All(_) => WakeKind::All,
-            Wake::Interrupted(_) => WakeKind::Interrupted,
-            Wake::Preempted(_) => WakeKind::Preempted,
-            Wake::Summoned(_) => WakeKind::Summoned,
-            Wake::ActivityOver(_) => WakeKind::ActivityOver,
+            Wake::Interrupted(i) => match i.cause {
+                Reason::Interrupt(_) => WakeKind::Interrupted,
+                Reason::Preempted(_) => WakeKind::Preempted,
+                Reason::Summoned(_) => WakeKind::Summoned,
+            },
         }
     }
 }
@@ -421,35 +588,35 @@ impl<T, I> Wake<T, I> {
 pub enum WakeKind {
     /// [`Wake::Started`].
     Started,
-    /// [`Wake::Slept`].
+    /// [`Outcome::Slept`].
     Slept,
-    /// [`Wake::Got`].
+    /// [`Outcome::Got`].
     Got,
-    /// [`Wake::Put`].
+    /// [`Outcome::Put`].
     Put,
-    /// [`Wake::Acquired`].
+    /// [`Outcome::Acquired`].
     Acquired,
-    /// [`Wake::Joined`].
+    /// [`Outcome::Joined`].
     Joined,
-    /// [`Wake::GotAmount`].
+    /// [`Outcome::GotAmount`].
     GotAmount,
-    /// [`Wake::PutAmount`].
+    /// [`Outcome::PutAmount`].
     PutAmount,
-    /// [`Wake::Signaled`].
+    /// [`Outcome::Signaled`].
     Signaled,
-    /// [`Wake::Released`].
+    /// [`Outcome::Released`].
     Released,
     /// [`Wake::First`], with the winning branch's index.
     First(u32),
-    /// [`Wake::All`].
+    /// [`Outcome::All`].
     All,
-    /// [`Wake::Interrupted`].
+    /// [`Reason::Interrupt`].
     Interrupted,
-    /// [`Wake::Preempted`].
+    /// [`Reason::Preempted`].
     Preempted,
-    /// [`Wake::Summoned`].
+    /// [`Reason::Summoned`].
     Summoned,
-    /// [`Wake::ActivityOver`].
+    /// [`Outcome::ActivityOver`].
     ActivityOver,
 }
 
@@ -476,18 +643,19 @@ impl fmt::Display for WakeKind {
     }
 }
 
-/// The result of one completed [`Wait`], as reported for a `FirstOf` branch.
+/// What a completed wait produced: in [`Wake::Completed`], and for the winning branch of a
+/// `FirstOf` in [`First::outcome`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome<T> {
-    /// A `Sleep` elapsed.
+    /// A `Sleep` or `Yield` elapsed.
     Slept,
-    /// A `Get` took this item.
+    /// A `Get` or `GetWhere` took this item.
     Got(T),
     /// A `Put` placed its item.
     Put,
     /// An `Acquire` got a slot; the process now holds it.
     Acquired(ResourceId),
-    /// The joined process finished.
+    /// The joined process finished, with its exit.
     Joined(Pid, Exit<T>),
     /// A `GetAmount` took this amount.
     GotAmount(ContainerId, f64),
@@ -497,24 +665,34 @@ pub enum Outcome<T> {
     Signaled(SignalId, SignalValue<T>),
     /// A barrier released.
     Released(BarrierId),
-    /// An `AllOf` branch completed: every one of its waits' outcomes, in order.
+    /// An `AllOf` completed: every one of its waits' outcomes, in order.
     All(Vec<Outcome<T>>),
+    /// The activity this process attended has ended.
+    ActivityOver(ActivityId),
+}
+
+impl<T> Outcome<T> {
+    /// Its kind, as written in traces.
+    pub fn kind(&self) -> WakeKind {
+        match self {
+            Outcome::Slept => WakeKind::Slept,
+            Outcome::Got(_) => WakeKind::Got,
+            Outcome::Put => WakeKind::Put,
+            Outcome::Acquired(_) => WakeKind::Acquired,
+            Outcome::Joined(..) => WakeKind::Joined,
+            Outcome::GotAmount(..) => WakeKind::GotAmount,
+            Outcome::PutAmount(..) => WakeKind::PutAmount,
+            Outcome::Signaled(..) => WakeKind::Signaled,
+            Outcome::Released(_) => WakeKind::Released,
+            Outcome::All(_) => WakeKind::All,
+            Outcome::ActivityOver(_) => WakeKind::ActivityOver,
+        }
+    }
 }
 
 impl<T, I> From<Outcome<T>> for Wake<T, I> {
     fn from(outcome: Outcome<T>) -> Self {
-        match outcome {
-            Outcome::Slept => Wake::Slept,
-            Outcome::Got(item) => Wake::Got(item),
-            Outcome::Put => Wake::Put,
-            Outcome::Acquired(r) => Wake::Acquired(r),
-            Outcome::Joined(p, exit) => Wake::Joined(p, exit),
-            Outcome::GotAmount(c, n) => Wake::GotAmount(c, n),
-            Outcome::PutAmount(c, n) => Wake::PutAmount(c, n),
-            Outcome::Signaled(s, v) => Wake::Signaled(s, v),
-            Outcome::Released(b) => Wake::Released(b),
-            Outcome::All(all) => Wake::All(all),
-        }
+        Wake::Completed(outcome)
     }
 }
 
@@ -545,13 +723,16 @@ impl<T> First<T> {
     }
 }
 
-/// An interrupt, delivered at an interruptible wait.
-#[derive(Clone, Debug, PartialEq)]
+/// A withdrawn wait, delivered at an interruptible wait: see [`Wake::Interrupted`].
+///
+/// Two interrupts are equal when a process sees the same: cause, request, waited and taken.
+#[derive(Clone, Debug)]
 pub struct Interrupt<T, I> {
-    /// The cause given by the interrupter.
-    pub cause: I,
-    /// The withdrawn wait, handed back as it was issued (a `Put` with its item, a
-    /// `FirstOf` with all its branches). Returning it from `step` waits again.
+    /// Why: the model's interrupt cause, a preemption, or a summons.
+    pub cause: Reason<I>,
+    /// The withdrawn wait, handed back exactly as it was issued (a `Put` with its item, a
+    /// `FirstOf` with all its branches). Returning it from `step` starts it again;
+    /// [`Interrupt::resume`] carries on with it.
     pub request: Command<T>,
     /// How long the process had been waiting when the interrupt landed (for a `Sleep`,
     /// how long it slept). Zero when interrupts were already queued as the wait was issued.
@@ -560,16 +741,64 @@ pub struct Interrupt<T, I> {
     /// amounts), in branch order; `request` then holds only the unsatisfied waits. Empty for
     /// every other wait.
     pub taken: Vec<Outcome<T>>,
+    /// Where each withdrawn request stood in its line, for `resume`.
+    pub(crate) places: Places,
+}
+
+impl<T: PartialEq, I: PartialEq> PartialEq for Interrupt<T, I> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cause == other.cause
+            && self.request == other.request
+            && self.waited == other.waited
+            && self.taken == other.taken
+    }
+}
+
+/// Where withdrawn requests stood in their lines: by branch, the request's ticket (its
+/// order among requests) and when it was made.
+pub(crate) type Places = SmallVec<[Place; 1]>;
+
+/// Where one withdrawn request stood.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub(crate) struct Place {
+    /// Its branch in the command as handed back.
+    pub branch: u32,
+    /// Its order among every request made (earlier is ahead in a FIFO line).
+    pub ticket: u64,
+    /// When it was made (a priority request's place among equals).
+    pub since: f64,
 }
 
 impl<T, I> Interrupt<T, I> {
-    /// An interrupt with nothing taken (what unit tests feed to `step`).
+    /// An interrupt from the model with nothing taken (what unit tests feed to `step`).
     pub fn new(cause: I, request: Command<T>, waited: f64) -> Self {
+        Self::with_cause(Reason::Interrupt(cause), request, waited)
+    }
+
+    /// An interrupt of any cause with nothing taken (what unit tests feed to `step`).
+    pub fn with_cause(cause: Reason<I>, request: Command<T>, waited: f64) -> Self {
         Interrupt {
             cause,
             request,
             waited,
             taken: Vec::new(),
+            places: Places::new(),
+        }
+    }
+
+    /// The activity, for a [`Reason::Summoned`] interrupt.
+    pub fn activity(&self) -> Option<ActivityId> {
+        match self.cause {
+            Reason::Summoned(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Who took the slot and when it had been granted, for a [`Reason::Preempted`] interrupt.
+    pub fn preempted(&self) -> Option<&Preempted> {
+        match &self.cause {
+            Reason::Preempted(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -578,10 +807,67 @@ impl<T, I> Interrupt<T, I> {
     pub fn remaining_sleep(&self) -> Option<f64> {
         match self.request {
             Command::Yield => Some(0.0),
-            Command::Sleep(dt) | Command::Masked(Wait::Sleep(dt)) => {
-                Some((dt - self.waited).max(0.0))
-            }
+            Command::Sleep(dt) => Some((dt - self.waited).max(0.0)),
             _ => None,
         }
+    }
+
+    /// Carry on with the withdrawn wait, as if it had not been interrupted: a sleep (or a
+    /// `FirstOf`/`AllOf` branch that sleeps) for the time that was left, and each request
+    /// (get, put, acquire, container amount) back in the place in its line that it had —
+    /// ahead of everything that joined the line after it. Returning `request` instead
+    /// starts again: a whole sleep, at the back of the line.
+    ///
+    /// ```
+    /// use stepsim::{Reason, Command, Interrupt, Outcome};
+    /// let i: Interrupt<(), ()> = Interrupt::new((), Command::Sleep(10.0), 4.0);
+    /// assert_eq!(i.resume(), Command::Sleep(6.0));
+    /// ```
+    pub fn resume(self) -> Command<T> {
+        let waited = self.waited;
+        let shorten = |dt: f64| (dt - waited).max(0.0);
+        let command = match self.request {
+            Command::Sleep(dt) => Command::Sleep(shorten(dt)),
+            Command::FirstOf(branches) => Command::FirstOf(shorten_sleeps(branches, &shorten)),
+            Command::AllOf(branches) => Command::AllOf(shorten_sleeps(branches, &shorten)),
+            other => other,
+        };
+        if self.places.is_empty() {
+            command
+        } else {
+            Command::Resume(Resume {
+                command: Box::new(command),
+                places: self.places,
+            })
+        }
+    }
+}
+
+fn shorten_sleeps<T>(branches: Branches<T>, shorten: &impl Fn(f64) -> f64) -> Branches<T> {
+    Branches(
+        branches
+            .0
+            .into_iter()
+            .map(|w| match w {
+                Wait::Sleep(dt) => Wait::Sleep(shorten(dt)),
+                Wait::AllOf(all) => Wait::AllOf(Box::new(shorten_sleeps(*all, shorten))),
+                other => other,
+            })
+            .collect(),
+    )
+}
+
+/// A withdrawn wait to carry on with, each request in its old place: see
+/// [`Interrupt::resume`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resume<T> {
+    pub(crate) command: Box<Command<T>>,
+    pub(crate) places: Places,
+}
+
+impl<T> Resume<T> {
+    /// The wait it carries on with.
+    pub fn command(&self) -> &Command<T> {
+        &self.command
     }
 }

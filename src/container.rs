@@ -1,21 +1,21 @@
 //! Containers: a level of some continuous or discrete amount, with a capacity.
 //!
-//! `Wait::GetAmount(c, n)` takes `n` and waits while the level is below `n`;
-//! `Wait::PutAmount(c, n)` adds `n` and waits while it would overflow the capacity. Waiting
+//! `Command::GetAmount(c, n)` takes `n` and waits while the level is below `n`;
+//! `Command::PutAmount(c, n)` adds `n` and waits while it would overflow the capacity. Waiting
 //! requests are served strictly in arrival order, each list on its own (SimPy's `Container`
 //! rule, *head-of-line*: a large get at the head makes smaller gets behind it wait too).
 //! Amounts are `f64`; whole numbers are exact, so discrete stock works as well.
 //!
 //! ```
-//! use stepsim::{Boxed, Command, Context, Process, Simulation, Wait, Wake};
+//! use stepsim::{Boxed, Command, Context, Outcome, Process, Simulation, Wake};
 //!
 //! /// Fills a tank by 5 every time unit, three times.
 //! struct Pump { tank: stepsim::ContainerId, left: u32 }
 //! impl Process<Boxed<()>> for Pump {
 //!     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 //!         match wake {
-//!             Wake::Started | Wake::PutAmount(..) if self.left > 0 => Command::Sleep(1.0),
-//!             Wake::Slept => { self.left -= 1; Command::Wait(Wait::PutAmount(self.tank, 5.0)) }
+//!             Wake::Started | Wake::Completed(Outcome::PutAmount(..)) if self.left > 0 => Command::Sleep(1.0),
+//!             Wake::Completed(Outcome::Slept) => { self.left -= 1; Command::PutAmount(self.tank, 5.0) }
 //!             _ => Command::Done,
 //!         }
 //!     }
@@ -25,7 +25,7 @@
 //! impl Process<Boxed<()>> for Truck {
 //!     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 //!         match wake {
-//!             Wake::Started => Command::Wait(Wait::GetAmount(self.tank, 12.0)),
+//!             Wake::Started => Command::GetAmount(self.tank, 12.0),
 //!             _ => { assert_eq!(cx.now(), 3.0); Command::Done }
 //!         }
 //!     }
@@ -79,14 +79,14 @@ impl ContainerState {
         self.capacity - self.level >= amount
     }
 
-    /// Removes a pending request, returning where it stood and its amount.
-    pub fn remove(list: &mut VecDeque<(Waiter, f64)>, me: Waiter) -> (usize, f64) {
+    /// Removes a pending request, returning where it stood, its waiter and its amount.
+    pub fn remove(list: &mut VecDeque<(Waiter, f64)>, me: Waiter) -> (usize, Waiter, f64) {
         let at = list
             .iter()
             .position(|(w, _)| *w == me)
             .expect("a pending request is in its wait list");
-        let (_, amount) = list.remove(at).expect("in range");
-        (at, amount)
+        let (w, amount) = list.remove(at).expect("in range");
+        (at, w, amount)
     }
 }
 

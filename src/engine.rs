@@ -41,7 +41,7 @@
 
 use crate::activity::{Activity, ActivityState, ActivityView};
 use crate::barrier::{BarrierState, BarrierView};
-use crate::command::{Command, Exit, Interrupt, Outcome, Preempted, Wake};
+use crate::command::{Command, Exit, Interrupt, Outcome, Places, Preempted, Reason, Wake};
 use crate::container::{ContainerState, ContainerView};
 use crate::context::Context;
 use crate::error::{Error, Origin, ProcessRef};
@@ -214,8 +214,6 @@ pub(crate) struct Slot<M: Model> {
     pub available: bool,
     /// Its parked completion is in `outcomes` (a single wait), not in `wakes`.
     pub outcome_parked: bool,
-    /// Its single wait was issued as `Command::Wait(..)`, and is handed back so.
-    pub wrapped: bool,
     /// A better request spared it from preemption because it could not be told (see
     /// [`Simulation::can_be_told`]): its preemptive resources look again when it starts an
     /// interruptible wait.
@@ -262,7 +260,7 @@ pub(crate) struct Meta {
 /// A discrete-event simulation of the processes of one [`Model`].
 ///
 /// ```
-/// use stepsim::{Boxed, Capacity, Command, Context, Process, Simulation, Wake};
+/// use stepsim::{Boxed, Capacity, Reason, Command, Context, Interrupt, Outcome, Process, Simulation, Wake};
 ///
 /// // A customer arrives, takes the clerk for 3 time units, and leaves.
 /// struct Customer { clerk: stepsim::ResourceId }
@@ -270,7 +268,7 @@ pub(crate) struct Meta {
 ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 ///         match wake {
 ///             Wake::Started => Command::Acquire(self.clerk),
-///             Wake::Acquired(_) => Command::Sleep(3.0),
+///             Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(3.0),
 ///             _ => { cx.release(self.clerk); Command::Done }
 ///         }
 ///     }
@@ -311,6 +309,13 @@ pub struct Simulation<M: Model> {
     observer: Option<Box<dyn Observer>>,
     /// The observer wants [`TraceKind::Wait`] events (asked once, when it was installed).
     pub(crate) trace_waits: bool,
+    /// Requests made so far: each request's ticket, its place in its line.
+    pub(crate) tickets: u64,
+    /// Where the requests of a resumed wait stood, while it registers.
+    pub(crate) places: Places,
+    /// Where the requests just withdrawn stood (filled by a withdrawal, taken by an
+    /// interrupt).
+    pub(crate) withdrawn: Places,
     /// What runs now: set while an event is processed (and while an outside call runs user
     /// code), cleared when it returns; still set after a panic unwound out of it.
     busy: Option<Busy>,
@@ -341,6 +346,9 @@ impl<M: Model> Simulation<M> {
             outcomes: Slab::new(),
             observer: None,
             trace_waits: false,
+            tickets: 0,
+            places: Places::new(),
+            withdrawn: Places::new(),
             busy: None,
         }
     }
@@ -438,7 +446,7 @@ impl<M: Model> Simulation<M> {
     }
 
     /// A filter queue (SimPy's `FilterStore`): FIFO, and a
-    /// [`Wait::GetWhere`](crate::Wait::GetWhere) takes the first item its filter accepts,
+    /// [`Command::GetWhere`] takes the first item its filter accepts,
     /// waiting until one arrives. Every waiting getter is tried in order, so a getter whose
     /// filter matches nothing does not block the others.
     pub fn filter_queue(&mut self, capacity: Capacity) -> Result<QueueId, Error> {
@@ -492,7 +500,7 @@ impl<M: Model> Simulation<M> {
     /// from later on counts from now. Monitoring one twice is an error.
     ///
     /// ```
-    /// use stepsim::{Boxed, Capacity, Simulation};
+    /// use stepsim::{Boxed, Capacity, Reason, Interrupt, Outcome, Simulation};
     /// let mut sim = Simulation::<Boxed<u32>>::new(0);
     /// let jobs = sim.queue(Capacity::Unbounded)?;
     /// sim.monitor(jobs, "jobs")?;
@@ -735,7 +743,6 @@ impl<M: Model> Simulation<M> {
             masked: false,
             available: false,
             outcome_parked: false,
-            wrapped: false,
             spared: false,
             shape: Shape::Single,
             since: self.now,
@@ -1023,7 +1030,7 @@ impl<M: Model> Simulation<M> {
                     // The common case, kept short: a plain sleep elapsed.
                     slot.phase = Phase::Satisfied;
                     slot.branches.clear();
-                    self.resume(idx, Wake::Slept)
+                    self.resume(idx, Wake::Completed(Outcome::Slept))
                 } else {
                     self.branch_done_in_event(idx, branch as usize, Outcome::Slept)
                 }
@@ -1128,35 +1135,19 @@ impl<M: Model> Simulation<M> {
             .interrupts
             .pop_front()
             .expect("checked non-empty");
-        let (request, waited, taken) = if slot.phase == Phase::Held {
+        let (request, waited, taken, places) = if slot.phase == Phase::Held {
             let held = slot.rare().held.take().expect("held command");
-            (held, 0.0, Vec::new())
+            (held, 0.0, Vec::new(), Places::new())
         } else {
             let waited = self.now - slot.since;
-            let (request, taken) = self.withdraw_all(idx);
-            (request, waited, taken)
+            let (request, taken, places) = self.withdraw_all(idx);
+            (request, waited, taken, places)
         };
-        let wake = match cause {
-            Pending::User(cause) => {
-                self.recheck_taken_slots(&taken);
-                Wake::Interrupted(Interrupt {
-                    cause,
-                    request,
-                    waited,
-                    taken,
-                })
-            }
-            Pending::Preempted(cause) => {
-                self.recheck_taken_slots(&taken);
-                Wake::Preempted(Interrupt {
-                    cause,
-                    request,
-                    waited,
-                    taken,
-                })
-            }
+        self.recheck_taken_slots(&taken);
+        let cause = match cause {
+            Pending::User(cause) => Reason::Interrupt(cause),
+            Pending::Preempted(preempted) => Reason::Preempted(preempted),
             Pending::Summons(a) => {
-                self.recheck_taken_slots(&taken);
                 let slot = &mut self.procs[idx];
                 slot.available = false;
                 slot.rare().summoned = Some(a);
@@ -1169,17 +1160,19 @@ impl<M: Model> Simulation<M> {
                 {
                     p.joined_at = Some(now);
                 }
-                Wake::Summoned(Interrupt {
-                    cause: ActivityId {
-                        sim: self.id,
-                        idx: a,
-                    },
-                    request,
-                    waited,
-                    taken,
+                Reason::Summoned(ActivityId {
+                    sim: self.id,
+                    idx: a,
                 })
             }
         };
+        let wake = Wake::Interrupted(Interrupt {
+            cause,
+            request,
+            waited,
+            taken,
+            places,
+        });
         self.resume(idx, wake)
     }
 

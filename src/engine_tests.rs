@@ -2,7 +2,7 @@
 //! of commands and the test asserts on the wakes it received and when.
 
 use super::*;
-use crate::command::{Branches, Exit, First, Wait, WakeKind};
+use crate::command::{Branches, Exit, First, Reason, WakeKind};
 use crate::handle::{ContainerId, QueueId, SignalId};
 use crate::process::Boxed;
 use crate::trace::{TraceEvent, TraceKind, TraceLog};
@@ -41,7 +41,7 @@ fn script(sim: &mut Simulation<M>, name: &str, commands: Vec<Command<u32>>) -> (
 fn first_acquired(log: &Log) -> f64 {
     log.borrow()
         .iter()
-        .find(|(_, w)| matches!(w, Wake::Acquired(_)))
+        .find(|(_, w)| matches!(w, Wake::Completed(Outcome::Acquired(_))))
         .expect("acquired once")
         .0
 }
@@ -63,9 +63,9 @@ fn sleep_wakes_at_the_right_time() {
         wakes(&log),
         vec![
             (0.0, Wake::Started),
-            (1.5, Wake::Slept),
-            (1.5, Wake::Slept),
-            (3.5, Wake::Slept)
+            (1.5, Wake::Completed(Outcome::Slept)),
+            (1.5, Wake::Completed(Outcome::Slept)),
+            (3.5, Wake::Completed(Outcome::Slept))
         ]
     );
     assert_eq!(sim.now(), 3.5);
@@ -87,8 +87,8 @@ fn get_waits_for_put_and_nothing_is_lost() {
         wakes(&getter),
         vec![
             (0.0, Wake::Started),
-            (1.0, Wake::Got(7)),
-            (1.0, Wake::Got(8))
+            (1.0, Wake::Completed(Outcome::Got(7))),
+            (1.0, Wake::Completed(Outcome::Got(8)))
         ]
     );
     assert!(sim.queue_view(q).unwrap().is_empty());
@@ -103,7 +103,11 @@ fn bounded_put_blocks_until_a_get() {
     sim.run().unwrap();
     assert_eq!(
         wakes(&putter),
-        vec![(0.0, Wake::Started), (0.0, Wake::Put), (5.0, Wake::Put)]
+        vec![
+            (0.0, Wake::Started),
+            (0.0, Wake::Completed(Outcome::Put)),
+            (5.0, Wake::Completed(Outcome::Put))
+        ]
     );
     let view = sim.queue_view(q).unwrap();
     assert_eq!(view.iter().copied().collect::<Vec<_>>(), vec![2]);
@@ -141,7 +145,7 @@ fn resource_serves_fifo_and_never_exceeds_capacity() {
             ) -> Command<u32> {
                 let cmd = match &wake {
                     Wake::Started => Command::Acquire(self.r),
-                    Wake::Acquired(_) => {
+                    Wake::Completed(Outcome::Acquired(_)) => {
                         assert!(cx.resource_view(self.r).unwrap().in_use() <= 1);
                         Command::Sleep(2.0)
                     }
@@ -187,16 +191,11 @@ fn interrupted_sleep_reports_elapsed_time() {
         w[1],
         (
             4.0,
-            Wake::Interrupted(Interrupt {
-                cause: "ring",
-                request: Command::Sleep(10.0),
-                waited: 4.0,
-                taken: vec![]
-            })
+            Wake::Interrupted(Interrupt::new("ring", Command::Sleep(10.0), 4.0))
         )
     );
     // The withdrawn timer never fires: the next wake is the new 1.0 sleep.
-    assert_eq!(w[2], (5.0, Wake::Slept));
+    assert_eq!(w[2], (5.0, Wake::Completed(Outcome::Slept)));
     assert_eq!(w.len(), 3);
 }
 
@@ -242,12 +241,7 @@ fn interrupted_put_hands_the_item_back() {
         wakes(&log)[1],
         (
             1.0,
-            Wake::Interrupted(Interrupt {
-                cause: "x",
-                request: Command::Put(q, 2),
-                waited: 1.0,
-                taken: vec![]
-            })
+            Wake::Interrupted(Interrupt::new("x", Command::Put(q, 2), 1.0))
         )
     );
     assert_eq!(sim.queue_view(q).unwrap().putters_waiting(), 0);
@@ -280,7 +274,7 @@ fn masked_wait_defers_interrupts_in_arrival_order() {
         &mut sim,
         "w",
         vec![
-            Command::Masked(Wait::Sleep(3.0)),
+            Command::Sleep(3.0).masked(),
             Command::Sleep(10.0),
             Command::Sleep(10.0),
             Command::Sleep(1.0),
@@ -291,32 +285,26 @@ fn masked_wait_defers_interrupts_in_arrival_order() {
     sim.interrupt(worker, "second").unwrap();
     sim.run().unwrap();
     let w = wakes(&log);
-    assert_eq!(w[1], (3.0, Wake::Slept), "the masked sleep completes");
+    assert_eq!(
+        w[1],
+        (3.0, Wake::Completed(Outcome::Slept)),
+        "the masked sleep completes"
+    );
     assert_eq!(
         w[2],
         (
             3.0,
-            Wake::Interrupted(Interrupt {
-                cause: "first",
-                request: Command::Sleep(10.0),
-                waited: 0.0,
-                taken: vec![]
-            })
+            Wake::Interrupted(Interrupt::new("first", Command::Sleep(10.0), 0.0))
         )
     );
     assert_eq!(
         w[3],
         (
             3.0,
-            Wake::Interrupted(Interrupt {
-                cause: "second",
-                request: Command::Sleep(10.0),
-                waited: 0.0,
-                taken: vec![]
-            })
+            Wake::Interrupted(Interrupt::new("second", Command::Sleep(10.0), 0.0))
         )
     );
-    assert_eq!(w[4], (4.0, Wake::Slept));
+    assert_eq!(w[4], (4.0, Wake::Completed(Outcome::Slept)));
 }
 
 #[test]
@@ -331,8 +319,8 @@ fn satisfied_wait_completes_before_the_interrupt() {
         fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
             match wake {
                 Wake::Started => Command::Sleep(1.0),
-                Wake::Slept => Command::Put(self.q, 5),
-                Wake::Put => {
+                Wake::Completed(Outcome::Slept) => Command::Put(self.q, 5),
+                Wake::Completed(Outcome::Put) => {
                     // The getter's wake is now scheduled; interrupt it at the same instant.
                     assert!(cx.interrupt(self.target, "late"));
                     Command::Done
@@ -347,17 +335,12 @@ fn satisfied_wait_completes_before_the_interrupt() {
     sim.spawn(Box::new(Putter { q, target: getter }));
     sim.run().unwrap();
     let w = wakes(&log);
-    assert_eq!(w[1], (1.0, Wake::Got(5)));
+    assert_eq!(w[1], (1.0, Wake::Completed(Outcome::Got(5))));
     assert_eq!(
         w[2],
         (
             1.0,
-            Wake::Interrupted(Interrupt {
-                cause: "late",
-                request: Command::Sleep(50.0),
-                waited: 0.0,
-                taken: vec![]
-            })
+            Wake::Interrupted(Interrupt::new("late", Command::Sleep(50.0), 0.0))
         )
     );
 }
@@ -369,7 +352,7 @@ fn first_of_timeout_wins_and_withdraws_the_get() {
     let (_, log) = script(
         &mut sim,
         "c",
-        vec![Command::first_of([Wait::Get(q), Wait::Sleep(2.0)])],
+        vec![Command::first_of([Command::Get(q), Command::Sleep(2.0)])],
     );
     sim.run().unwrap();
     assert_eq!(
@@ -379,7 +362,7 @@ fn first_of_timeout_wins_and_withdraws_the_get() {
             Wake::First(First {
                 index: 1,
                 outcome: Outcome::Slept,
-                others: [Wait::Get(q)].into(),
+                others: [Command::Get(q)].into(),
                 taken: vec![]
             })
         )
@@ -395,7 +378,7 @@ fn first_of_get_wins_and_the_timer_never_fires() {
         &mut sim,
         "c",
         vec![
-            Command::first_of([Wait::Get(q), Wait::Sleep(2.0)]),
+            Command::first_of([Command::Get(q), Command::Sleep(2.0)]),
             Command::Sleep(5.0),
         ],
     );
@@ -409,12 +392,12 @@ fn first_of_get_wins_and_the_timer_never_fires() {
             Wake::First(First {
                 index: 0,
                 outcome: Outcome::Got(3),
-                others: [Wait::Sleep(2.0)].into(),
+                others: [Command::Sleep(2.0)].into(),
                 taken: vec![]
             })
         )
     );
-    assert_eq!(w[2], (6.0, Wake::Slept));
+    assert_eq!(w[2], (6.0, Wake::Completed(Outcome::Slept)));
     assert_eq!(w.len(), 3);
 }
 
@@ -429,7 +412,7 @@ fn first_of_checks_branches_in_order_when_issued() {
     let (_, log) = script(
         &mut sim,
         "c",
-        vec![Command::first_of([Wait::Get(b), Wait::Get(a)])],
+        vec![Command::first_of([Command::Get(b), Command::Get(a)])],
     );
     sim.run().unwrap();
     assert_eq!(
@@ -439,7 +422,7 @@ fn first_of_checks_branches_in_order_when_issued() {
             Wake::First(First {
                 index: 0,
                 outcome: Outcome::Got(2),
-                others: [Wait::Get(a)].into(),
+                others: [Command::Get(a)].into(),
                 taken: vec![]
             })
         )
@@ -456,7 +439,10 @@ fn losing_put_branch_hands_its_item_back() {
     let (_, log) = script(
         &mut sim,
         "c",
-        vec![Command::first_of([Wait::Put(full, 42), Wait::Sleep(1.0)])],
+        vec![Command::first_of([
+            Command::Put(full, 42),
+            Command::Sleep(1.0),
+        ])],
     );
     sim.run().unwrap();
     assert_eq!(
@@ -466,7 +452,7 @@ fn losing_put_branch_hands_its_item_back() {
             Wake::First(First {
                 index: 1,
                 outcome: Outcome::Slept,
-                others: [Wait::Put(full, 42)].into(),
+                others: [Command::Put(full, 42)].into(),
                 taken: vec![]
             })
         )
@@ -495,25 +481,21 @@ fn interrupting_a_first_of_withdraws_every_branch() {
         &mut sim,
         "w",
         vec![Command::first_of([
-            Wait::Get(q),
-            Wait::Acquire(r),
-            Wait::Sleep(5.0),
+            Command::Get(q),
+            Command::Acquire(r),
+            Command::Sleep(5.0),
         ])],
     );
     sim.run_until(1.0).unwrap();
     sim.interrupt(w, "now").unwrap();
     sim.run().unwrap();
-    let expected: Branches<u32> = [Wait::Get(q), Wait::Acquire(r), Wait::Sleep(5.0)].into();
+    let expected: Branches<u32> =
+        [Command::Get(q), Command::Acquire(r), Command::Sleep(5.0)].into();
     assert_eq!(
         wakes(&log)[1],
         (
             1.0,
-            Wake::Interrupted(Interrupt {
-                cause: "now",
-                request: Command::FirstOf(expected),
-                waited: 1.0,
-                taken: vec![]
-            })
+            Wake::Interrupted(Interrupt::new("now", Command::FirstOf(expected), 1.0))
         )
     );
     assert_eq!(wakes(&log).len(), 2);
@@ -535,8 +517,14 @@ fn join_wakes_when_the_target_finishes() {
         wakes(&log),
         vec![
             (0.0, Wake::Started),
-            (3.0, Wake::Joined(child, Exit::Returned(None))),
-            (3.0, Wake::Joined(child, Exit::Returned(None)))
+            (
+                3.0,
+                Wake::Completed(Outcome::Joined(child, Exit::Returned(None)))
+            ),
+            (
+                3.0,
+                Wake::Completed(Outcome::Joined(child, Exit::Returned(None)))
+            )
         ]
     );
 }
@@ -557,15 +545,10 @@ fn interrupt_before_start_lands_at_the_first_wait() {
         w[1],
         (
             0.0,
-            Wake::Interrupted(Interrupt {
-                cause: "early",
-                request: Command::Sleep(4.0),
-                waited: 0.0,
-                taken: vec![]
-            })
+            Wake::Interrupted(Interrupt::new("early", Command::Sleep(4.0), 0.0))
         )
     );
-    assert_eq!(w[2], (1.0, Wake::Slept));
+    assert_eq!(w[2], (1.0, Wake::Completed(Outcome::Slept)));
 }
 
 #[test]
@@ -603,7 +586,7 @@ fn nonsense_commands_are_rejected() {
             matches!(e, Error::EmptyBranches { .. })
         }),
         (
-            Command::first_of([Wait::Sleep(1.0), Wait::Sleep(-2.0)]),
+            Command::first_of([Command::Sleep(1.0), Command::Sleep(-2.0)]),
             |e| matches!(e, Error::InvalidDelay { .. }),
         ),
     ];
@@ -692,8 +675,8 @@ fn waits_model(log: TraceLog) -> String {
         vec![
             Command::Sleep(1.0),
             Command::Get(q),
-            Command::first_of([Wait::Get(q), Wait::Sleep(5.0)]),
-            Command::Masked(Wait::Sleep(2.0)),
+            Command::first_of([Command::Get(q), Command::Sleep(5.0)]),
+            Command::Sleep(2.0).masked(),
             // Held at 9 (the interrupt of 8 is queued), handed back unstarted.
             Command::Sleep(10.0),
             Command::Sleep(10.0),
@@ -782,14 +765,21 @@ fn wait_events_name_every_kind_of_wait() {
         vec![
             Command::Yield,
             Command::Put(q, 1),
-            Command::Wait(Wait::GetWhere(q, Filter::new(|_: &u32| true))),
-            Command::Wait(Wait::AcquireWith(r, Priority::new(0.0))),
+            Command::GetWhere(q, Filter::new(|_: &u32| true)),
+            Command::AcquireWith(r, Priority::new(0.0)),
             Command::Join(other),
-            Command::Wait(Wait::PutAmount(c, 2.0)),
-            Command::Wait(Wait::GetAmount(c, 2.0)),
-            Command::Wait(Wait::Arrive(b)),
-            Command::AllOf([Wait::Sleep(1.0), Wait::Sleep(2.0), Wait::Sleep(0.5)].into()),
-            Command::first_of([Wait::Signal(s), Wait::Sleep(1.0)]),
+            Command::PutAmount(c, 2.0),
+            Command::GetAmount(c, 2.0),
+            Command::Arrive(b),
+            Command::AllOf(
+                [
+                    Command::Sleep(1.0),
+                    Command::Sleep(2.0),
+                    Command::Sleep(0.5),
+                ]
+                .into(),
+            ),
+            Command::first_of([Command::Signal(s), Command::Sleep(1.0)]),
         ],
     );
     sim.run().unwrap();
@@ -836,7 +826,7 @@ fn priority_resource_serves_by_level_then_fifo() {
             &format!("p{i}"),
             vec![
                 Command::Sleep(1.0 + i as f64 * 0.1),
-                Command::Wait(Wait::AcquireWith(r, Priority::new(level))),
+                Command::AcquireWith(r, Priority::new(level)),
                 Command::Sleep(1.0),
             ],
         );
@@ -857,7 +847,7 @@ fn preemption_evicts_the_worst_holder_and_withdraws_its_wait() {
         &mut sim,
         "low",
         vec![
-            Command::Wait(Wait::AcquireWith(r, Priority::new(5.0))),
+            Command::AcquireWith(r, Priority::new(5.0)),
             Command::Sleep(10.0),
         ],
     );
@@ -865,7 +855,7 @@ fn preemption_evicts_the_worst_holder_and_withdraws_its_wait() {
         &mut sim,
         "mid",
         vec![
-            Command::Wait(Wait::AcquireWith(r, Priority::new(3.0))),
+            Command::AcquireWith(r, Priority::new(3.0)),
             Command::Sleep(10.0),
         ],
     );
@@ -874,7 +864,7 @@ fn preemption_evicts_the_worst_holder_and_withdraws_its_wait() {
         "high",
         vec![
             Command::Sleep(4.0),
-            Command::Wait(Wait::AcquireWith(r, Priority::new(1.0))),
+            Command::AcquireWith(r, Priority::new(1.0)),
             Command::Sleep(1.0),
         ],
     );
@@ -884,31 +874,41 @@ fn preemption_evicts_the_worst_holder_and_withdraws_its_wait() {
         "polite",
         vec![
             Command::Sleep(4.5),
-            Command::Wait(Wait::AcquireWith(r, Priority::without_preempting(0.0))),
+            Command::AcquireWith(r, Priority::without_preempting(0.0)),
         ],
     );
     sim.run().unwrap();
     let w = wakes(&low_log);
     match &w[2] {
-        (t, Wake::Preempted(p)) => {
+        (
+            t,
+            Wake::Interrupted(
+                p @ Interrupt {
+                    cause: Reason::Preempted(_),
+                    ..
+                },
+            ),
+        ) => {
             assert_eq!(*t, 4.0);
-            assert_eq!(p.cause.by, high);
-            assert_eq!(p.cause.since, 0.0);
+            assert_eq!(p.preempted().expect("a preemption").by, high);
+            assert_eq!(p.preempted().expect("a preemption").since, 0.0);
             assert_eq!(p.request, Command::Sleep(10.0));
             assert_eq!(p.waited, 4.0);
         }
         other => panic!("expected a preemption, got {other:?}"),
     }
     assert_eq!(w.len(), 3, "low finished right after its preemption");
-    assert!(
-        wakes(&mid_log)
-            .iter()
-            .all(|(_, w)| !matches!(w, Wake::Preempted(_)))
-    );
+    assert!(wakes(&mid_log).iter().all(|(_, w)| !matches!(
+        w,
+        Wake::Interrupted(Interrupt {
+            cause: Reason::Preempted(_),
+            ..
+        })
+    )));
     // polite waits for high to finish (t=5), not preempting mid.
     let polite = wakes(&polite_log);
     assert_eq!(polite[2].0, 5.0);
-    assert!(matches!(polite[2].1, Wake::Acquired(_)));
+    assert!(matches!(polite[2].1, Wake::Completed(Outcome::Acquired(_))));
     let _ = low;
 }
 
@@ -916,25 +916,23 @@ fn preemption_evicts_the_worst_holder_and_withdraws_its_wait() {
 fn container_get_waits_for_level_head_of_line() {
     let mut sim = Simulation::<M>::new(0);
     let c = sim.container(10.0, 2.0).unwrap();
-    let (_, big) = script(
-        &mut sim,
-        "big",
-        vec![Command::Wait(Wait::GetAmount(c, 5.0))],
-    );
-    let (_, small) = script(
-        &mut sim,
-        "small",
-        vec![Command::Wait(Wait::GetAmount(c, 1.0))],
-    );
+    let (_, big) = script(&mut sim, "big", vec![Command::GetAmount(c, 5.0)]);
+    let (_, small) = script(&mut sim, "small", vec![Command::GetAmount(c, 1.0)]);
     script(
         &mut sim,
         "filler",
-        vec![Command::Sleep(1.0), Command::Wait(Wait::PutAmount(c, 4.0))],
+        vec![Command::Sleep(1.0), Command::PutAmount(c, 4.0)],
     );
     sim.run().unwrap();
     // small waits behind big although 2 >= 1 (head-of-line), then both go at t=1.
-    assert_eq!(wakes(&big)[1], (1.0, Wake::GotAmount(c, 5.0)));
-    assert_eq!(wakes(&small)[1], (1.0, Wake::GotAmount(c, 1.0)));
+    assert_eq!(
+        wakes(&big)[1],
+        (1.0, Wake::Completed(Outcome::GotAmount(c, 5.0)))
+    );
+    assert_eq!(
+        wakes(&small)[1],
+        (1.0, Wake::Completed(Outcome::GotAmount(c, 1.0)))
+    );
     assert_eq!(sim.container_view(c).unwrap().level(), 0.0);
 }
 
@@ -942,13 +940,13 @@ fn container_get_waits_for_level_head_of_line() {
 fn container_put_waits_for_room_and_interrupt_leaves_level_untouched() {
     let mut sim = Simulation::<M>::new(0);
     let c = sim.container(5.0, 4.0).unwrap();
-    let (p, log) = script(&mut sim, "p", vec![Command::Wait(Wait::PutAmount(c, 3.0))]);
+    let (p, log) = script(&mut sim, "p", vec![Command::PutAmount(c, 3.0)]);
     sim.run_until(1.0).unwrap();
     sim.interrupt(p, "stop").unwrap();
     sim.run().unwrap();
     assert!(matches!(
         &wakes(&log)[1].1,
-        Wake::Interrupted(i) if i.request == Command::Wait(Wait::PutAmount(c, 3.0))
+        Wake::Interrupted(i) if i.request == Command::PutAmount(c, 3.0)
     ));
     let view = sim.container_view(c).unwrap();
     assert_eq!((view.level(), view.putters_waiting()), (4.0, 0));
@@ -969,11 +967,7 @@ fn container_rejects_bad_amounts() {
     for amount in [-1.0, 0.0, f64::NAN, 6.0] {
         let mut sim2 = Simulation::<M>::new(0);
         let c2 = sim2.container(5.0, 0.0).unwrap();
-        script(
-            &mut sim2,
-            "p",
-            vec![Command::Wait(Wait::GetAmount(c2, amount))],
-        );
+        script(&mut sim2, "p", vec![Command::GetAmount(c2, amount)]);
         let err = sim2.run().unwrap_err();
         assert!(matches!(err, Error::InvalidAmount { .. }), "{err}");
         assert!(err.to_string().contains("process #0 \"p\""), "{err}");
@@ -986,11 +980,7 @@ fn filter_queue_serves_matching_getters_without_head_of_line_blocking() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.filter_queue(Capacity::Unbounded).unwrap();
     let even = Filter::new(|x: &u32| x.is_multiple_of(2));
-    let (_, evens) = script(
-        &mut sim,
-        "even",
-        vec![Command::Wait(Wait::GetWhere(q, even.clone()))],
-    );
+    let (_, evens) = script(&mut sim, "even", vec![Command::GetWhere(q, even.clone())]);
     let (_, any) = script(&mut sim, "any", vec![Command::Get(q)]);
     script(
         &mut sim,
@@ -1000,18 +990,14 @@ fn filter_queue_serves_matching_getters_without_head_of_line_blocking() {
     sim.run().unwrap();
     assert_eq!(
         wakes(&any)[1],
-        (1.0, Wake::Got(3)),
+        (1.0, Wake::Completed(Outcome::Got(3))),
         "the odd item skips the even-only getter"
     );
-    assert_eq!(wakes(&evens)[1], (1.0, Wake::Got(4)));
+    assert_eq!(wakes(&evens)[1], (1.0, Wake::Completed(Outcome::Got(4))));
     // GetWhere on a plain queue is a clear error.
     let mut sim = Simulation::<M>::new(0);
     let plain = sim.queue(Capacity::Unbounded).unwrap();
-    script(
-        &mut sim,
-        "p",
-        vec![Command::Wait(Wait::GetWhere(plain, even))],
-    );
+    script(&mut sim, "p", vec![Command::GetWhere(plain, even)]);
     assert!(matches!(sim.run(), Err(Error::WrongKind { .. })));
 }
 
@@ -1033,22 +1019,31 @@ fn signal_wakes_every_waiter_and_late_waiters_at_once() {
     }
     let mut sim = Simulation::<M>::new(0);
     let s = sim.signal();
-    let (_, a) = script(&mut sim, "a", vec![Command::Wait(Wait::Signal(s))]);
+    let (_, a) = script(&mut sim, "a", vec![Command::Signal(s)]);
     let (_, b) = script(
         &mut sim,
         "b",
-        vec![Command::first_of([Wait::Signal(s), Wait::Sleep(10.0)])],
+        vec![Command::first_of([
+            Command::Signal(s),
+            Command::Sleep(10.0),
+        ])],
     );
     let (_, late) = script(
         &mut sim,
         "late",
-        vec![Command::Sleep(3.0), Command::Wait(Wait::Signal(s))],
+        vec![Command::Sleep(3.0), Command::Signal(s)],
     );
     sim.spawn(Box::new(Firer { s }));
     sim.run().unwrap();
-    assert_eq!(wakes(&a)[1], (2.0, Wake::Signaled(s, Ok(Some(7)))));
+    assert_eq!(
+        wakes(&a)[1],
+        (2.0, Wake::Completed(Outcome::Signaled(s, Ok(Some(7)))))
+    );
     assert!(matches!(&wakes(&b)[1], (2.0, Wake::First(f)) if f.index == 0));
-    assert_eq!(wakes(&late)[2], (3.0, Wake::Signaled(s, Ok(Some(7)))));
+    assert_eq!(
+        wakes(&late)[2],
+        (3.0, Wake::Completed(Outcome::Signaled(s, Ok(Some(7)))))
+    );
     assert!(sim.signal_view(s).unwrap().has_fired());
     // Firing twice is an error; a reset makes it pending again.
     let mut cx = sim.context();
@@ -1065,13 +1060,13 @@ fn signal_wakes_every_waiter_and_late_waiters_at_once() {
 fn barrier_releases_all_parties_together_and_interrupt_takes_an_arrival_back() {
     let mut sim = Simulation::<M>::new(0);
     let b = sim.barrier(3).unwrap();
-    let (quitter, q) = script(&mut sim, "quitter", vec![Command::Wait(Wait::Arrive(b))]);
+    let (quitter, q) = script(&mut sim, "quitter", vec![Command::Arrive(b)]);
     let mut logs = Vec::new();
     for (i, t) in [1.0, 2.0, 3.0].into_iter().enumerate() {
         let (_, log) = script(
             &mut sim,
             &format!("h{i}"),
-            vec![Command::Sleep(t), Command::Wait(Wait::Arrive(b))],
+            vec![Command::Sleep(t), Command::Arrive(b)],
         );
         logs.push(log);
     }
@@ -1080,7 +1075,7 @@ fn barrier_releases_all_parties_together_and_interrupt_takes_an_arrival_back() {
     sim.run().unwrap();
     assert!(matches!(wakes(&q)[1].1, Wake::Interrupted(_)));
     for log in &logs {
-        assert_eq!(wakes(log)[2], (3.0, Wake::Released(b)));
+        assert_eq!(wakes(log)[2], (3.0, Wake::Completed(Outcome::Released(b))));
     }
     assert_eq!(sim.barrier_view(b).unwrap().releases(), 1);
 }
@@ -1094,14 +1089,17 @@ fn all_of_waits_for_every_branch_in_order() {
         &mut sim,
         "w",
         vec![Command::AllOf(
-            [Wait::Get(q), Wait::Acquire(r), Wait::Sleep(2.0)].into(),
+            [Command::Get(q), Command::Acquire(r), Command::Sleep(2.0)].into(),
         )],
     );
     script(&mut sim, "p", vec![Command::Sleep(3.0), Command::Put(q, 9)]);
     sim.run().unwrap();
     assert_eq!(
         wakes(&log)[1],
-        (3.0, Wake::All(vec![O::Got(9), O::Acquired(r), O::Slept]))
+        (
+            3.0,
+            Wake::Completed(Outcome::All(vec![O::Got(9), O::Acquired(r), O::Slept]))
+        )
     );
 }
 
@@ -1114,7 +1112,9 @@ fn interrupted_all_of_hands_back_what_it_took() {
     let (w, log) = script(
         &mut sim,
         "w",
-        vec![Command::AllOf([Wait::Get(q), Wait::Get(empty)].into())],
+        vec![Command::AllOf(
+            [Command::Get(q), Command::Get(empty)].into(),
+        )],
     );
     sim.run_until(1.0).unwrap();
     sim.interrupt(w, "now").unwrap();
@@ -1126,7 +1126,7 @@ fn interrupted_all_of_hands_back_what_it_took() {
                 vec![O::Got(5)],
                 "the item already taken comes back"
             );
-            assert_eq!(i.request, Command::AllOf([Wait::Get(empty)].into()));
+            assert_eq!(i.request, Command::AllOf([Command::Get(empty)].into()));
         }
         other => panic!("{other:?}"),
     }
@@ -1139,21 +1139,18 @@ fn losing_all_of_branch_in_first_of_hands_back_partial_results() {
     let q = sim.queue(Capacity::Unbounded).unwrap();
     let empty = sim.queue(Capacity::Unbounded).unwrap();
     sim.context().try_put(q, 1).unwrap();
-    let all = Wait::AllOf(Box::new([Wait::Get(q), Wait::Get(empty)].into()));
+    let all = Command::all_of([Command::Get(q), Command::Get(empty)]);
     let (_, log) = script(
         &mut sim,
         "w",
-        vec![Command::first_of([all, Wait::Sleep(4.0)])],
+        vec![Command::first_of([all, Command::Sleep(4.0)])],
     );
     sim.run().unwrap();
     match &wakes(&log)[1] {
         (4.0, Wake::First(f)) => {
             assert_eq!(f.index, 1);
             assert_eq!(f.taken, vec![O::Got(1)]);
-            assert_eq!(
-                f.others.as_slice(),
-                &[Wait::AllOf(Box::new([Wait::Get(empty)].into()))]
-            );
+            assert_eq!(f.others.to_vec(), &[Command::all_of([Command::Get(empty)])]);
         }
         other => panic!("{other:?}"),
     }
@@ -1186,11 +1183,14 @@ fn joiners_receive_the_exit_value_or_the_failure() {
     sim.run().unwrap();
     assert_eq!(
         wakes(&a)[1],
-        (1.0, Wake::Joined(child, Exit::Returned(Some(42))))
+        (
+            1.0,
+            Wake::Completed(Outcome::Joined(child, Exit::Returned(Some(42))))
+        )
     );
     assert!(matches!(
         &wakes(&b)[1],
-        (2.0, Wake::Joined(_, Exit::Failed(e))) if matches!(**e, Error::InvalidDelay { .. })
+        (2.0, Wake::Completed(Outcome::Joined(_, Exit::Failed(e)))) if matches!(**e, Error::InvalidDelay { .. })
     ));
 }
 
@@ -1280,18 +1280,23 @@ impl Process<M> for Member {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
         self.log.borrow_mut().push((cx.now(), wake.clone()));
         match wake {
-            Wake::Summoned(s) => {
+            Wake::Interrupted(
+                s @ Interrupt {
+                    cause: Reason::Summoned(_),
+                    ..
+                },
+            ) => {
                 if !self.resting {
                     self.left -= s.waited;
                 }
-                return Command::Attend(s.cause);
+                return Command::Attend(s.activity().expect("a summons"));
             }
             Wake::Interrupted(_) => return Command::Sleep(1.0),
-            Wake::Slept if self.resting => {
+            Wake::Completed(Outcome::Slept) if self.resting => {
                 self.resting = false;
                 cx.set_available(false);
             }
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 self.left = self.piece;
                 if self.idle > 0.0 {
                     self.resting = true;
@@ -1337,17 +1342,31 @@ fn scheduled_activity_pulls_busy_participants_in_and_releases_them_together() {
     sim.run().unwrap();
     let aw = wakes(&alog);
     match &aw[1] {
-        (3.0, Wake::Summoned(s)) => {
-            assert_eq!(s.cause, standup);
+        (
+            3.0,
+            Wake::Interrupted(
+                s @ Interrupt {
+                    cause: Reason::Summoned(_),
+                    ..
+                },
+            ),
+        ) => {
+            assert_eq!(s.activity().expect("a summons"), standup);
             assert_eq!(s.request, Command::Sleep(10.0));
             assert_eq!(s.waited, 3.0);
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(aw[2], (5.0, Wake::ActivityOver(standup)));
+    assert_eq!(
+        aw[2],
+        (5.0, Wake::Completed(Outcome::ActivityOver(standup)))
+    );
     // a resumes its remaining 7 units of work after the meeting.
-    assert_eq!(aw[3], (12.0, Wake::Slept));
-    assert_eq!(wakes(&blog)[2], (5.0, Wake::ActivityOver(standup)));
+    assert_eq!(aw[3], (12.0, Wake::Completed(Outcome::Slept)));
+    assert_eq!(
+        wakes(&blog)[2],
+        (5.0, Wake::Completed(Outcome::ActivityOver(standup)))
+    );
     let rec = sim.activity_view(standup).unwrap();
     assert_eq!(
         (rec.planned_start(), rec.started_at(), rec.ended_at()),
@@ -1365,9 +1384,12 @@ fn a_participant_in_a_masked_wait_joins_late() {
         fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
             self.0.borrow_mut().push((cx.now(), wake.clone()));
             match wake {
-                Wake::Started => Command::Masked(Wait::Sleep(4.0)),
-                Wake::Slept => Command::Sleep(1.0),
-                Wake::Summoned(s) => Command::Attend(s.cause),
+                Wake::Started => Command::Sleep(4.0).masked(),
+                Wake::Completed(Outcome::Slept) => Command::Sleep(1.0),
+                Wake::Interrupted(Interrupt {
+                    cause: Reason::Summoned(a),
+                    ..
+                }) => Command::Attend(a),
                 _ => Command::Done,
             }
         }
@@ -1381,9 +1403,15 @@ fn a_participant_in_a_masked_wait_joins_late() {
         .unwrap();
     sim.run().unwrap();
     let w = wakes(&log);
-    assert_eq!(w[1], (4.0, Wake::Slept), "the masked wait completes first");
-    assert!(matches!(&w[2], (4.0, Wake::Summoned(s)) if s.cause == meeting && s.waited == 0.0));
-    assert_eq!(w[3], (5.0, Wake::ActivityOver(meeting)));
+    assert_eq!(
+        w[1],
+        (4.0, Wake::Completed(Outcome::Slept)),
+        "the masked wait completes first"
+    );
+    assert!(
+        matches!(&w[2], (4.0, Wake::Interrupted(s @ Interrupt { cause: Reason::Summoned(_), .. })) if s.activity().expect("a summons") == meeting && s.waited == 0.0)
+    );
+    assert_eq!(w[3], (5.0, Wake::Completed(Outcome::ActivityOver(meeting))));
     let rec = sim.activity_view(meeting).unwrap();
     assert_eq!(
         (rec.lateness(busy), rec.time_spent(busy)),
@@ -1428,7 +1456,9 @@ fn pair_work_starts_when_a_partner_is_available_pulling_the_author_in() {
     assert_eq!(rec.started_at(), Some(6.0));
     let who: Vec<Pid> = rec.participants().iter().map(|p| p.pid).collect();
     assert_eq!(who, vec![author, p1]);
-    assert!(matches!(&wakes(&alog)[1], (6.0, Wake::Summoned(s)) if s.waited == 6.0));
+    assert!(
+        matches!(&wakes(&alog)[1], (6.0, Wake::Interrupted(s @ Interrupt { cause: Reason::Summoned(_), .. })) if s.waited == 6.0)
+    );
     assert_eq!(rec.ended_at(), Some(9.0));
 }
 
@@ -1485,7 +1515,7 @@ fn finished_participants_are_an_error_to_plan_and_skipped_once_started() {
     ));
     // A participant that finishes in a masked wait never joins; the others are released.
     let mut sim = Simulation::<M>::new(0);
-    let (leaver, _) = script(&mut sim, "leaver", vec![Command::Masked(Wait::Sleep(2.0))]);
+    let (leaver, _) = script(&mut sim, "leaver", vec![Command::Sleep(2.0).masked()]);
     let (stayer, slog) = member(&mut sim, "stayer", 10.0, 0.0);
     let a = sim
         .plan(Activity::new(3.0).at(1.0).with(leaver).with(stayer))
@@ -1497,7 +1527,7 @@ fn finished_participants_are_an_error_to_plan_and_skipped_once_started() {
     assert!(
         wakes(&slog)
             .iter()
-            .any(|(t, w)| *t == 4.0 && *w == Wake::ActivityOver(a))
+            .any(|(t, w)| *t == 4.0 && *w == Wake::Completed(Outcome::ActivityOver(a)))
     );
     assert!(matches!(
         sim.plan(Activity::new(f64::NAN).with(stayer)),

@@ -8,7 +8,7 @@
 //! be interrupted is part of the command's type ([`Command::Masked`]).
 //!
 //! ```
-//! use stepsim::{Boxed, Capacity, Command, Context, Process, QueueId, Simulation, Wake};
+//! use stepsim::{Boxed, Capacity, Command, Context, Outcome, Process, QueueId, Simulation, Wake};
 //!
 //! /// Takes jobs (their durations) from a queue and works on each.
 //! enum Coder { Idle { jobs: QueueId }, Working { jobs: QueueId } }
@@ -16,7 +16,7 @@
 //! impl Process<Boxed<f64>> for Coder {
 //!     fn step(&mut self, _cx: &mut Context<'_, Boxed<f64>>, wake: Wake<f64>) -> Command<f64> {
 //!         match (&*self, wake) {
-//!             (&Coder::Idle { jobs }, Wake::Got(duration)) => {
+//!             (&Coder::Idle { jobs }, Wake::Completed(Outcome::Got(duration))) => {
 //!                 *self = Coder::Working { jobs };
 //!                 Command::Sleep(duration)
 //!             }
@@ -81,8 +81,8 @@ pub mod trace;
 pub use activity::{Activity, ActivityView, Participation};
 pub use barrier::BarrierView;
 pub use command::{
-    Branches, Command, Exit, Filter, First, Interrupt, Outcome, Preempted, Priority, SignalValue,
-    Wait, Wake, WakeKind,
+    Branches, Command, Exit, Filter, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Preempted,
+    Priority, Reason, Resume, SignalValue, Wake, WakeKind,
 };
 pub use container::ContainerView;
 pub use context::Context;

@@ -21,7 +21,7 @@
 //! at the end of a warm-up.
 //!
 //! ```
-//! use stepsim::{Boxed, Command, Context, Process, ResourceId, Simulation, Wake};
+//! use stepsim::{Boxed, Command, Context, Outcome, Process, ResourceId, Simulation, Wake};
 //!
 //! /// Takes the clerk for 3 time units, then leaves.
 //! struct Customer { clerk: ResourceId }
@@ -29,7 +29,7 @@
 //!     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 //!         match wake {
 //!             Wake::Started => Command::Acquire(self.clerk),
-//!             Wake::Acquired(_) => Command::Sleep(3.0),
+//!             Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(3.0),
 //!             _ => { cx.release(self.clerk); Command::Done }
 //!         }
 //!     }

@@ -16,7 +16,7 @@
 //! [`Simulation::context`](crate::Simulation::context), and feed wakes by hand.
 //!
 //! ```
-//! use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+//! use stepsim::{Boxed, Command, Context, Outcome, Process, Simulation, Wake};
 //!
 //! /// Sleeps 2, then 3, then finishes.
 //! enum Napper { Fresh, Once, Twice }
@@ -34,8 +34,8 @@
 //! let mut cx = sim.context();
 //! let mut p = Napper::Fresh;
 //! assert_eq!(p.step(&mut cx, Wake::Started), Command::Sleep(2.0));
-//! assert_eq!(p.step(&mut cx, Wake::Slept), Command::Sleep(3.0));
-//! assert_eq!(p.step(&mut cx, Wake::Slept), Command::Done);
+//! assert_eq!(p.step(&mut cx, Wake::Completed(Outcome::Slept)), Command::Sleep(3.0));
+//! assert_eq!(p.step(&mut cx, Wake::Completed(Outcome::Slept)), Command::Done);
 //! ```
 
 use crate::command::{Command, Wake};
@@ -45,7 +45,7 @@ use std::marker::PhantomData;
 /// The types one simulation works with.
 ///
 /// ```
-/// use stepsim::{Command, Context, Model, Process, Wake};
+/// use stepsim::{Command, Context, Model, Outcome, Process, Wake};
 ///
 /// struct Job { duration: f64 }
 /// enum Cause { Urgent(f64) }
@@ -85,7 +85,7 @@ impl<M: Model, P: Process<M> + ?Sized> Process<M> for Box<P> {
 /// A ready-made [`Model`] with boxed processes: queues carry `T`, interrupts carry `I`.
 ///
 /// ```
-/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// use stepsim::{Boxed, Command, Context, Outcome, Process, Simulation, Wake};
 ///
 /// struct Hello;
 /// impl Process<Boxed<()>> for Hello {

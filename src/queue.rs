@@ -6,7 +6,7 @@
 //! sorted (smallest first) and is FIFO among equal items.
 //!
 //! ```
-//! use stepsim::{Boxed, Capacity, Command, Context, Process, QueueId, Simulation, Wake};
+//! use stepsim::{Boxed, Capacity, Command, Context, Outcome, Process, QueueId, Simulation, Wake};
 //!
 //! type M = Boxed<u32>;
 //! struct Producer { q: QueueId, next: u32 }
@@ -21,7 +21,7 @@
 //! }
 //! impl Process<M> for Consumer {
 //!     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32>) -> Command<u32> {
-//!         if let Wake::Got(item) = wake {
+//!         if let Wake::Completed(Outcome::Got(item)) = wake {
 //!             println!("t={} got {item}", cx.now());
 //!             self.got.push(item);
 //!         }
@@ -47,12 +47,12 @@
 //!
 //! # Filter queues
 //! A filter queue ([`Simulation::filter_queue`](crate::Simulation::filter_queue), SimPy's
-//! `FilterStore`) also accepts [`Wait::GetWhere`](crate::Wait::GetWhere): take the first item
+//! `FilterStore`) also accepts [`Command::GetWhere`](crate::Command::GetWhere): take the first item
 //! a [`Filter`] accepts, waiting until one arrives. Every waiting getter is
 //! tried in order, so a getter whose filter matches nothing does not hold up the others.
 //!
 //! ```
-//! use stepsim::{Boxed, Capacity, Command, Context, Filter, Process, QueueId, Simulation, Wait, Wake};
+//! use stepsim::{Boxed, Capacity, Command, Context, Filter, Outcome, Process, QueueId, Simulation, Wake};
 //!
 //! /// Waits for a part of one size.
 //! struct Fitter { parts: QueueId, size: u32, got: Option<u32> }
@@ -61,9 +61,9 @@
 //!         match wake {
 //!             Wake::Started => {
 //!                 let size = self.size;
-//!                 Command::Wait(Wait::GetWhere(self.parts, Filter::new(move |p: &u32| *p == size)))
+//!                 Command::GetWhere(self.parts, Filter::new(move |p: &u32| *p == size))
 //!             }
-//!             Wake::Got(part) => { self.got = Some(part); Command::Done }
+//!             Wake::Completed(Outcome::Got(part)) => { self.got = Some(part); Command::Done }
 //!             _ => unreachable!(),
 //!         }
 //!     }
@@ -101,12 +101,22 @@ pub enum Capacity {
     Bounded(usize),
 }
 
-/// A blocked request: which process, which of its waits, which branch.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// A blocked request: which process, which of its waits, which branch, and its ticket.
+#[derive(Copy, Clone, Debug)]
 pub(crate) struct Waiter {
     pub idx: u32,
     pub epoch: u32,
     pub branch: u32,
+    /// Its order among all requests: FIFO lines are in ticket order, and a resumed request
+    /// keeps its ticket (its place in line).
+    pub ticket: u64,
+}
+
+impl PartialEq for Waiter {
+    /// The same branch of the same wait (the ticket is where it stands, not who it is).
+    fn eq(&self, other: &Self) -> bool {
+        (self.idx, self.epoch, self.branch) == (other.idx, other.epoch, other.branch)
+    }
 }
 
 /// The order of a priority queue: smallest first.
@@ -179,11 +189,10 @@ impl<T> QueueState<T> {
         Some(item)
     }
 
-    /// Removes a blocked getter (one branch of one wait), returning its filter (if it had
-    /// one).
-    pub fn remove_getter(&mut self, me: Waiter) -> Option<Filter<T>> {
+    /// Removes a blocked getter (one branch of one wait).
+    pub fn remove_getter(&mut self, me: Waiter) -> Option<Getter<T>> {
         let at = self.getters.iter().position(|g| g.waiter == me)?;
-        self.getters.remove(at).and_then(|g| g.filter)
+        self.getters.remove(at)
     }
 
     /// Position of the first item `filter` accepts.
@@ -194,9 +203,9 @@ impl<T> QueueState<T> {
         }
     }
 
-    pub fn remove_putter(&mut self, me: Waiter) -> Option<T> {
+    pub fn remove_putter(&mut self, me: Waiter) -> Option<(Waiter, T)> {
         let at = self.putters.iter().position(|(w, _)| *w == me)?;
-        self.putters.remove(at).map(|(_, item)| item)
+        self.putters.remove(at)
     }
 }
 

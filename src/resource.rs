@@ -4,13 +4,13 @@
 //! Three kinds, as in SimPy:
 //! - [`Simulation::resource`](crate::Simulation::resource): waiting requests are served FIFO;
 //! - [`Simulation::priority_resource`](crate::Simulation::priority_resource): requests made
-//!   with [`Wait::AcquireWith`](crate::Wait::AcquireWith) are served by priority level (lower
+//!   with [`Command::AcquireWith`](crate::Command::AcquireWith) are served by priority level (lower
 //!   first), then request time, FIFO among equals; a plain `Acquire` has level 0;
 //! - [`Simulation::preemptive_resource`](crate::Simulation::preemptive_resource): like a
 //!   priority resource, and a request with [`Priority::preempt`](crate::Priority) that finds
 //!   every slot taken evicts the worst holder if the holder's priority key is worse. The
 //!   evicted process loses the slot at once and is woken with
-//!   [`Wake::Preempted`](crate::Wake::Preempted), delivered like an interrupt: its current
+//!   [`Reason::Preempted`](crate::Reason::Preempted), delivered like an interrupt: its current
 //!   wait is withdrawn and handed back.
 //!
 //! # Who can be preempted
@@ -30,7 +30,7 @@
 //! interrupt or a losing `FirstOf` branch withdraws a pending request without taking a slot.
 //!
 //! ```
-//! use stepsim::{Boxed, Command, Context, Priority, Process, Simulation, Wait, Wake};
+//! use stepsim::{Boxed, Reason, Command, Context, Interrupt, Outcome, Priority, Process, Simulation, Wake};
 //!
 //! /// Holds the machine for 10 unless preempted.
 //! struct Job { machine: stepsim::ResourceId, level: f64, start: f64 }
@@ -38,12 +38,12 @@
 //!     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 //!         match wake {
 //!             Wake::Started => Command::Sleep(self.start),
-//!             Wake::Slept if cx.now() == self.start => {
-//!                 Command::Wait(Wait::AcquireWith(self.machine, Priority::new(self.level)))
+//!             Wake::Completed(Outcome::Slept) if cx.now() == self.start => {
+//!                 Command::AcquireWith(self.machine, Priority::new(self.level))
 //!             }
-//!             Wake::Acquired(_) => Command::Sleep(10.0),
-//!             Wake::Preempted(p) => {
-//!                 println!("t={}: preempted by {}, after {}", cx.now(), p.cause.by, p.waited);
+//!             Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
+//!             Wake::Interrupted(p @ Interrupt { cause: Reason::Preempted(_), .. }) => {
+//!                 println!("t={}: preempted by {}, after {}", cx.now(), p.preempted().expect("a preemption").by, p.waited);
 //!                 Command::Done // the slot is already gone
 //!             }
 //!             _ => { cx.release(self.machine); Command::Done }
@@ -130,15 +130,23 @@ impl ResourceState {
         self.holders.len() < self.capacity
     }
 
-    /// Adds a request to the wait list: at the back (plain), or after every request whose key
-    /// is not worse (priority kinds: FIFO among equals).
+    /// Adds a request to the wait list: in ticket order (plain: FIFO), or by key and then
+    /// ticket (priority kinds: FIFO among equals). A new request has the newest ticket, so
+    /// it goes after every request that is not worse; a resumed one keeps its old ticket,
+    /// and so its place.
     pub fn enqueue(&mut self, request: Request, now: f64) {
+        let ticket = request.waiter.ticket;
         if self.kind == ResourceKind::Plain {
-            self.waiting.push_back(request);
+            if self.waiting.back().is_none_or(|b| b.waiter.ticket < ticket) {
+                self.waiting.push_back(request);
+            } else {
+                let at = self.waiting.partition_point(|r| r.waiter.ticket < ticket);
+                self.waiting.insert(at, request);
+            }
         } else {
-            let at = self
-                .waiting
-                .partition_point(|r| r.key.cmp(&request.key) != Ordering::Greater);
+            let at = self.waiting.partition_point(|r| {
+                r.key.cmp(&request.key).then(r.waiter.ticket.cmp(&ticket)) == Ordering::Less
+            });
             self.waiting.insert(at, request);
         }
         if let Some(m) = &mut self.monitor {
@@ -177,14 +185,14 @@ impl ResourceState {
     }
 
     /// Removes a pending request (one branch of one wait: a process may have several in one
-    /// list, in priority order, not branch order), returning where it stood and its key.
-    pub fn remove_waiter(&mut self, me: Waiter, now: f64) -> Option<(usize, Key)> {
+    /// list, in priority order, not branch order), returning where it stood and the request.
+    pub fn remove_waiter(&mut self, me: Waiter, now: f64) -> Option<(usize, Request)> {
         let at = self.waiting.iter().position(|r| r.waiter == me)?;
-        let key = self.waiting.remove(at)?.key;
+        let request = self.waiting.remove(at)?;
         if let Some(m) = &mut self.monitor {
-            m.withdrew(key.time, now, self.waiting.len());
+            m.withdrew(request.key.time, now, self.waiting.len());
         }
-        Some((at, key))
+        Some((at, request))
     }
 
     /// The holder a preempting request with `key` would evict: the worst holder (the

@@ -1,6 +1,6 @@
 //! Signals: one-shot (or resettable) gates that wake every waiter with a value.
 //!
-//! A process waits with `Wait::Signal(s)`; any process fires it with
+//! A process waits with `Command::Signal(s)`; any process fires it with
 //! [`Context::trigger`](crate::Context::trigger) (no value),
 //! [`Context::succeed`](crate::Context::succeed) (a value, cloned for each waiter) or
 //! [`Context::fail_signal`](crate::Context::fail_signal) (a reason). The firing is an event of
@@ -12,15 +12,15 @@
 //! [`Context::reset_signal`]: crate::Context::reset_signal
 //!
 //! ```
-//! use stepsim::{Boxed, Command, Context, Process, Simulation, Wait, Wake};
+//! use stepsim::{Boxed, Command, Context, Outcome, Process, Simulation, Wake};
 //!
 //! struct Runner { start: stepsim::SignalId }
 //! impl Process<Boxed<&'static str>> for Runner {
 //!     fn step(&mut self, cx: &mut Context<'_, Boxed<&'static str>>, wake: Wake<&'static str>)
 //!         -> Command<&'static str> {
 //!         match wake {
-//!             Wake::Started => Command::Wait(Wait::Signal(self.start)),
-//!             Wake::Signaled(_, value) => {
+//!             Wake::Started => Command::Signal(self.start),
+//!             Wake::Completed(Outcome::Signaled(_, value)) => {
 //!                 assert_eq!((cx.now(), value), (5.0, Ok(Some("go"))));
 //!                 Command::Done
 //!             }

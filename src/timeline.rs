@@ -15,7 +15,7 @@
 //!
 //! ```
 //! use stepsim::timeline::{Marker, MarkerKind, Timeline};
-//! use stepsim::{Boxed, Command, Context, Pid, Process, Simulation, TraceLog, WaitKind, Wake};
+//! use stepsim::{Boxed, Reason, Command, Context, Interrupt, Pid, Process, Simulation, TraceLog, WaitKind, Wake};
 //!
 //! /// Sleeps 10; if interrupted, finishes at once.
 //! struct Sleeper;
@@ -76,7 +76,7 @@
 //! ```
 //!
 //! ```
-//! # use stepsim::{timeline::Timeline, TraceLog};
+//! # use stepsim::{Reason, Interrupt, TraceLog, timeline::Timeline};
 //! # let timeline = Timeline::from_log(&TraceLog::with_waits());
 //! #[cfg(feature = "plot")]
 //! {
@@ -127,9 +127,9 @@ impl Interval {
 pub enum MarkerKind {
     /// It was stepped with `Wake::Interrupted`.
     Interrupted,
-    /// It was stepped with `Wake::Preempted`.
+    /// It was stepped with `Wake::Interrupted`, preempted (`Reason::Preempted`).
     Preempted,
-    /// It was stepped with `Wake::Summoned`.
+    /// It was stepped with `Wake::Interrupted`, summoned (`Reason::Summoned`).
     Summoned,
     /// It returned `Command::Done`.
     Done,
@@ -907,13 +907,18 @@ mod tests {
 
     #[test]
     fn a_run_with_an_activity_gives_a_cut_sleep_then_an_attend_interval() {
-        use crate::{Activity, Boxed, Command, Context, Process, Simulation, Wake};
+        use crate::{
+            Activity, Boxed, Command, Context, Interrupt, Process, Reason, Simulation, Wake,
+        };
         struct Worker;
         impl Process<Boxed<()>> for Worker {
             fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
                 match wake {
                     Wake::Started => Command::Sleep(10.0),
-                    Wake::Summoned(s) => Command::Attend(s.cause),
+                    Wake::Interrupted(Interrupt {
+                        cause: Reason::Summoned(a),
+                        ..
+                    }) => Command::Attend(a),
                     _ => Command::Done,
                 }
             }

@@ -53,13 +53,13 @@
 //! counts; without it the engine pays one `bool` test per started wait.
 //!
 //! ```
-//! use stepsim::{Boxed, Command, Context, Process, Simulation, TraceLog, Wait, Wake};
+//! use stepsim::{Boxed, Command, Context, Process, Simulation, TraceLog, Wake};
 //!
 //! struct Careful;
 //! impl Process<Boxed<()>> for Careful {
 //!     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
 //!         match wake {
-//!             Wake::Started => Command::Masked(Wait::Sleep(1.0)),
+//!             Wake::Started => Command::Sleep(1.0).masked(),
 //!             _ => Command::Done,
 //!         }
 //!     }
@@ -80,7 +80,7 @@
 //! # Ok::<(), stepsim::Error>(())
 //! ```
 
-use crate::command::{Command, Wait, WakeKind};
+use crate::command::{Command, Masked, Wait, WakeKind};
 use crate::handle::{ActivityId, BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -144,10 +144,11 @@ pub enum WaitKind {
 }
 
 impl WaitKind {
-    /// The kind of one [`Wait`].
-    pub fn of_wait<T>(wait: &Wait<T>) -> Self {
+    /// The kind of one wait as the engine stores it.
+    pub(crate) fn of_wait<T>(wait: &Wait<T>) -> Self {
         match wait {
             Wait::Sleep(_) => WaitKind::Sleep,
+            Wait::Yield => WaitKind::Yield,
             Wait::Get(q) => WaitKind::Get(*q),
             Wait::GetWhere(q, _) => WaitKind::GetWhere(*q),
             Wait::Put(q, _) => WaitKind::Put(*q),
@@ -160,6 +161,7 @@ impl WaitKind {
             Wait::AllOf(branches) => WaitKind::AllOf {
                 branches: count(branches.len()),
             },
+            Wait::Invalid(command) => Waiting::of(command).map_or(WaitKind::Yield, |w| w.on),
         }
     }
 }
@@ -190,11 +192,11 @@ impl fmt::Display for WaitKind {
 }
 
 /// A wait a process started: what it waits on, and whether interrupts are masked meanwhile
-/// (it was issued as [`Command::Masked`]).
+/// (it was issued [masked](Command::masked)).
 ///
 /// ```
-/// use stepsim::{Command, Wait, WaitKind, Waiting};
-/// let critical: Command<()> = Command::Masked(Wait::Sleep(0.5));
+/// use stepsim::{Command, WaitKind, Waiting};
+/// let critical: Command<()> = Command::Sleep(0.5).masked();
 /// let waiting = Waiting::of(&critical).unwrap();
 /// assert_eq!(waiting, Waiting { on: WaitKind::Sleep, masked: true });
 /// assert_eq!(waiting.to_string(), "masked:sleep");
@@ -203,7 +205,7 @@ impl fmt::Display for WaitKind {
 pub struct Waiting {
     /// What it waits on.
     pub on: WaitKind,
-    /// Issued as [`Command::Masked`]: interrupts queue up until it completes. (An
+    /// Issued [masked](Command::masked): interrupts queue up until it completes. (An
     /// [`Attend`](WaitKind::Attend) is never interruptible either, but is not reported as
     /// masked.)
     pub masked: bool,
@@ -214,27 +216,32 @@ impl Waiting {
     /// [`Command::Done`], which is no wait.
     pub fn of<T>(command: &Command<T>) -> Option<Self> {
         let on = match command {
-            Command::Sleep(_) => WaitKind::Sleep,
-            Command::Yield => WaitKind::Yield,
-            Command::Get(q) => WaitKind::Get(*q),
-            Command::Put(q, _) => WaitKind::Put(*q),
-            Command::Acquire(r) => WaitKind::Acquire(*r),
-            Command::Join(p) => WaitKind::Join(*p),
             Command::FirstOf(branches) => WaitKind::FirstOf {
                 branches: count(branches.len()),
             },
             Command::AllOf(branches) => WaitKind::AllOf {
                 branches: count(branches.len()),
             },
-            Command::Wait(w) => WaitKind::of_wait(w),
-            Command::Masked(w) => {
+            Command::Masked(Masked(w)) => {
                 return Some(Waiting {
                     on: WaitKind::of_wait(w),
                     masked: true,
                 });
             }
             Command::Attend(a) => WaitKind::Attend(*a),
+            Command::Resume(r) => return Waiting::of(r.command()),
             Command::Done => return None,
+            Command::Sleep(_) => WaitKind::Sleep,
+            Command::Yield => WaitKind::Yield,
+            Command::Get(q) => WaitKind::Get(*q),
+            Command::GetWhere(q, _) => WaitKind::GetWhere(*q),
+            Command::Put(q, _) => WaitKind::Put(*q),
+            Command::Acquire(r) | Command::AcquireWith(r, _) => WaitKind::Acquire(*r),
+            Command::Join(p) => WaitKind::Join(*p),
+            Command::GetAmount(c, _) => WaitKind::GetAmount(*c),
+            Command::PutAmount(c, _) => WaitKind::PutAmount(*c),
+            Command::Signal(s) => WaitKind::Signal(*s),
+            Command::Arrive(b) => WaitKind::Arrive(*b),
         };
         Some(Waiting { on, masked: false })
     }

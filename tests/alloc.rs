@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use stepsim::{
     Boxed, Branches, Capacity, Command, Context, Outcome, Pid, Process, QueueId, ResourceId,
-    Simulation, Wait, Wake,
+    Simulation, Wake,
 };
 
 // ----- the counting allocator -----
@@ -169,8 +169,8 @@ impl Process<M> for ImpatientProducer {
             self.tally.win(first.index);
         }
         let item = match wake {
-            Wake::First(first) => match first.others.as_slice() {
-                [Wait::Put(_, item)] => *item,
+            Wake::First(first) => match first.others.into_iter().next() {
+                Some(Command::Put(_, item)) => item,
                 _ => {
                     self.next += 1;
                     self.next
@@ -181,7 +181,7 @@ impl Process<M> for ImpatientProducer {
                 self.next
             }
         };
-        Command::first_of([Wait::Put(self.q, item), Wait::Sleep(self.patience)])
+        Command::first_of([Command::Put(self.q, item), Command::Sleep(self.patience)])
     }
 }
 
@@ -194,7 +194,7 @@ struct Consumer {
 impl Process<M> for Consumer {
     fn step(&mut self, _: &mut Context<'_, M>, wake: W) -> Cmd {
         match wake {
-            Wake::Got(_) if self.work > 0.0 => Command::Sleep(self.work),
+            Wake::Completed(Outcome::Got(_)) if self.work > 0.0 => Command::Sleep(self.work),
             _ => Command::Get(self.q),
         }
     }
@@ -219,9 +219,9 @@ impl<const N: usize> Process<M> for ImpatientConsumer<N> {
         }
         let mut branches = Branches::new();
         for q in self.qs {
-            branches.push(Wait::Get(q));
+            branches.push(Command::Get(q));
         }
-        branches.push(Wait::Sleep(self.patience));
+        branches.push(Command::Sleep(self.patience));
         Command::FirstOf(branches)
     }
 }
@@ -237,11 +237,11 @@ struct User {
 impl Process<M> for User {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Cmd {
         match wake {
-            Wake::Acquired(_) => {
+            Wake::Completed(Outcome::Acquired(_)) => {
                 self.holding = true;
                 Command::Sleep(self.hold)
             }
-            Wake::Slept if self.holding => {
+            Wake::Completed(Outcome::Slept) if self.holding => {
                 self.holding = false;
                 cx.release(self.r);
                 if self.rest > 0.0 {
@@ -280,12 +280,12 @@ impl<const N: usize> Process<M> for ImpatientUser<N> {
         }
         let mut branches = Branches::new();
         for r in self.rs {
-            branches.push(Wait::Acquire(r));
+            branches.push(Command::Acquire(r));
         }
         if let Some(q) = self.q {
-            branches.push(Wait::Get(q));
+            branches.push(Command::Get(q));
         }
-        branches.push(Wait::Sleep(self.patience));
+        branches.push(Command::Sleep(self.patience));
         Command::FirstOf(branches)
     }
 }
@@ -307,9 +307,9 @@ impl Process<M> for Victim {
         }
         self.turn += 1;
         match self.turn % 3 {
-            0 if self.masked => Command::Masked(Wait::Sleep(0.8)),
+            0 if self.masked => Command::Sleep(0.8).masked(),
             0 | 1 => Command::Sleep(0.7),
-            _ => Command::first_of([Wait::Get(self.q), Wait::Sleep(0.9)]),
+            _ => Command::first_of([Command::Get(self.q), Command::Sleep(0.9)]),
         }
     }
 }
@@ -323,7 +323,7 @@ struct Interrupter {
 
 impl Process<M> for Interrupter {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Cmd {
-        if let Wake::Slept = wake {
+        if let Wake::Completed(Outcome::Slept) = wake {
             for cause in 0..self.burst {
                 assert!(cx.interrupt(self.target, cause));
             }
@@ -647,7 +647,9 @@ impl Process<Shop> for ShopProc {
                 patience,
                 served,
             } => match wake {
-                Wake::Started => Command::first_of([Wait::Acquire(*clerk), Wait::Sleep(*patience)]),
+                Wake::Started => {
+                    Command::first_of([Command::Acquire(*clerk), Command::Sleep(*patience)])
+                }
                 Wake::First(f) if f.index == 0 => {
                     *served = true;
                     Command::Sleep(1.2)

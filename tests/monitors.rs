@@ -4,7 +4,8 @@
 use rand_distr::{Distribution, Exp};
 use stepsim::stats::{ConfidenceInterval, Summary};
 use stepsim::{
-    Boxed, Capacity, Command, Context, Process, QueueId, ResourceId, Simulation, Stream, Wait, Wake,
+    Boxed, Capacity, Command, Context, Outcome, Process, QueueId, ResourceId, Simulation, Stream,
+    Wake,
 };
 
 type M = Boxed<f64>;
@@ -40,7 +41,7 @@ struct Source {
 
 impl Process<M> for Source {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<f64>) -> Command<f64> {
-        if let Wake::Slept = wake {
+        if let Wake::Completed(Outcome::Slept) = wake {
             let service = self.services.sample(&mut self.rng);
             cx.spawn(Box::new(Customer {
                 servers: self.servers,
@@ -61,7 +62,7 @@ impl Process<M> for Customer {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<f64>) -> Command<f64> {
         match wake {
             Wake::Started => Command::Acquire(self.servers),
-            Wake::Acquired(_) => Command::Sleep(self.service),
+            Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(self.service),
             _ => {
                 cx.release(self.servers);
                 Command::Done
@@ -171,7 +172,7 @@ struct Producer {
 impl Process<M> for Producer {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<f64>) -> Command<f64> {
         match wake {
-            Wake::Slept => Command::Put(self.q, cx.now()),
+            Wake::Completed(Outcome::Slept) => Command::Put(self.q, cx.now()),
             _ => Command::Sleep(Exp::new(1.0).unwrap().sample(&mut self.rng)),
         }
     }
@@ -185,7 +186,9 @@ struct Consumer {
 impl Process<M> for Consumer {
     fn step(&mut self, _: &mut Context<'_, M>, wake: Wake<f64>) -> Command<f64> {
         match wake {
-            Wake::Got(_) => Command::Sleep(Exp::new(1.25).unwrap().sample(&mut self.rng)),
+            Wake::Completed(Outcome::Got(_)) => {
+                Command::Sleep(Exp::new(1.25).unwrap().sample(&mut self.rng))
+            }
             _ => Command::Get(self.q),
         }
     }
@@ -250,9 +253,9 @@ fn a_container_level_that_changes_at_known_times() {
     // Level 10 on [0, 2), 4 on [2, 5), 24 on [5, 10).
     sim.spawn(script(vec![
         Command::Sleep(2.0),
-        Command::Wait(Wait::GetAmount(tank, 6.0)),
+        Command::GetAmount(tank, 6.0),
         Command::Sleep(3.0),
-        Command::Wait(Wait::PutAmount(tank, 20.0)),
+        Command::PutAmount(tank, 20.0),
     ]));
     sim.run_until(10.0).unwrap();
     let view = sim.container_view(tank).unwrap();
@@ -273,8 +276,8 @@ fn withdrawn_requests_are_counted_apart_from_grants() {
     sim.spawn(script(vec![Command::Acquire(clerk), Command::Sleep(10.0)]));
     // Waits 4, then reneges.
     sim.spawn(script(vec![Command::first_of([
-        Wait::Acquire(clerk),
-        Wait::Sleep(4.0),
+        Command::Acquire(clerk),
+        Command::Sleep(4.0),
     ])]));
     // Waits from 1 until the clerk is free at 10, holds it to 12.
     sim.spawn(script(vec![

@@ -41,7 +41,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use stepsim::{
     Boxed, Branches, Capacity, Command, Context, Outcome, Pid, Process, QueueId, ResourceId,
-    Simulation, Stream, TraceLog, Wait, Wake,
+    Simulation, Stream, TraceLog, Wake,
 };
 
 type Item = u64;
@@ -330,13 +330,13 @@ fn same_request(issued: &Cmd, handed_back: &Cmd) -> bool {
     issued == handed_back || (*issued == Command::Yield && *handed_back == Command::Sleep(0.0))
 }
 
-fn outcome_fits(wait: &Wait<Item>, outcome: &Outcome<Item>) -> bool {
+fn outcome_fits(wait: &Cmd, outcome: &Outcome<Item>) -> bool {
     match (wait, outcome) {
-        (Wait::Sleep(_), Outcome::Slept)
-        | (Wait::Get(_), Outcome::Got(_))
-        | (Wait::Put(..), Outcome::Put) => true,
-        (Wait::Acquire(r), Outcome::Acquired(s)) => r == s,
-        (Wait::Join(p), Outcome::Joined(q, _)) => p == q,
+        (Command::Sleep(_), Outcome::Slept)
+        | (Command::Get(_), Outcome::Got(_))
+        | (Command::Put(..), Outcome::Put) => true,
+        (Command::Acquire(r), Outcome::Acquired(s)) => r == s,
+        (Command::Join(p), Outcome::Joined(q, _)) => p == q,
         _ => false,
     }
 }
@@ -352,18 +352,19 @@ fn check_wake(id: usize, last: Option<&(Cmd, f64)>, wake: &W, now: f64) {
     };
     let since = *since;
     assert!(now >= since, "#{id}: time went backwards");
+    let command = &command.clone().unmasked();
     match (wake, command) {
-        (Wake::Slept, Command::Sleep(dt) | Command::Masked(Wait::Sleep(dt))) => {
+        (Wake::Completed(Outcome::Slept), Command::Sleep(dt)) => {
             assert_eq!(now, since + dt, "#{id}: slept {dt} from t={since}");
         }
-        (Wake::Slept, Command::Yield) => assert_eq!(now, since),
-        (Wake::Got(_), Command::Get(_) | Command::Masked(Wait::Get(_)))
-        | (Wake::Put, Command::Put(..) | Command::Masked(Wait::Put(..))) => {}
-        (Wake::Acquired(r), Command::Acquire(s) | Command::Masked(Wait::Acquire(s))) => {
+        (Wake::Completed(Outcome::Slept), Command::Yield) => assert_eq!(now, since),
+        (Wake::Completed(Outcome::Got(_)), Command::Get(_))
+        | (Wake::Completed(Outcome::Put), Command::Put(..)) => {}
+        (Wake::Completed(Outcome::Acquired(r)), Command::Acquire(s)) => {
             assert_eq!(r, s);
         }
         (Wake::First(first), Command::FirstOf(branches)) => {
-            let branches = branches.as_slice();
+            let branches = branches.to_vec();
             assert!(first.index < branches.len(), "#{id}: {first:?}");
             let winner = &branches[first.index];
             assert!(
@@ -371,17 +372,17 @@ fn check_wake(id: usize, last: Option<&(Cmd, f64)>, wake: &W, now: f64) {
                 "#{id}: {winner:?} won with {:?}",
                 first.outcome
             );
-            if let Wait::Sleep(dt) = winner {
+            if let Command::Sleep(dt) = winner {
                 assert_eq!(now, since + dt, "#{id}: timeout {dt} from t={since}");
             }
-            let others: Vec<Wait<Item>> = branches
+            let others: Vec<Cmd> = branches
                 .iter()
                 .enumerate()
                 .filter(|&(i, _)| i != first.index)
                 .map(|(_, w)| w.clone())
                 .collect();
             assert_eq!(
-                first.others.as_slice(),
+                first.others.to_vec(),
                 &others[..],
                 "#{id}: the losers of {branches:?} at t={now}"
             );
@@ -427,25 +428,19 @@ fn check_slots(cx: &Context<'_, M>, ledger: &Ledger) {
 }
 
 /// The puts of a withdrawn or losing request, whose items come back.
-fn put_items(waits: &[Wait<Item>]) -> impl Iterator<Item = Item> + '_ {
+fn put_items(waits: &[Cmd]) -> impl Iterator<Item = Item> + '_ {
     waits.iter().filter_map(|w| match w {
-        Wait::Put(_, item) => Some(*item),
+        Command::Put(_, item) => Some(*item),
         _ => None,
     })
 }
 
-fn request_waits(request: &Cmd) -> Vec<Wait<Item>> {
+fn request_waits(request: &Cmd) -> Vec<Cmd> {
     match request {
-        Command::FirstOf(branches) => branches.as_slice().to_vec(),
-        Command::Sleep(dt) => vec![Wait::Sleep(*dt)],
-        Command::Yield => vec![Wait::Sleep(0.0)],
-        Command::Get(q) => vec![Wait::Get(*q)],
-        Command::Put(q, item) => vec![Wait::Put(*q, *item)],
-        Command::Acquire(r) => vec![Wait::Acquire(*r)],
-        Command::Join(p) => vec![Wait::Join(*p)],
-        Command::Masked(w) | Command::Wait(w) => vec![w.clone()],
-        Command::AllOf(branches) => vec![Wait::AllOf(Box::new(branches.clone()))],
-        Command::Attend(_) | Command::Done => Vec::new(),
+        Command::FirstOf(branches) => branches.to_vec(),
+        Command::Masked(_) => vec![request.clone().unmasked()],
+        Command::Attend(_) | Command::Done | Command::Resume(_) => Vec::new(),
+        other => vec![other.clone()],
     }
 }
 
@@ -485,7 +480,7 @@ impl Producer {
         // Items handed back come back to the hand first.
         match &wake {
             Wake::First(first) => {
-                for item in put_items(first.others.as_slice()) {
+                for item in put_items(&first.others.to_vec()) {
                     hit("a losing put's item handed back");
                     lg.take_back(me, item);
                     self.hand.push(item);
@@ -505,12 +500,12 @@ impl Producer {
         }
         match (self.stage, wake) {
             (_, Wake::Started) => self.next_round(cx, lg, rng, me),
-            (Stage::Resting, Wake::Slept) => self.next_round(cx, lg, rng, me),
+            (Stage::Resting, Wake::Completed(Outcome::Slept)) => self.next_round(cx, lg, rng, me),
             (Stage::Resting, Wake::Interrupted(interrupt)) if self.resume_gap => {
                 Command::Sleep(interrupt.remaining_sleep().expect("a sleep"))
             }
             (Stage::Resting, Wake::Interrupted(_)) => self.next_round(cx, lg, rng, me),
-            (Stage::Waiting, Wake::Put) => self.rest(rng),
+            (Stage::Waiting, Wake::Completed(Outcome::Put)) => self.rest(rng),
             (Stage::Waiting, Wake::First(first)) => match first.outcome {
                 Outcome::Put => {
                     hit("a first-of put won");
@@ -593,14 +588,14 @@ impl Producer {
         let mut puts = Branches::new();
         for (k, item) in self.hand.drain(..).enumerate() {
             lg.give(me, item);
-            puts.push(Wait::Put(self.targets[k], item));
+            puts.push(Command::Put(self.targets[k], item));
         }
         self.stage = Stage::Waiting;
         match self.timeout {
-            None if puts.len() == 1 => puts.into_iter().next().unwrap().into(),
+            None if puts.len() == 1 => puts.into_iter().next().unwrap(),
             None => Command::FirstOf(puts),
             Some(timeout) => {
-                puts.push(Wait::Sleep(timeout.draw(rng)));
+                puts.push(Command::Sleep(timeout.draw(rng)));
                 Command::FirstOf(puts)
             }
         }
@@ -626,7 +621,7 @@ impl Consumer {
         me: usize,
     ) -> Cmd {
         let got = match &wake {
-            Wake::Got(item) => Some(*item),
+            Wake::Completed(Outcome::Got(item)) => Some(*item),
             Wake::First(first) => match first.outcome {
                 Outcome::Got(item) => {
                     hit("a first-of get won");
@@ -678,12 +673,12 @@ impl Consumer {
             }
         }
         self.stage = Stage::Waiting;
-        let mut gets: Branches<Item> = self.sources.iter().map(|&q| Wait::Get(q)).collect();
+        let mut gets: Branches<Item> = self.sources.iter().map(|&q| Command::Get(q)).collect();
         match self.timeout {
             None if gets.len() == 1 => Command::Get(self.sources[0]),
             None => Command::FirstOf(gets),
             Some(timeout) => {
-                gets.push(Wait::Sleep(timeout.draw(rng)));
+                gets.push(Command::Sleep(timeout.draw(rng)));
                 Command::FirstOf(gets)
             }
         }
@@ -717,24 +712,24 @@ impl User {
         id: usize,
     ) -> Cmd {
         let me = cx.pid().expect("stepped by the simulation");
-        if let Wake::Got(item) = wake {
+        if let Wake::Completed(Outcome::Got(item)) = wake {
             assert!(self.stage == Stage::Busy && self.hold_on.is_some());
             lg.receive(id, item);
         }
         // A withdrawn or losing acquire holds nothing.
         let withdrawn = match &wake {
-            Wake::First(first) => first.others.as_slice().to_vec(),
+            Wake::First(first) => first.others.to_vec().to_vec(),
             Wake::Interrupted(interrupt) => request_waits(&interrupt.request),
             _ => Vec::new(),
         };
         for wait in &withdrawn {
-            if let Wait::Acquire(r) = wait {
+            if let Command::Acquire(r) = wait {
                 let held = cx.resource_view(*r).unwrap().is_held_by(me);
                 assert!(!held, "{me:?}: a withdrawn acquire of {r} holds a slot");
             }
         }
         let acquired = match &wake {
-            Wake::Acquired(r) => Some(*r),
+            Wake::Completed(Outcome::Acquired(r)) => Some(*r),
             Wake::First(first) => match first.outcome {
                 Outcome::Acquired(r) => Some(r),
                 _ => None,
@@ -803,9 +798,9 @@ impl User {
             self.stage = Stage::Waiting;
             match self.acquire {
                 AcquirePlan::Plain => Command::Acquire(r),
-                AcquirePlan::Masked => Command::Masked(Wait::Acquire(r)),
+                AcquirePlan::Masked => Command::Acquire(r).masked(),
                 AcquirePlan::Timeout(d) => {
-                    Command::first_of([Wait::Acquire(r), Wait::Sleep(d.draw(rng))])
+                    Command::first_of([Command::Acquire(r), Command::Sleep(d.draw(rng))])
                 }
             }
         } else {
@@ -815,7 +810,7 @@ impl User {
             }
             let dt = self.hold.draw(rng);
             if self.masked_hold {
-                Command::Masked(Wait::Sleep(dt))
+                Command::Sleep(dt).masked()
             } else {
                 Command::Sleep(dt)
             }
@@ -865,7 +860,7 @@ impl Interrupter {
         }
         match wake {
             Wake::Started => self.next(rng),
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 let (target, burst) = self.current.take().expect("a hit");
                 let target = lg.pids[target.index(lg.pids.len())];
                 if Some(target) != cx.pid() {
@@ -1314,13 +1309,13 @@ fn first_of_completed_while_registering_keeps_registering() {
     let q2 = sim.queue(Capacity::Unbounded).unwrap();
     let (_, a) = script(
         &mut sim,
-        vec![Command::first_of([Wait::Get(q1), Wait::Get(q0)])],
+        vec![Command::first_of([Command::Get(q1), Command::Get(q0)])],
     );
     let (_, b) = script(
         &mut sim,
         vec![
             Command::Sleep(1.0),
-            Command::first_of([Wait::Get(q1), Wait::Get(q0), Wait::Get(q2)]),
+            Command::first_of([Command::Get(q1), Command::Get(q0), Command::Get(q2)]),
             Command::Sleep(10.0),
         ],
     );
@@ -1336,7 +1331,7 @@ fn first_of_completed_while_registering_keeps_registering() {
             Wake::First(stepsim::First {
                 index: 0,
                 outcome: Outcome::Got(1),
-                others: [Wait::Get(q0)].into(),
+                others: [Command::Get(q0)].into(),
                 taken: vec![],
             })
         )
@@ -1348,7 +1343,7 @@ fn first_of_completed_while_registering_keeps_registering() {
             Wake::First(stepsim::First::new(
                 1,
                 Outcome::Got(2),
-                [Wait::Get(q1), Wait::Get(q2)].into(),
+                [Command::Get(q1), Command::Get(q2)].into(),
             ))
         ),
         "the losing branches"
@@ -1359,7 +1354,7 @@ fn first_of_completed_while_registering_keeps_registering() {
     // Sleep(10.0).
     sim.context().try_put(q2, 3).unwrap();
     sim.run().unwrap();
-    assert_eq!(b.borrow()[3], (11.0, Wake::Slept));
+    assert_eq!(b.borrow()[3], (11.0, Wake::Completed(Outcome::Slept)));
     assert_eq!(
         sim.queue_view(q2)
             .unwrap()
@@ -1383,7 +1378,7 @@ fn first_of_joining_one_process_twice() {
     let (_, parent) = script(
         &mut sim,
         vec![
-            Command::first_of([Wait::Join(child), Wait::Join(child)]),
+            Command::first_of([Command::Join(child), Command::Join(child)]),
             Command::Sleep(3.0),
         ],
     );
@@ -1396,16 +1391,16 @@ fn first_of_joining_one_process_twice() {
                 Wake::First(stepsim::First::new(
                     0,
                     Outcome::Joined(child, stepsim::Exit::Returned(None)),
-                    [Wait::Join(child)].into(),
+                    [Command::Join(child)].into(),
                 ))
             ),
-            (4.0, Wake::Slept),
+            (4.0, Wake::Completed(Outcome::Slept)),
         ]
     );
 }
 
 /// `Interrupt::request` is documented as "the withdrawn wait, handed back as it was
-/// issued", but `Simulation::issue` registers `Yield` as `Wait::Sleep(0.0)`, and
+/// issued", but `Simulation::issue` registers `Yield` as `Command::Sleep(0.0)`, and
 /// `withdraw_all` rebuilds the request from the registered branch: an interrupted `Yield`
 /// comes back as `Sleep(0.0)` (and `remaining_sleep` differs: `Some(0.0)` instead of the
 /// `None` a held `Yield` gets).

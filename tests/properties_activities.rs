@@ -60,7 +60,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use stepsim::{
     Activity, ActivityId, ActivityView, Boxed, Capacity, Command, Context, Error, First, Interrupt,
-    Outcome, Pid, Process, QueueId, Simulation, TraceKind, TraceLog, Wait, Wake,
+    Outcome, Pid, Process, QueueId, Reason, Simulation, TraceKind, TraceLog, Wake,
 };
 
 type Item = u64;
@@ -133,18 +133,26 @@ impl Process<M> for Coder {
         let state = std::mem::replace(&mut self.state, State::Home);
         match (state, wake) {
             (State::Idle, Wake::Started) => self.wait_for_a_job(cx),
-            (State::Idle, Wake::Got(job)) => {
+            (State::Idle, Wake::Completed(Outcome::Got(job))) => {
                 cx.set_available(false);
                 self.state = State::Coding {
                     left: q(job as u32),
                 };
                 Command::Sleep(q(job as u32))
             }
-            (State::Coding { left }, Wake::Slept) => {
+            (State::Coding { left }, Wake::Completed(Outcome::Slept)) => {
                 self.coded += left;
                 self.wait_for_a_job(cx)
             }
-            (state @ (State::Idle | State::Coding { .. }), Wake::Summoned(s)) => {
+            (
+                state @ (State::Idle | State::Coding { .. }),
+                Wake::Interrupted(
+                    s @ Interrupt {
+                        cause: Reason::Summoned(_),
+                        ..
+                    },
+                ),
+            ) => {
                 // The wait is withdrawn: keep the work done, and remember the request.
                 let then = match state {
                     State::Coding { left } => {
@@ -155,16 +163,17 @@ impl Process<M> for Coder {
                     }
                     other => other,
                 };
+                let activity = s.activity().expect("a summons");
                 let resume = match &then {
                     State::Coding { left } => Command::Sleep(*left),
                     _ => s.request,
                 };
                 self.state = State::Attending {
-                    activity: s.cause,
+                    activity,
                     then: Box::new(then),
                     resume,
                 };
-                Command::Attend(s.cause)
+                Command::Attend(activity)
             }
             (
                 State::Attending {
@@ -172,7 +181,7 @@ impl Process<M> for Coder {
                     then,
                     resume,
                 },
-                Wake::ActivityOver(over),
+                Wake::Completed(Outcome::ActivityOver(over)),
             ) if over == activity => {
                 self.attended.push(activity);
                 if *then == State::Idle {
@@ -206,7 +215,11 @@ fn desk() -> (Simulation<M>, QueueId, ActivityId, ActivityId) {
 }
 
 fn summoned(activity: ActivityId, request: Cmd, waited: f64) -> W {
-    Wake::Summoned(Interrupt::new(activity, request, waited))
+    Wake::Interrupted(Interrupt::with_cause(
+        Reason::Summoned(activity),
+        request,
+        waited,
+    ))
 }
 
 /// `Context::set_available` needs a process: from `Simulation::context()` it records an
@@ -230,10 +243,16 @@ fn coder_codes_a_job_and_waits_for_the_next_one_available() {
     let mut c = Coder::new(jobs);
     assert_eq!(c.step(&mut cx, Wake::Started), Command::Get(jobs));
     assert!(declared(&mut cx), "idle: it says it is available");
-    assert_eq!(c.step(&mut cx, Wake::Got(8)), Command::Sleep(2.0));
+    assert_eq!(
+        c.step(&mut cx, Wake::Completed(Outcome::Got(8))),
+        Command::Sleep(2.0)
+    );
     assert!(declared(&mut cx), "busy: it says it is not");
     assert_eq!(c.state, State::Coding { left: 2.0 });
-    assert_eq!(c.step(&mut cx, Wake::Slept), Command::Get(jobs));
+    assert_eq!(
+        c.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Get(jobs)
+    );
     assert!(declared(&mut cx));
     assert_eq!((c.state.clone(), c.coded), (State::Idle, 2.0));
 }
@@ -244,7 +263,7 @@ fn coder_pulled_in_mid_job_keeps_its_partial_work_and_resumes_the_rest() {
     let mut cx = sim.context();
     let mut c = Coder::new(jobs);
     c.step(&mut cx, Wake::Started);
-    c.step(&mut cx, Wake::Got(8));
+    c.step(&mut cx, Wake::Completed(Outcome::Got(8)));
     cx.take_error();
     // Pulled in 0.5 into its 2-unit job: the sleep is handed back, 0.5 was done.
     let answer = c.step(&mut cx, summoned(standup, Command::Sleep(2.0), 0.5));
@@ -258,11 +277,14 @@ fn coder_pulled_in_mid_job_keeps_its_partial_work_and_resumes_the_rest() {
         if *activity == standup && **then == State::Coding { left: 1.5 }));
     // After the activity: exactly the rest of the job.
     assert_eq!(
-        c.step(&mut cx, Wake::ActivityOver(standup)),
+        c.step(&mut cx, Wake::Completed(Outcome::ActivityOver(standup))),
         Command::Sleep(1.5)
     );
     assert_eq!(c.state, State::Coding { left: 1.5 });
-    assert_eq!(c.step(&mut cx, Wake::Slept), Command::Get(jobs));
+    assert_eq!(
+        c.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Get(jobs)
+    );
     assert_eq!((c.coded, c.attended.clone()), (2.0, vec![standup]));
 }
 
@@ -279,7 +301,7 @@ fn coder_pulled_in_while_idle_gets_its_get_back_and_is_available_again_after() {
     );
     assert_eq!(c.coded, 0.0, "waiting for a job is not work");
     assert_eq!(
-        c.step(&mut cx, Wake::ActivityOver(standup)),
+        c.step(&mut cx, Wake::Completed(Outcome::ActivityOver(standup))),
         Command::Get(jobs)
     );
     assert!(
@@ -297,13 +319,16 @@ fn coder_summoned_at_an_unstarted_command_loses_nothing() {
     let mut cx = sim.context();
     let mut c = Coder::new(jobs);
     c.step(&mut cx, Wake::Started);
-    assert_eq!(c.step(&mut cx, Wake::Got(6)), Command::Sleep(1.5));
+    assert_eq!(
+        c.step(&mut cx, Wake::Completed(Outcome::Got(6))),
+        Command::Sleep(1.5)
+    );
     assert_eq!(
         c.step(&mut cx, summoned(standup, Command::Sleep(1.5), 0.0)),
         Command::Attend(standup)
     );
     assert_eq!(
-        c.step(&mut cx, Wake::ActivityOver(standup)),
+        c.step(&mut cx, Wake::Completed(Outcome::ActivityOver(standup))),
         Command::Sleep(1.5)
     );
     assert_eq!(c.coded, 0.0);
@@ -315,10 +340,10 @@ fn coder_joins_back_to_back_activities_in_order() {
     let mut cx = sim.context();
     let mut c = Coder::new(jobs);
     c.step(&mut cx, Wake::Started);
-    c.step(&mut cx, Wake::Got(12));
+    c.step(&mut cx, Wake::Completed(Outcome::Got(12)));
     c.step(&mut cx, summoned(standup, Command::Sleep(3.0), 1.0));
     assert_eq!(
-        c.step(&mut cx, Wake::ActivityOver(standup)),
+        c.step(&mut cx, Wake::Completed(Outcome::ActivityOver(standup))),
         Command::Sleep(2.0)
     );
     // The second summons waited for the first activity to end.
@@ -327,7 +352,7 @@ fn coder_joins_back_to_back_activities_in_order() {
         Command::Attend(pairing)
     );
     assert_eq!(
-        c.step(&mut cx, Wake::ActivityOver(pairing)),
+        c.step(&mut cx, Wake::Completed(Outcome::ActivityOver(pairing))),
         Command::Sleep(2.0)
     );
     assert_eq!((c.coded, c.attended.clone()), (1.0, vec![standup, pairing]));
@@ -339,10 +364,10 @@ fn interrupts_held_during_an_activity_land_after_it() {
     let mut cx = sim.context();
     let mut c = Coder::new(jobs);
     c.step(&mut cx, Wake::Started);
-    c.step(&mut cx, Wake::Got(8));
+    c.step(&mut cx, Wake::Completed(Outcome::Got(8)));
     c.step(&mut cx, summoned(standup, Command::Sleep(2.0), 0.5));
     assert_eq!(
-        c.step(&mut cx, Wake::ActivityOver(standup)),
+        c.step(&mut cx, Wake::Completed(Outcome::ActivityOver(standup))),
         Command::Sleep(1.5)
     );
     // The interrupt that arrived during the activity lands on the resumed sleep, unstarted.
@@ -363,7 +388,10 @@ fn wakes_a_coder_cannot_take_are_model_errors() {
     c.step(&mut cx, Wake::Started);
     c.step(&mut cx, summoned(standup, Command::Get(jobs), 0.0));
     cx.take_error();
-    assert_eq!(c.step(&mut cx, Wake::ActivityOver(pairing)), Command::Done);
+    assert_eq!(
+        c.step(&mut cx, Wake::Completed(Outcome::ActivityOver(pairing))),
+        Command::Done
+    );
     assert!(matches!(cx.take_error(), Some(Error::Model { .. })));
     // A summons while attending (the engine never does this: it queues the summons).
     let mut c = Coder::new(jobs);
@@ -417,15 +445,15 @@ fn coder_in_a_real_run() {
         wakes,
         vec![
             (0.0, Wake::Started),
-            (0.0, Wake::Got(8)),
+            (0.0, Wake::Completed(Outcome::Got(8))),
             (1.5, summoned(standup, Command::Sleep(2.0), 1.5)),
-            (2.5, Wake::ActivityOver(standup)),
-            (3.0, Wake::Slept),
-            (3.0, Wake::Got(8)),
-            (5.0, Wake::Slept),
+            (2.5, Wake::Completed(Outcome::ActivityOver(standup))),
+            (3.0, Wake::Completed(Outcome::Slept)),
+            (3.0, Wake::Completed(Outcome::Got(8))),
+            (5.0, Wake::Completed(Outcome::Slept)),
             // Idle and available at 5: the pair work starts, pulling it out of its get.
             (5.0, summoned(pairing, Command::Get(jobs), 0.0)),
-            (5.5, Wake::ActivityOver(pairing)),
+            (5.5, Wake::Completed(Outcome::ActivityOver(pairing))),
             (
                 6.0,
                 Wake::Interrupted(Interrupt::new(0, Command::Get(jobs), 0.5))
@@ -1018,12 +1046,12 @@ impl Process<M> for Actor {
     }
 }
 
-fn outcome_fits(wait: &Wait<Item>, outcome: &Outcome<Item>) -> bool {
+fn outcome_fits(wait: &Cmd, outcome: &Outcome<Item>) -> bool {
     matches!(
         (wait, outcome),
-        (Wait::Sleep(_), Outcome::Slept)
-            | (Wait::Get(_), Outcome::Got(_))
-            | (Wait::Put(..), Outcome::Put)
+        (Command::Sleep(_), Outcome::Slept)
+            | (Command::Get(_), Outcome::Got(_))
+            | (Command::Put(..), Outcome::Put)
     )
 }
 
@@ -1039,36 +1067,28 @@ fn check_wake(who: &str, last: Option<&(Cmd, f64)>, wake: &W, cx: &Context<'_, M
     };
     let since = *since;
     assert!(now >= since, "{who}: time went backwards");
+    let command = &command.clone().unmasked();
     match (wake, command) {
-        (Wake::Slept, Command::Sleep(dt) | Command::Masked(Wait::Sleep(dt))) => {
+        (Wake::Completed(Outcome::Slept), Command::Sleep(dt)) => {
             assert_eq!(now, since + dt, "{who}: slept {dt} from t={since}");
         }
         (Wake::First(first), Command::FirstOf(branches)) => {
-            let branches = branches.as_slice();
+            let branches = branches.to_vec();
             let winner = &branches[first.index];
             assert!(outcome_fits(winner, &first.outcome), "{who}: {first:?}");
-            if let Wait::Sleep(dt) = winner {
+            if let Command::Sleep(dt) = winner {
                 assert_eq!(now, since + dt, "{who}: timeout {dt} from t={since}");
             }
-            let others: Vec<Wait<Item>> = branches
+            let others: Vec<Cmd> = branches
                 .iter()
                 .enumerate()
                 .filter(|&(i, _)| i != first.index)
                 .map(|(_, w)| w.clone())
                 .collect();
-            assert_eq!(first.others.as_slice(), &others[..], "{who}: the losers");
+            assert_eq!(first.others.to_vec(), &others[..], "{who}: the losers");
         }
         (
             Wake::Interrupted(Interrupt {
-                request,
-                waited,
-                taken,
-                ..
-            }),
-            _,
-        )
-        | (
-            Wake::Summoned(Interrupt {
                 request,
                 waited,
                 taken,
@@ -1080,8 +1100,14 @@ fn check_wake(who: &str, last: Option<&(Cmd, f64)>, wake: &W, cx: &Context<'_, M
             assert_eq!(request, command, "{who}: the request handed back");
             assert_eq!(*waited, now - since, "{who}: waited, at t={now}");
             assert!(taken.is_empty());
-            if let Wake::Summoned(s) = wake {
-                let view = cx.activity_view(s.cause).unwrap();
+            if let Wake::Interrupted(
+                s @ Interrupt {
+                    cause: Reason::Summoned(_),
+                    ..
+                },
+            ) = wake
+            {
+                let view = cx.activity_view(s.activity().expect("a summons")).unwrap();
                 let me = cx.pid().unwrap();
                 assert!(view.started_at().is_some_and(|t| t <= now), "{who}: {s:?}");
                 assert_eq!(view.ended_at(), None, "{who}: summoned to an activity over");
@@ -1101,7 +1127,7 @@ fn check_wake(who: &str, last: Option<&(Cmd, f64)>, wake: &W, cx: &Context<'_, M
                 }
             }
         }
-        (Wake::ActivityOver(a), Command::Attend(b)) => {
+        (Wake::Completed(Outcome::ActivityOver(a)), Command::Attend(b)) => {
             assert_eq!(a, b, "{who}");
             let view = cx.activity_view(*a).unwrap();
             assert_eq!(view.ended_at(), Some(now), "{who}: ActivityOver at its end");
@@ -1140,19 +1166,19 @@ enum Task {
 impl Task {
     fn command(&self) -> Cmd {
         match *self {
-            Task::Work { left, masked: true } => Command::Masked(Wait::Sleep(left)),
+            Task::Work { left, masked: true } => Command::Sleep(left).masked(),
             Task::Work { left, .. }
             | Task::Rest { left }
             | Task::Linger { left }
             | Task::Urgent { left } => Command::Sleep(left),
             Task::Get { queue, patience } => {
-                Command::first_of([Wait::Get(queue), Wait::Sleep(patience)])
+                Command::first_of([Command::Get(queue), Command::Sleep(patience)])
             }
             Task::Put {
                 queue,
                 item,
                 patience,
-            } => Command::first_of([Wait::Put(queue, item), Wait::Sleep(patience)]),
+            } => Command::first_of([Command::Put(queue, item), Command::Sleep(patience)]),
         }
     }
 }
@@ -1171,7 +1197,7 @@ impl Worker {
         let (n, now) = (self.n, cx.now());
         match wake {
             Wake::Started => {}
-            Wake::Slept => match self.stack.pop() {
+            Wake::Completed(Outcome::Slept) => match self.stack.pop() {
                 Some(Task::Work { left, masked }) => {
                     if masked {
                         hit("masked work done");
@@ -1192,16 +1218,26 @@ impl Worker {
                 }
                 (task, index, outcome) => panic!("worker {n}: {task:?} {index} {outcome:?}"),
             },
-            Wake::Interrupted(i) => {
-                self.charge(i.waited, &i.request, lg);
+            Wake::Interrupted(Interrupt {
+                cause: Reason::Interrupt(urgent),
+                request,
+                waited,
+                ..
+            }) => {
+                self.charge(waited, &request, lg);
                 lg.interrupts_received[n] += 1;
-                if i.cause > 0 {
-                    lg.urgent_received[n] += q(i.cause);
-                    self.stack.push(Task::Urgent { left: q(i.cause) });
+                if urgent > 0 {
+                    lg.urgent_received[n] += q(urgent);
+                    self.stack.push(Task::Urgent { left: q(urgent) });
                 }
             }
-            Wake::Summoned(s) => {
-                let a = s.cause.index() as usize;
+            Wake::Interrupted(
+                s @ Interrupt {
+                    cause: Reason::Summoned(_),
+                    ..
+                },
+            ) => {
+                let a = s.activity().expect("a summons").index() as usize;
                 assert_eq!(
                     lg.pending[n].first(),
                     Some(&a),
@@ -1229,9 +1265,9 @@ impl Worker {
                     return self.finish(lg);
                 }
                 lg.attending[n] = Some((a, now));
-                return Command::Attend(s.cause);
+                return Command::Attend(s.activity().expect("a summons"));
             }
-            Wake::ActivityOver(over) => {
+            Wake::Completed(Outcome::ActivityOver(over)) => {
                 let (a, since) = lg.attending[n].take().expect("attending");
                 assert_eq!(over.index() as usize, a, "worker {n}");
                 lg.attended[n].push((a, since, now));
@@ -1248,10 +1284,10 @@ impl Worker {
     fn charge(&mut self, waited: f64, request: &Cmd, lg: &mut Ledger) {
         let n = self.n;
         if let Command::FirstOf(branches) = request {
-            for w in branches.as_slice() {
-                if let Wait::Put(_, item) = w {
+            for w in branches.to_vec() {
+                if let Command::Put(_, item) = w {
                     hit("a withdrawn put's item handed back");
-                    lg.take_back(n, *item);
+                    lg.take_back(n, item);
                 }
             }
         }
@@ -1775,8 +1811,14 @@ struct Declarer {
 impl Process<M> for Declarer {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Cmd {
         self.log.borrow_mut().push((cx.now(), wake.clone()));
-        if let Wake::Summoned(s) = wake {
-            return Command::Attend(s.cause);
+        if let Wake::Interrupted(
+            s @ Interrupt {
+                cause: Reason::Summoned(_),
+                ..
+            },
+        ) = wake
+        {
+            return Command::Attend(s.activity().expect("a summons"));
         }
         let Some((declaration, command)) = self.script.pop_front() else {
             return Command::Done;
@@ -1845,7 +1887,7 @@ fn a_participant_with_a_pending_summons_is_not_available() {
     let (p, log) = declarer(
         &mut sim,
         vec![
-            (None, Command::Masked(Wait::Sleep(3.0))),
+            (None, Command::Sleep(3.0).masked()),
             (Some(true), Command::Sleep(5.0)),
             (None, Command::Sleep(5.0)),
         ],

@@ -57,9 +57,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::rc::Rc;
 use stepsim::{
-    BarrierId, Boxed, Branches, Capacity, Command, ContainerId, Context, Filter, Outcome, Pid,
-    Priority, Process, QueueId, ResourceId, SignalId, SignalValue, Simulation, Stream, TraceLog,
-    Wait, Wake,
+    BarrierId, Boxed, Branches, Capacity, Command, ContainerId, Context, Filter, Interrupt,
+    Outcome, Pid, Priority, Process, QueueId, Reason, ResourceId, SignalId, SignalValue,
+    Simulation, Stream, TraceLog, Wake,
 };
 
 type Item = u64;
@@ -456,36 +456,30 @@ impl Ledger {
 // ----- matching wakes to commands -----
 
 /// The single wait of a non-`FirstOf`, non-`AllOf` command.
-fn single_wait(cmd: &Cmd) -> Option<Wait<Item>> {
-    Some(match cmd {
-        Command::Sleep(dt) => Wait::Sleep(*dt),
-        Command::Yield => Wait::Sleep(0.0),
-        Command::Get(q) => Wait::Get(*q),
-        Command::Put(q, item) => Wait::Put(*q, *item),
-        Command::Acquire(r) => Wait::Acquire(*r),
-        Command::Join(p) => Wait::Join(*p),
-        Command::Wait(w) | Command::Masked(w) => w.clone(),
-        Command::FirstOf(_) | Command::AllOf(_) | Command::Attend(_) | Command::Done => {
-            return None;
-        }
-    })
+fn single_wait(cmd: &Cmd) -> Option<Cmd> {
+    match cmd {
+        Command::FirstOf(_)
+        | Command::AllOf(_)
+        | Command::Attend(_)
+        | Command::Resume(_)
+        | Command::Done => None,
+        other => Some(other.clone().unmasked()),
+    }
 }
 
 /// Every wait of a command, flattened, with whether it is an `AllOf` branch.
-fn leaves(cmd: &Cmd) -> Vec<(Wait<Item>, bool)> {
+fn leaves(cmd: &Cmd) -> Vec<(Cmd, bool)> {
     let mut out = Vec::new();
     match cmd {
         Command::FirstOf(branches) => {
-            for b in branches.as_slice() {
+            for b in branches.to_vec() {
                 match b {
-                    Wait::AllOf(all) => {
-                        out.extend(all.as_slice().iter().map(|w| (w.clone(), true)))
-                    }
-                    w => out.push((w.clone(), false)),
+                    Command::AllOf(all) => out.extend(all.to_vec().into_iter().map(|w| (w, true))),
+                    w => out.push((w, false)),
                 }
             }
         }
-        Command::AllOf(all) => out.extend(all.as_slice().iter().map(|w| (w.clone(), true))),
+        Command::AllOf(all) => out.extend(all.to_vec().into_iter().map(|w| (w, true))),
         Command::Done => {}
         other => out.push((single_wait(other).unwrap(), false)),
     }
@@ -494,31 +488,31 @@ fn leaves(cmd: &Cmd) -> Vec<(Wait<Item>, bool)> {
 
 fn single_outcome(wake: &W) -> Option<Outcome<Item>> {
     Some(match wake {
-        Wake::Slept => Outcome::Slept,
-        Wake::Got(item) => Outcome::Got(*item),
-        Wake::Put => Outcome::Put,
-        Wake::Acquired(r) => Outcome::Acquired(*r),
-        Wake::Joined(p, e) => Outcome::Joined(*p, e.clone()),
-        Wake::GotAmount(c, n) => Outcome::GotAmount(*c, *n),
-        Wake::PutAmount(c, n) => Outcome::PutAmount(*c, *n),
-        Wake::Signaled(s, v) => Outcome::Signaled(*s, v.clone()),
-        Wake::Released(b) => Outcome::Released(*b),
+        Wake::Completed(Outcome::Slept) => Outcome::Slept,
+        Wake::Completed(Outcome::Got(item)) => Outcome::Got(*item),
+        Wake::Completed(Outcome::Put) => Outcome::Put,
+        Wake::Completed(Outcome::Acquired(r)) => Outcome::Acquired(*r),
+        Wake::Completed(Outcome::Joined(p, e)) => Outcome::Joined(*p, e.clone()),
+        Wake::Completed(Outcome::GotAmount(c, n)) => Outcome::GotAmount(*c, *n),
+        Wake::Completed(Outcome::PutAmount(c, n)) => Outcome::PutAmount(*c, *n),
+        Wake::Completed(Outcome::Signaled(s, v)) => Outcome::Signaled(*s, v.clone()),
+        Wake::Completed(Outcome::Released(b)) => Outcome::Released(*b),
         _ => return None,
     })
 }
 
 /// A satisfied wait: the wait, its outcome, whether it was an `AllOf` branch.
-type Completion = (Wait<Item>, Outcome<Item>, bool);
+type Completion = (Cmd, Outcome<Item>, bool);
 
 /// A withdrawn wait, handed back: the wait, whether it was an `AllOf` branch.
-type Withdrawn = (Wait<Item>, bool);
+type Withdrawn = (Cmd, bool);
 
 /// Matches losing (or withdrawn) top-level branches `issued` against what came back:
 /// `returned` (each as issued; an `AllOf` group with only its unsatisfied waits) and
 /// `taken` (the outcomes of the satisfied waits of those groups, in order).
 fn match_losers_exactly(
-    issued: &[Wait<Item>],
-    returned: &[Wait<Item>],
+    issued: &[Cmd],
+    returned: &[Cmd],
     taken: &[Outcome<Item>],
     done: &mut Vec<Completion>,
     withdrawn: &mut Vec<Withdrawn>,
@@ -533,10 +527,10 @@ fn match_losers_exactly(
     let mut taken = taken.iter();
     for (b, o) in issued.iter().zip(returned) {
         match (b, o) {
-            (Wait::AllOf(all), Wait::AllOf(rest)) => {
+            (Command::AllOf(all), Command::AllOf(rest)) => {
                 // Which waits were withdrawn (in order, `rest`) and which satisfied (in
                 // order, the next outcomes of `taken`): try every split.
-                let (all, rest) = (all.as_slice(), rest.as_slice());
+                let (all, rest) = (all.to_vec(), rest.to_vec());
                 let n_taken = all
                     .len()
                     .checked_sub(rest.len())
@@ -546,16 +540,16 @@ fn match_losers_exactly(
                     return Err(format!("{all:?} neither handed back nor taken"));
                 }
                 let split = (0u32..1 << all.len()).find(|mask| {
-                    let back: Vec<&Wait<Item>> = (0..all.len())
+                    let back: Vec<&Cmd> = (0..all.len())
                         .filter(|i| mask & (1 << i) != 0)
                         .map(|i| &all[i])
                         .collect();
-                    let sat: Vec<&Wait<Item>> = (0..all.len())
+                    let sat: Vec<&Cmd> = (0..all.len())
                         .filter(|i| mask & (1 << i) == 0)
                         .map(|i| &all[i])
                         .collect();
                     back.len() == rest.len()
-                        && back.iter().zip(rest).all(|(a, b)| *a == b)
+                        && back.iter().zip(&rest).all(|(a, b)| *a == b)
                         && sat.iter().zip(&outcomes).all(|(w, o)| fits(w, o))
                 });
                 let Some(mask) = split else {
@@ -583,15 +577,15 @@ fn match_losers_exactly(
 }
 
 /// Whether an outcome can be what a wait produced.
-fn fits(wait: &Wait<Item>, outcome: &Outcome<Item>) -> bool {
+fn fits(wait: &Cmd, outcome: &Outcome<Item>) -> bool {
     match (wait, outcome) {
-        (Wait::Sleep(_), Outcome::Slept) | (Wait::Put(..), Outcome::Put) => true,
-        (Wait::GetAmount(c, n), Outcome::GotAmount(d, m))
-        | (Wait::PutAmount(c, n), Outcome::PutAmount(d, m)) => c == d && n == m,
-        (Wait::GetWhere(_, f), Outcome::Got(item)) => f.matches(item),
-        (Wait::AcquireWith(r, _), Outcome::Acquired(s)) => r == s,
-        (Wait::Signal(s), Outcome::Signaled(t, _)) => s == t,
-        (Wait::Arrive(b), Outcome::Released(c)) => b == c,
+        (Command::Sleep(_), Outcome::Slept) | (Command::Put(..), Outcome::Put) => true,
+        (Command::GetAmount(c, n), Outcome::GotAmount(d, m))
+        | (Command::PutAmount(c, n), Outcome::PutAmount(d, m)) => c == d && n == m,
+        (Command::GetWhere(_, f), Outcome::Got(item)) => f.matches(item),
+        (Command::AcquireWith(r, _), Outcome::Acquired(s)) => r == s,
+        (Command::Signal(s), Outcome::Signaled(t, _)) => s == t,
+        (Command::Arrive(b), Outcome::Released(c)) => b == c,
         _ => false,
     }
 }
@@ -607,7 +601,6 @@ fn analyze(
     let mut withdrawn = Vec::new();
     let interrupt = match wake {
         Wake::Interrupted(i) => Some((&i.request, &i.taken, i.waited)),
-        Wake::Preempted(i) => Some((&i.request, &i.taken, i.waited)),
         _ => None,
     };
     if let Some((request, taken, waited)) = interrupt {
@@ -619,15 +612,15 @@ fn analyze(
         }
         match (cmd, request) {
             (Command::FirstOf(issued), Command::FirstOf(back)) => match_losers_exactly(
-                issued.as_slice(),
-                back.as_slice(),
+                &issued.to_vec(),
+                &back.to_vec(),
                 taken,
                 &mut done,
                 &mut withdrawn,
             )?,
             (Command::AllOf(issued), Command::AllOf(back)) => match_losers_exactly(
-                &[Wait::AllOf(Box::new(issued.clone()))],
-                &[Wait::AllOf(Box::new(back.clone()))],
+                &[Command::AllOf(issued.clone())],
+                &[Command::AllOf(back.clone())],
                 taken,
                 &mut done,
                 &mut withdrawn,
@@ -641,22 +634,22 @@ fn analyze(
     }
     match (cmd, wake) {
         (Command::FirstOf(branches), Wake::First(first)) => {
-            let branches = branches.as_slice();
+            let branches = branches.to_vec();
             let Some(winner) = branches.get(first.index) else {
                 return Err(format!("no branch {}", first.index));
             };
             match (winner, &first.outcome) {
-                (Wait::AllOf(all), Outcome::All(outcomes)) => {
+                (Command::AllOf(all), Outcome::All(outcomes)) => {
                     if all.len() != outcomes.len() {
                         return Err("an AllOf won with the wrong number of outcomes".into());
                     }
-                    for (w, o) in all.as_slice().iter().zip(outcomes) {
+                    for (w, o) in all.to_vec().iter().zip(outcomes) {
                         done.push((w.clone(), o.clone(), true));
                     }
                 }
                 (w, o) => done.push((w.clone(), o.clone(), false)),
             }
-            let losers: Vec<Wait<Item>> = branches
+            let losers: Vec<Cmd> = branches
                 .iter()
                 .enumerate()
                 .filter(|&(i, _)| i != first.index)
@@ -664,17 +657,17 @@ fn analyze(
                 .collect();
             match_losers_exactly(
                 &losers,
-                first.others.as_slice(),
+                &first.others.to_vec(),
                 &first.taken,
                 &mut done,
                 &mut withdrawn,
             )?;
         }
-        (Command::AllOf(all), Wake::All(outcomes)) => {
+        (Command::AllOf(all), Wake::Completed(Outcome::All(outcomes))) => {
             if all.len() != outcomes.len() {
                 return Err("AllOf completed with the wrong number of outcomes".into());
             }
-            for (w, o) in all.as_slice().iter().zip(outcomes) {
+            for (w, o) in all.to_vec().iter().zip(outcomes) {
                 done.push((w.clone(), o.clone(), true));
             }
         }
@@ -709,7 +702,7 @@ struct Actor {
     last: Option<(Cmd, f64)>,
     /// The waits of the last command not yet accounted for, with their `Ledger::reqs`
     /// index.
-    outstanding: Vec<(Wait<Item>, bool, Option<usize>)>,
+    outstanding: Vec<(Cmd, bool, Option<usize>)>,
     /// Re-issue the current operation's request if interrupted, this many more times.
     resumes_left: u32,
     held: BTreeMap<usize, Hold>,
@@ -800,15 +793,15 @@ impl Actor {
         for (wait, in_allof) in leaves(command) {
             let seq = lg.next_seq();
             let prim = match &wait {
-                Wait::Sleep(_) => None,
-                Wait::GetAmount(c, n) => Some(Prim::Get(lg.container(*c), *n)),
-                Wait::PutAmount(c, n) => Some(Prim::Put(lg.container(*c), *n)),
-                Wait::GetWhere(q, f) => Some(Prim::Where(lg.queue(*q), lg.filter(f))),
-                Wait::Put(q, item) => {
+                Command::Sleep(_) => None,
+                Command::GetAmount(c, n) => Some(Prim::Get(lg.container(*c), *n)),
+                Command::PutAmount(c, n) => Some(Prim::Put(lg.container(*c), *n)),
+                Command::GetWhere(q, f) => Some(Prim::Where(lg.queue(*q), lg.filter(f))),
+                Command::Put(q, item) => {
                     lg.give(self.id, *item);
                     Some(Prim::QPut(lg.queue(*q)))
                 }
-                Wait::AcquireWith(r, p) => Some(Prim::Acquire(
+                Command::AcquireWith(r, p) => Some(Prim::Acquire(
                     lg.resource(*r),
                     Key {
                         level: p.level,
@@ -817,8 +810,8 @@ impl Actor {
                         seq,
                     },
                 )),
-                Wait::Signal(s) => Some(Prim::Signal(lg.signal(*s))),
-                Wait::Arrive(b) => Some(Prim::Arrive(lg.barrier(*b))),
+                Command::Signal(s) => Some(Prim::Signal(lg.signal(*s))),
+                Command::Arrive(b) => Some(Prim::Arrive(lg.barrier(*b))),
                 other => panic!("never issued: {other:?}"),
             };
             let index = prim.map(|prim| {
@@ -840,7 +833,7 @@ impl Actor {
         }
     }
 
-    fn take_outstanding(&mut self, wait: &Wait<Item>, in_allof: bool) -> Option<usize> {
+    fn take_outstanding(&mut self, wait: &Cmd, in_allof: bool) -> Option<usize> {
         let at = self
             .outstanding
             .iter()
@@ -869,13 +862,18 @@ impl Actor {
                 hit("a losing AllOf branch handed back what it took");
             }
             Wake::First(f) if matches!(f.outcome, Outcome::All(_)) => hit("an AllOf branch won"),
-            Wake::All(_) => hit("an AllOf completed"),
+            Wake::Completed(Outcome::All(_)) => hit("an AllOf completed"),
             _ => {}
         }
         // The resource a preemption took a slot of: a satisfied `AllOf` branch's slot of it
         // may be reported in `taken`, gone.
         let lost = match wake {
-            Wake::Preempted(p) => Some(p.cause.resource),
+            Wake::Interrupted(
+                p @ Interrupt {
+                    cause: Reason::Preempted(_),
+                    ..
+                },
+            ) => Some(p.preempted().expect("a preemption").resource),
             _ => None,
         };
         for (wait, outcome, in_allof) in done {
@@ -885,7 +883,7 @@ impl Actor {
         }
         for (wait, in_allof) in withdrawn {
             let req = self.take_outstanding(&wait, in_allof);
-            if let Wait::Put(_, item) = wait {
+            if let Command::Put(_, item) = wait {
                 lg.take_back(id, item);
             }
             if let Some(r) = req {
@@ -901,6 +899,55 @@ impl Actor {
             hit("a masked wait completed");
         }
         match wake {
+            Wake::Interrupted(
+                p @ Interrupt {
+                    cause: Reason::Preempted(_),
+                    ..
+                },
+            ) => {
+                let ri = lg.resource(p.preempted().expect("a preemption").resource);
+                assert!(lg.preemptive[ri], "#{id}: preempted on a priority resource");
+                assert_ne!(
+                    p.preempted().expect("a preemption").by,
+                    me,
+                    "#{id}: preempted by itself"
+                );
+                let at = self
+                    .preempted
+                    .iter()
+                    .position(|(r, h)| {
+                        *r == ri
+                            && h.since
+                                .is_none_or(|s| s == p.preempted().expect("a preemption").since)
+                    })
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "#{id} at t={now}: {:?} for no slot it lost ({:?}, holds {:?})",
+                            p.cause, self.preempted, self.held
+                        )
+                    });
+                let (_, hold) = self.preempted.remove(at);
+                assert!(p.preempted().expect("a preemption").since <= now);
+                // The preemptor asked for this resource, preempting, with a better key.
+                let better = lg.reqs.iter().any(|r| {
+                    r.pid == p.preempted().expect("a preemption").by
+                        && r.time <= now
+                        && matches!(r.prim, Prim::Acquire(x, k)
+                            if x == ri && !k.no_preempt
+                            && hold.key.cmp_engine(&k) == std::cmp::Ordering::Greater)
+                });
+                assert!(
+                    better,
+                    "#{id} at t={now}: preempted by {:?}, which never made a better request",
+                    p.preempted().expect("a preemption").by
+                );
+                hit(if p.waited > 0.0 {
+                    "a preemption withdrew a wait"
+                } else {
+                    "a preemption delivered at a new wait"
+                });
+                Some(p.request.clone())
+            }
             Wake::Interrupted(i) => {
                 hit(if i.waited > 0.0 {
                     "an interrupt withdrew a wait"
@@ -912,42 +959,6 @@ impl Actor {
                 }
                 Some(i.request.clone())
             }
-            Wake::Preempted(p) => {
-                let ri = lg.resource(p.cause.resource);
-                assert!(lg.preemptive[ri], "#{id}: preempted on a priority resource");
-                assert_ne!(p.cause.by, me, "#{id}: preempted by itself");
-                let at = self
-                    .preempted
-                    .iter()
-                    .position(|(r, h)| *r == ri && h.since.is_none_or(|s| s == p.cause.since))
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "#{id} at t={now}: {:?} for no slot it lost ({:?}, holds {:?})",
-                            p.cause, self.preempted, self.held
-                        )
-                    });
-                let (_, hold) = self.preempted.remove(at);
-                assert!(p.cause.since <= now);
-                // The preemptor asked for this resource, preempting, with a better key.
-                let better = lg.reqs.iter().any(|r| {
-                    r.pid == p.cause.by
-                        && r.time <= now
-                        && matches!(r.prim, Prim::Acquire(x, k)
-                            if x == ri && !k.no_preempt
-                            && hold.key.cmp_engine(&k) == std::cmp::Ordering::Greater)
-                });
-                assert!(
-                    better,
-                    "#{id} at t={now}: preempted by {:?}, which never made a better request",
-                    p.cause.by
-                );
-                hit(if p.waited > 0.0 {
-                    "a preemption withdrew a wait"
-                } else {
-                    "a preemption delivered at a new wait"
-                });
-                Some(p.request.clone())
-            }
             _ => None,
         }
     }
@@ -958,7 +969,7 @@ impl Actor {
         cx: &Context<'_, M>,
         lg: &mut Ledger,
         me: Pid,
-        (wait, outcome): (Wait<Item>, Outcome<Item>),
+        (wait, outcome): (Cmd, Outcome<Item>),
         in_allof: bool,
         req: Option<usize>,
         since: f64,
@@ -972,24 +983,24 @@ impl Actor {
             lg.reqs[r].served = true;
         }
         match (&wait, &outcome) {
-            (Wait::Sleep(dt), Outcome::Slept) => {
+            (Command::Sleep(dt), Outcome::Slept) => {
                 if in_allof {
                     assert!(since + dt <= now, "#{id}: AllOf slept {dt} from {since}");
                 } else {
                     assert_eq!(now, since + dt, "#{id}: slept {dt} from {since}");
                 }
             }
-            (Wait::GetAmount(c, n), Outcome::GotAmount(c2, n2)) if c == c2 && n == n2 => {
+            (Command::GetAmount(c, n), Outcome::GotAmount(c2, n2)) if c == c2 && n == n2 => {
                 hit("a container get served");
                 let ci = lg.container(*c);
                 lg.got[ci] += n;
             }
-            (Wait::PutAmount(c, n), Outcome::PutAmount(c2, n2)) if c == c2 && n == n2 => {
+            (Command::PutAmount(c, n), Outcome::PutAmount(c2, n2)) if c == c2 && n == n2 => {
                 hit("a container put served");
                 let ci = lg.container(*c);
                 lg.put[ci] += n;
             }
-            (Wait::GetWhere(_, f), Outcome::Got(item)) => {
+            (Command::GetWhere(_, f), Outcome::Got(item)) => {
                 assert!(
                     f.matches(item),
                     "#{id}: got {item}, which its filter rejects"
@@ -998,8 +1009,8 @@ impl Actor {
                 lg.receive(id, *item);
                 lg.reqs[req.unwrap()].item = Some(*item);
             }
-            (Wait::Put(..), Outcome::Put) => {}
-            (Wait::AcquireWith(r, _), Outcome::Acquired(r2)) if r == r2 => {
+            (Command::Put(..), Outcome::Put) => {}
+            (Command::AcquireWith(r, _), Outcome::Acquired(r2)) if r == r2 => {
                 let ri = lg.resource(*r);
                 let Prim::Acquire(_, key) = lg.reqs[req.unwrap()].prim else {
                     unreachable!()
@@ -1032,7 +1043,7 @@ impl Actor {
                     self.preempted.push((ri, hold));
                 }
             }
-            (Wait::Signal(s), Outcome::Signaled(s2, v)) if s == s2 => {
+            (Command::Signal(s), Outcome::Signaled(s2, v)) if s == s2 => {
                 hit(match v {
                     Ok(None) => "a signal wait triggered",
                     Ok(Some(_)) => "a signal wait succeeded with a value",
@@ -1040,7 +1051,7 @@ impl Actor {
                 });
                 lg.reqs[req.unwrap()].value = Some(v.clone());
             }
-            (Wait::Arrive(b), Outcome::Released(b2)) if b == b2 => {
+            (Command::Arrive(b), Outcome::Released(b2)) if b == b2 => {
                 hit("a barrier released a party");
                 if !in_allof {
                     let bi = lg.barrier(*b);
@@ -1095,10 +1106,7 @@ impl Actor {
             OpPlan::Single(leaf, resume) => {
                 let wait = self.wait(lg, &leaf, &mut used)?;
                 self.resumes_left = if resume { RESUMES } else { 0 };
-                Some(match wait {
-                    Wait::Sleep(dt) => Command::Sleep(dt),
-                    w => w.into(),
-                })
+                Some(wait)
             }
             OpPlan::Masked(leaf) => {
                 let maskable = match leaf {
@@ -1109,11 +1117,7 @@ impl Actor {
                 };
                 let wait = self.wait(lg, &leaf, &mut used)?;
                 self.resumes_left = 0;
-                Some(if maskable {
-                    Command::Masked(wait)
-                } else {
-                    wait.into()
-                })
+                Some(if maskable { wait.masked() } else { wait })
             }
             OpPlan::FirstOf(branches, timeout, resume) => {
                 let mut waits = Branches::new();
@@ -1130,13 +1134,13 @@ impl Actor {
                                 .filter_map(|l| self.wait(lg, l, &mut used))
                                 .collect();
                             if !all.is_empty() {
-                                waits.push(Wait::AllOf(Box::new(all)));
+                                waits.push(Command::AllOf(all));
                             }
                         }
                     }
                 }
                 if let Some(t) = timeout {
-                    waits.push(Wait::Sleep(t.draw(&mut self.rng)));
+                    waits.push(Command::Sleep(t.draw(&mut self.rng)));
                 }
                 if waits.is_empty() {
                     return None;
@@ -1303,24 +1307,24 @@ impl Actor {
 
     /// The wait of a leaf, or `None` if this actor may not issue it now (a second request
     /// for a resource it holds or requests in the same command, a second arrival).
-    fn wait(&mut self, lg: &mut Ledger, leaf: &LeafPlan, used: &mut Used) -> Option<Wait<Item>> {
+    fn wait(&mut self, lg: &mut Ledger, leaf: &LeafPlan, used: &mut Used) -> Option<Cmd> {
         Some(match leaf {
-            LeafPlan::Sleep(d) => Wait::Sleep(d.draw(&mut self.rng)),
+            LeafPlan::Sleep(d) => Command::Sleep(d.draw(&mut self.rng)),
             LeafPlan::GetAmount(c, n) => {
                 let ci = c.index(lg.containers.len());
-                Wait::GetAmount(lg.containers[ci], f64::from(*n).min(lg.capacity[ci]))
+                Command::GetAmount(lg.containers[ci], f64::from(*n).min(lg.capacity[ci]))
             }
             LeafPlan::PutAmount(c, n) => {
                 let ci = c.index(lg.containers.len());
-                Wait::PutAmount(lg.containers[ci], f64::from(*n).min(lg.capacity[ci]))
+                Command::PutAmount(lg.containers[ci], f64::from(*n).min(lg.capacity[ci]))
             }
-            LeafPlan::GetWhere(q, f) => Wait::GetWhere(
+            LeafPlan::GetWhere(q, f) => Command::GetWhere(
                 lg.queues[q.index(lg.queues.len())],
                 lg.filters[f.index(lg.filters.len())].clone(),
             ),
             LeafPlan::Put(q) => {
                 let item = lg.create(self.id);
-                Wait::Put(lg.queues[q.index(lg.queues.len())], item)
+                Command::Put(lg.queues[q.index(lg.queues.len())], item)
             }
             LeafPlan::Acquire(r, level, preempt) => {
                 let ri = r.index(lg.resources.len());
@@ -1333,15 +1337,15 @@ impl Actor {
                 } else {
                     Priority::without_preempting(level)
                 };
-                Wait::AcquireWith(lg.resources[ri], p)
+                Command::AcquireWith(lg.resources[ri], p)
             }
-            LeafPlan::Signal(s) => Wait::Signal(lg.signals[s.index(lg.signals.len())]),
+            LeafPlan::Signal(s) => Command::Signal(lg.signals[s.index(lg.signals.len())]),
             LeafPlan::Arrive(b) => {
                 let bi = b.index(lg.barriers.len());
                 if !used.barriers.insert(bi) {
                     return None;
                 }
-                Wait::Arrive(lg.barriers[bi])
+                Command::Arrive(lg.barriers[bi])
             }
         })
     }
@@ -2072,7 +2076,7 @@ struct Script {
 
 impl Process<M> for Script {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Cmd {
-        if let (Some(s), Wake::Signaled(t, _)) = (self.reset, &wake)
+        if let (Some(s), Wake::Completed(Outcome::Signaled(t, _))) = (self.reset, &wake)
             && s == *t
         {
             cx.reset_signal(s);
@@ -2100,8 +2104,8 @@ fn script(sim: &mut Simulation<M>, commands: Vec<Cmd>) -> (Pid, Log) {
 /// and each `register` runs its primitive's trigger, which may complete the command through
 /// an *earlier* group. When that happens in the middle of an `AllOf` group, `finish_wait` →
 /// `withdraw_groups` already hands back the group's registered part as one
-/// `Wait::AllOf(..)` in `First::others`; `issue_first_of` then pushes the group's
-/// unregistered rest as a *second* `Wait::AllOf(..)`. One losing branch comes back as two:
+/// `Command::AllOf(..)` in `First::others`; `issue_first_of` then pushes the group's
+/// unregistered rest as a *second* `Command::AllOf(..)`. One losing branch comes back as two:
 /// `others` no longer lines up with the issued branches (re-issuing it changes the command,
 /// and an actor matching losers by position miscounts).
 ///
@@ -2111,23 +2115,18 @@ fn script(sim: &mut Simulation<M>, commands: Vec<Cmd>) -> (Pid, Log) {
 ///
 /// Fix: when the loop in `issue_first_of` stops inside an `AllOf` group, append the rest
 /// to that group's entry (the last one in `First::others`) instead of pushing a new
-/// `Wait::AllOf`.
+/// `Command::AllOf`.
 #[test]
 
 fn first_of_completed_while_registering_an_all_of_hands_it_back_whole() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.filter_queue(Capacity::Unbounded).unwrap();
     let any = Filter::new(|_: &Item| true);
-    let first = Wait::AllOf(Box::new(
-        [Wait::GetWhere(q, any.clone()), Wait::Put(q, 1)].into(),
-    ));
-    let second: Branches<Item> = [Wait::GetWhere(q, any.clone()), Wait::Sleep(0.0)].into();
+    let first = Command::all_of([Command::GetWhere(q, any.clone()), Command::Put(q, 1)]);
+    let second: Branches<Item> = [Command::GetWhere(q, any.clone()), Command::Sleep(0.0)].into();
     let (_, log) = script(
         &mut sim,
-        vec![Command::first_of([
-            first,
-            Wait::AllOf(Box::new(second.clone())),
-        ])],
+        vec![Command::first_of([first, Command::AllOf(second.clone())])],
     );
     sim.run().unwrap();
     assert_eq!(
@@ -2137,7 +2136,7 @@ fn first_of_completed_while_registering_an_all_of_hands_it_back_whole() {
             Wake::First(stepsim::First::new(
                 0,
                 Outcome::All(vec![Outcome::Got(1), Outcome::Put]),
-                [Wait::AllOf(Box::new(second))].into(),
+                [Command::AllOf(second)].into(),
             ))
         ),
         "the losing AllOf comes back as one branch"
@@ -2147,7 +2146,7 @@ fn first_of_completed_while_registering_an_all_of_hands_it_back_whole() {
 /// `Simulation::fire` (src/engine/waits.rs) wakes a signal's waiters through
 /// `wake_waiters`, which computes each waiter's outcome *when it gets to it*, by reading
 /// `sim.signals[s].value().expect("fired")`; and a waiter whose wait is a single
-/// `Wait::Signal` is stepped right there (`wake_or_hop` → `resume`). If that waiter resets
+/// `Command::Signal` is stepped right there (`wake_or_hop` → `resume`). If that waiter resets
 /// the signal in its step (`Context::reset_signal`: a resettable gate, closed again by the
 /// first one through), the next waiter's outcome reads a `Pending` signal and the engine
 /// panics with "fired"; if it resets *and fires it again*, the remaining waiters receive the
@@ -2161,15 +2160,18 @@ fn first_of_completed_while_registering_an_all_of_hands_it_back_whole() {
 fn a_waiter_resetting_the_signal_does_not_rob_the_others() {
     let mut sim = Simulation::<M>::new(0);
     let s = sim.signal();
-    let (_, first) = script_with(&mut sim, vec![Command::Wait(Wait::Signal(s))], Some(s));
-    let (_, second) = script(&mut sim, vec![Command::Wait(Wait::Signal(s))]);
+    let (_, first) = script_with(&mut sim, vec![Command::Signal(s)], Some(s));
+    let (_, second) = script(&mut sim, vec![Command::Signal(s)]);
     sim.run().unwrap();
     sim.context().succeed(s, 7);
     sim.run().unwrap(); // panics: "fired"
-    assert_eq!(first.borrow()[1], (0.0, Wake::Signaled(s, Ok(Some(7)))));
+    assert_eq!(
+        first.borrow()[1],
+        (0.0, Wake::Completed(Outcome::Signaled(s, Ok(Some(7)))))
+    );
     assert_eq!(
         second.borrow()[1],
-        (0.0, Wake::Signaled(s, Ok(Some(7)))),
+        (0.0, Wake::Completed(Outcome::Signaled(s, Ok(Some(7))))),
         "woken by the same firing, with its value"
     );
     assert!(sim.signal_view(s).unwrap().is_pending());
@@ -2189,10 +2191,10 @@ impl Process<M> for Grabber {
         self.log.borrow_mut().push((cx.now(), wake.clone()));
         match wake {
             Wake::Started => Command::Sleep(self.start),
-            Wake::Slept if cx.now() == self.start => {
-                Command::Wait(Wait::AcquireWith(self.r, Priority::new(self.level)))
+            Wake::Completed(Outcome::Slept) if cx.now() == self.start => {
+                Command::AcquireWith(self.r, Priority::new(self.level))
             }
-            Wake::Acquired(r) => {
+            Wake::Completed(Outcome::Acquired(r)) => {
                 let me = cx.pid().unwrap();
                 assert!(
                     cx.resource_view(r).unwrap().is_held_by(me),
@@ -2201,7 +2203,7 @@ impl Process<M> for Grabber {
                 );
                 Command::Sleep(1.0)
             }
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 cx.release(self.r);
                 Command::Done
             }
@@ -2213,12 +2215,12 @@ impl Process<M> for Grabber {
 /// A slot granted to a request is taken away by a better request in the same instant,
 /// before the grant's wake is delivered (`trigger_grants` in src/engine/waits.rs evicts
 /// any holder, whatever its phase). The evicted process is then woken with
-/// `Wake::Acquired(r)` — documented as "the process now holds it" — for a slot it does
+/// `Wake::Completed(Outcome::Acquired(r))` — documented as "the process now holds it" — for a slot it does
 /// not hold, and only at its next interruptible command with `Wake::Preempted`. A model
 /// that uses the slot and releases it in that step fails with `NotHolder`. In SimPy the
 /// urgent `Interruption` is processed before the granted request's event, so the process
 /// sees the preemption at its `yield request`, never the grant. (The same holds for an
-/// `AllOf` branch's slot reported in `Wake::All`, `First::taken` or `Interrupt::taken`.)
+/// `AllOf` branch's slot reported in `Wake::Completed(Outcome::All)`, `First::taken` or `Interrupt::taken`.)
 ///
 /// Fix (one way): when `trigger_grants` evicts a holder whose grant has not been delivered
 /// yet (its phase is `Satisfied` with `Outcome::Acquired` of this resource parked, or the
@@ -2248,10 +2250,14 @@ fn a_grant_preempted_before_its_wake_is_not_reported_as_held() {
     sim.run().unwrap();
     assert_eq!(sim.resource_view(r).unwrap().in_use(), 0);
     assert!(
-        logs[0]
-            .borrow()
-            .iter()
-            .any(|(t, w)| *t == 1.0 && matches!(w, Wake::Preempted(_))),
+        logs[0].borrow().iter().any(|(t, w)| *t == 1.0
+            && matches!(
+                w,
+                Wake::Interrupted(Interrupt {
+                    cause: Reason::Preempted(_),
+                    ..
+                })
+            )),
         "the first holder is preempted at t=1"
     );
 }
@@ -2275,11 +2281,11 @@ fn withdrawing_the_head_of_a_container_list_serves_the_next() {
     let (_, big) = script(
         &mut sim,
         vec![Command::first_of([
-            Wait::GetAmount(c, 3.0),
-            Wait::Sleep(1.0),
+            Command::GetAmount(c, 3.0),
+            Command::Sleep(1.0),
         ])],
     );
-    let (_, small) = script(&mut sim, vec![Command::Wait(Wait::GetAmount(c, 1.0))]);
+    let (_, small) = script(&mut sim, vec![Command::GetAmount(c, 1.0)]);
     sim.run_until(0.5).unwrap();
     // Level 1: the small get waits behind the big one (head-of-line) ...
     assert!(sim.context().try_put_amount(c, 1.0));
@@ -2288,7 +2294,7 @@ fn withdrawing_the_head_of_a_container_list_serves_the_next() {
     assert!(matches!(&big.borrow()[1], (1.0, Wake::First(f)) if f.index == 1));
     assert_eq!(
         small.borrow().get(1),
-        Some(&(1.0, Wake::GotAmount(c, 1.0))),
+        Some(&(1.0, Wake::Completed(Outcome::GotAmount(c, 1.0)))),
         "the small get is served once the big one has left (level {})",
         sim.container_view(c).unwrap().level()
     );
@@ -2308,7 +2314,7 @@ fn withdrawing_a_polite_head_lets_the_next_request_preempt() {
     let (_, holder) = script(
         &mut sim,
         vec![
-            Command::Wait(Wait::AcquireWith(r, Priority::new(5.0))),
+            Command::AcquireWith(r, Priority::new(5.0)),
             Command::Sleep(10.0),
         ],
     );
@@ -2317,8 +2323,8 @@ fn withdrawing_a_polite_head_lets_the_next_request_preempt() {
         vec![
             Command::Sleep(1.0),
             Command::first_of([
-                Wait::AcquireWith(r, Priority::without_preempting(0.0)),
-                Wait::Sleep(1.0),
+                Command::AcquireWith(r, Priority::without_preempting(0.0)),
+                Command::Sleep(1.0),
             ]),
         ],
     );
@@ -2326,7 +2332,7 @@ fn withdrawing_a_polite_head_lets_the_next_request_preempt() {
         &mut sim,
         vec![
             Command::Sleep(1.5),
-            Command::Wait(Wait::AcquireWith(r, Priority::new(1.0))),
+            Command::AcquireWith(r, Priority::new(1.0)),
             Command::Sleep(1.0),
         ],
     );
@@ -2334,11 +2340,23 @@ fn withdrawing_a_polite_head_lets_the_next_request_preempt() {
     // At 1.5 the urgent request queues behind the polite one (level 0 first), so it does
     // not preempt; the polite one gives up at 2.
     assert!(
-        matches!(&holder.borrow()[2], (2.0, Wake::Preempted(_))),
+        matches!(
+            &holder.borrow()[2],
+            (
+                2.0,
+                Wake::Interrupted(Interrupt {
+                    cause: Reason::Preempted(_),
+                    ..
+                })
+            )
+        ),
         "the holder is preempted when the polite request leaves: {:?}",
         holder.borrow()
     );
-    assert_eq!(urgent.borrow()[2], (2.0, Wake::Acquired(r)));
+    assert_eq!(
+        urgent.borrow()[2],
+        (2.0, Wake::Completed(Outcome::Acquired(r)))
+    );
 }
 
 /// On its wake from a signal, resets it and fires it again with `value`.
@@ -2352,7 +2370,7 @@ impl Process<M> for Refirer {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Cmd {
         self.log.borrow_mut().push((cx.now(), wake.clone()));
         match wake {
-            Wake::Started => Command::Wait(Wait::Signal(self.s)),
+            Wake::Started => Command::Signal(self.s),
             _ => {
                 cx.reset_signal(self.s);
                 cx.succeed(self.s, self.value);
@@ -2376,14 +2394,17 @@ fn waiters_woken_by_one_firing_get_its_value() {
         value: 8,
         log: first.clone(),
     }));
-    let (_, second) = script(&mut sim, vec![Command::Wait(Wait::Signal(s))]);
+    let (_, second) = script(&mut sim, vec![Command::Signal(s)]);
     sim.run().unwrap();
     sim.context().succeed(s, 7);
     sim.run().unwrap();
-    assert_eq!(first.borrow()[1], (0.0, Wake::Signaled(s, Ok(Some(7)))));
+    assert_eq!(
+        first.borrow()[1],
+        (0.0, Wake::Completed(Outcome::Signaled(s, Ok(Some(7)))))
+    );
     assert_eq!(
         second.borrow()[1],
-        (0.0, Wake::Signaled(s, Ok(Some(7)))),
+        (0.0, Wake::Completed(Outcome::Signaled(s, Ok(Some(7))))),
         "woken by the firing of 7"
     );
 }

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use stepsim::{
     Activity, Boxed, Capacity, Command, Context, Error, Filter, Interrupt, Outcome, Priority,
-    Process, Simulation, TraceEvent, Wait, Wake,
+    Process, Reason, Simulation, TraceEvent, Wake,
 };
 
 type M = Boxed<u64, u64>;
@@ -53,7 +53,7 @@ fn the_clock_never_runs_backwards_after_a_stale_timer_and_an_outside_call() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.queue(Capacity::Unbounded).unwrap();
     sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::first_of([Wait::Get(q), Wait::Sleep(2.0)]),
+        Wake::Started => Command::first_of([Command::Get(q), Command::Sleep(2.0)]),
         _ => Command::Done,
     }));
     sim.spawn(f(move |_, w| match w {
@@ -76,7 +76,7 @@ fn waited_is_never_negative_after_a_stale_timer() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.queue(Capacity::Unbounded).unwrap();
     sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::first_of([Wait::Get(q), Wait::Sleep(5.0)]),
+        Wake::Started => Command::first_of([Command::Get(q), Command::Sleep(5.0)]),
         _ => Command::Done,
     }));
     sim.context().try_put(q, 1).unwrap();
@@ -105,13 +105,13 @@ fn two_requests_to_one_priority_resource_come_back_as_issued_from_a_first_of() {
     // Someone holds the slot, so both requests wait.
     sim.spawn(f(move |_, w| match w {
         Wake::Started => Command::Acquire(r),
-        Wake::Acquired(_) => Command::Sleep(10.0),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
         _ => Command::Done,
     }));
     let branches = [
-        Wait::Acquire(r),
-        Wait::AcquireWith(r, Priority::without_preempting(-1.0)),
-        Wait::Sleep(1.0),
+        Command::Acquire(r),
+        Command::AcquireWith(r, Priority::without_preempting(-1.0)),
+        Command::Sleep(1.0),
     ];
     let log = Rc::new(RefCell::new(Vec::new()));
     sim.spawn(recorder(Command::first_of(branches.clone()), &log));
@@ -120,7 +120,7 @@ fn two_requests_to_one_priority_resource_come_back_as_issued_from_a_first_of() {
     match &log[0] {
         (1.0, Wake::First(first)) => {
             assert_eq!(first.index, 2);
-            assert_eq!(first.others.as_slice(), &branches[..2]);
+            assert_eq!(first.others.to_vec(), &branches[..2]);
         }
         other => panic!("{other:?}"),
     }
@@ -132,13 +132,13 @@ fn two_requests_to_one_priority_resource_come_back_as_issued_from_an_interrupt()
     let r = sim.priority_resource(1).unwrap();
     sim.spawn(f(move |_, w| match w {
         Wake::Started => Command::Acquire(r),
-        Wake::Acquired(_) => Command::Sleep(10.0),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
         _ => Command::Done,
     }));
     let all = Command::AllOf(
         [
-            Wait::AcquireWith(r, Priority::new(3.0)),
-            Wait::AcquireWith(r, Priority::without_preempting(1.0)),
+            Command::AcquireWith(r, Priority::new(3.0)),
+            Command::AcquireWith(r, Priority::without_preempting(1.0)),
         ]
         .into(),
     );
@@ -160,15 +160,15 @@ fn a_losing_non_preempting_request_never_comes_back_preempting() {
     let r = sim.preemptive_resource(1).unwrap();
     sim.spawn(f(move |_, w| match w {
         Wake::Started => Command::Acquire(r),
-        Wake::Acquired(_) => Command::Sleep(10.0),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
         _ => Command::Done,
     }));
     let log = Rc::new(RefCell::new(Vec::new()));
     sim.spawn(recorder(
         Command::first_of([
-            Wait::Acquire(r),
-            Wait::AcquireWith(r, Priority::without_preempting(-1.0)),
-            Wait::Sleep(1.0),
+            Command::Acquire(r),
+            Command::AcquireWith(r, Priority::without_preempting(-1.0)),
+            Command::Sleep(1.0),
         ]),
         &log,
     ));
@@ -177,7 +177,7 @@ fn a_losing_non_preempting_request_never_comes_back_preempting() {
     let Wake::First(first) = &log[0].1 else {
         panic!("{log:?}")
     };
-    assert!(first.others.as_slice().contains(&Wait::AcquireWith(
+    assert!(first.others.to_vec().contains(&Command::AcquireWith(
         r,
         Priority {
             level: -1.0,
@@ -191,7 +191,7 @@ fn a_wait_issued_as_command_wait_comes_back_as_command_wait() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.queue(Capacity::Unbounded).unwrap();
     let log = Rc::new(RefCell::new(Vec::new()));
-    let p = sim.spawn(recorder(Command::Wait(Wait::Get(q)), &log));
+    let p = sim.spawn(recorder(Command::Get(q), &log));
     let p2 = sim.spawn(recorder(Command::Get(q), &log));
     sim.run_until(1.0).unwrap();
     sim.interrupt(p, 1).unwrap();
@@ -207,7 +207,7 @@ fn a_wait_issued_as_command_wait_comes_back_as_command_wait() {
         .collect();
     assert_eq!(
         requests,
-        [Command::Wait(Wait::Get(q)), Command::Get(q)],
+        [Command::Get(q), Command::Get(q)],
         "each exactly as issued"
     );
 }
@@ -220,7 +220,7 @@ fn releasing_a_barrier_from_outside_while_its_timer_is_due_does_not_panic() {
     let b = sim.barrier(2).unwrap();
     let log = Rc::new(RefCell::new(Vec::new()));
     sim.spawn(recorder(
-        Command::first_of([Wait::Arrive(b), Wait::Sleep(5.0)]),
+        Command::first_of([Command::Arrive(b), Command::Sleep(5.0)]),
         &log,
     ));
     sim.run_until(5.0).unwrap();
@@ -242,7 +242,7 @@ fn an_outside_interrupt_while_a_timer_is_due_wins_cleanly() {
     let mut sim = Simulation::<M>::new(0);
     let log = Rc::new(RefCell::new(Vec::new()));
     let p = sim.spawn(recorder(
-        Command::first_of([Wait::Sleep(5.0), Wait::Sleep(6.0)]),
+        Command::first_of([Command::Sleep(5.0), Command::Sleep(6.0)]),
         &log,
     ));
     sim.run_until(5.0).unwrap();
@@ -261,10 +261,13 @@ fn an_activity_waiting_for_a_participant_starts_once_an_earlier_summons_is_withd
     let p = sim.spawn(f(|cx, w| match w {
         Wake::Started => {
             cx.set_available(true);
-            Command::Masked(Wait::Sleep(3.0))
+            Command::Sleep(3.0).masked()
         }
-        Wake::Summoned(s) => Command::Attend(s.cause),
-        Wake::ActivityOver(_) => Command::Done,
+        Wake::Interrupted(Interrupt {
+            cause: Reason::Summoned(a),
+            ..
+        }) => Command::Attend(a),
+        Wake::Completed(Outcome::ActivityOver(_)) => Command::Done,
         _ => Command::Sleep(100.0),
     }));
     // Ends at 2 without p, who is masked until 3.
@@ -292,7 +295,7 @@ fn an_all_of_with_more_branches_than_supported_is_an_error() {
     sim.spawn_named(
         "many",
         f(|_, w| match w {
-            Wake::Started => Command::AllOf((0..65_536).map(|_| Wait::Sleep(1.0)).collect()),
+            Wake::Started => Command::AllOf((0..65_536).map(|_| Command::Sleep(1.0)).collect()),
             _ => Command::Done,
         }),
     );
@@ -317,9 +320,9 @@ fn a_first_of_with_more_branches_than_supported_is_an_error() {
     let q = sim.queue(Capacity::Unbounded).unwrap();
     sim.spawn(f(move |_, w| match w {
         Wake::Started => {
-            let mut branches = vec![Wait::Get(q)];
-            branches.extend((0..65_535).map(|_| Wait::Sleep(100.0)));
-            branches.push(Wait::Sleep(1.0));
+            let mut branches = vec![Command::Get(q)];
+            branches.extend((0..65_535).map(|_| Command::Sleep(100.0)));
+            branches.push(Command::Sleep(1.0));
             Command::first_of(branches)
         }
         _ => Command::Done,
@@ -342,9 +345,9 @@ fn the_largest_supported_first_of_works() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.queue(Capacity::Unbounded).unwrap();
     let log = Rc::new(RefCell::new(Vec::new()));
-    let mut branches = vec![Wait::Get(q)];
-    branches.extend((0..65_533).map(|_| Wait::Sleep(100.0)));
-    branches.push(Wait::Sleep(1.0));
+    let mut branches = vec![Command::Get(q)];
+    branches.extend((0..65_533).map(|_| Command::Sleep(100.0)));
+    branches.push(Command::Sleep(1.0));
     assert_eq!(branches.len(), 65_535);
     sim.spawn(recorder(Command::first_of(branches), &log));
     sim.run().unwrap();
@@ -379,10 +382,10 @@ fn a_panicking_filter_poisons_the_simulation() {
     sim.spawn_named(
         "picky",
         f(move |_, w| match w {
-            Wake::Started => Command::Wait(Wait::GetWhere(
+            Wake::Started => Command::GetWhere(
                 q,
                 Filter::new(|x: &u64| if *x == 2 { panic!("bad item") } else { false }),
-            )),
+            ),
             _ => Command::Done,
         }),
     );
@@ -458,8 +461,8 @@ fn negative_zero_priority_equals_zero_and_does_not_preempt() {
         f(move |cx, w| {
             log.borrow_mut().push((cx.now(), w.clone()));
             match w {
-                Wake::Started => Command::Wait(Wait::AcquireWith(r, Priority::new(0.0))),
-                Wake::Acquired(_) => Command::Sleep(5.0),
+                Wake::Started => Command::AcquireWith(r, Priority::new(0.0)),
+                Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(5.0),
                 _ => Command::Done,
             }
         })
@@ -467,14 +470,18 @@ fn negative_zero_priority_equals_zero_and_does_not_preempt() {
     sim.spawn(holder);
     sim.spawn(f(move |_, w| match w {
         Wake::Started => Command::Sleep(1.0),
-        Wake::Slept => Command::Wait(Wait::AcquireWith(r, Priority::new(-0.0))),
+        Wake::Completed(Outcome::Slept) => Command::AcquireWith(r, Priority::new(-0.0)),
         _ => Command::Done,
     }));
     sim.run().unwrap();
     assert!(
-        log.borrow()
-            .iter()
-            .all(|(_, w)| !matches!(w, Wake::Preempted(_))),
+        log.borrow().iter().all(|(_, w)| !matches!(
+            w,
+            Wake::Interrupted(Interrupt {
+                cause: Reason::Preempted(_),
+                ..
+            })
+        )),
         "-0.0 == 0.0: an equal priority never preempts"
     );
     assert_eq!(sim.now(), 5.0);
@@ -486,7 +493,7 @@ fn a_sleep_past_the_largest_time_is_an_error() {
     sim.spawn_named(
         "far",
         f(|_, w| match w {
-            Wake::Started | Wake::Slept => Command::Sleep(f64::MAX),
+            Wake::Started | Wake::Completed(Outcome::Slept) => Command::Sleep(f64::MAX),
             _ => Command::Done,
         }),
     );
@@ -508,7 +515,9 @@ fn a_sleep_past_the_largest_time_inside_a_first_of_is_an_error() {
     let mut sim = Simulation::<M>::new(0);
     sim.spawn(f(|_, w| match w {
         Wake::Started => Command::Sleep(f64::MAX),
-        Wake::Slept => Command::first_of([Wait::Sleep(1.0), Wait::Sleep(f64::MAX)]),
+        Wake::Completed(Outcome::Slept) => {
+            Command::first_of([Command::Sleep(1.0), Command::Sleep(f64::MAX)])
+        }
         _ => Command::Done,
     }));
     assert!(matches!(sim.run(), Err(Error::InvalidDelay { .. })));
@@ -536,10 +545,10 @@ fn a_masked_holder_is_not_preempted_until_its_masked_wait_ends() {
         f(move |cx, w| {
             log.borrow_mut().push((cx.now(), w.clone()));
             match w {
-                Wake::Started => Command::Wait(Wait::AcquireWith(r, Priority::new(5.0))),
+                Wake::Started => Command::AcquireWith(r, Priority::new(5.0)),
                 // Critical work: must not be cut short, and the slot must stay ours.
-                Wake::Acquired(_) => Command::Masked(Wait::Sleep(4.0)),
-                Wake::Slept if cx.now() == 4.0 => Command::Sleep(10.0),
+                Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(4.0).masked(),
+                Wake::Completed(Outcome::Slept) if cx.now() == 4.0 => Command::Sleep(10.0),
                 _ => {
                     cx.release(r); // after a preemption: a no-op, not an error
                     Command::Done
@@ -552,8 +561,8 @@ fn a_masked_holder_is_not_preempted_until_its_masked_wait_ends() {
     let seen = Rc::clone(&in_use_at_preemption);
     let urgent = sim.spawn(f(move |cx, w| match w {
         Wake::Started => Command::Sleep(1.0),
-        Wake::Slept => Command::Wait(Wait::AcquireWith(r, Priority::new(1.0))),
-        Wake::Acquired(_) => {
+        Wake::Completed(Outcome::Slept) => Command::AcquireWith(r, Priority::new(1.0)),
+        Wake::Completed(Outcome::Acquired(_)) => {
             let view = cx.resource_view(r).unwrap();
             seen.borrow_mut().push((cx.now(), view.in_use()));
             Command::Sleep(2.0)
@@ -570,7 +579,17 @@ fn a_masked_holder_is_not_preempted_until_its_masked_wait_ends() {
     let preempted: Vec<_> = log
         .iter()
         .filter_map(|(t, w)| match w {
-            Wake::Preempted(p) => Some((*t, p.cause.by, p.request.clone(), p.waited)),
+            Wake::Interrupted(
+                p @ Interrupt {
+                    cause: Reason::Preempted(_),
+                    ..
+                },
+            ) => Some((
+                *t,
+                p.preempted().expect("a preemption").by,
+                p.request.clone(),
+                p.waited,
+            )),
             _ => None,
         })
         .collect();
@@ -585,8 +604,8 @@ fn releasing_after_a_preemption_is_a_no_op() {
     let released = Rc::new(RefCell::new(None));
     let seen = Rc::clone(&released);
     sim.spawn(f(move |cx, w| match w {
-        Wake::Started => Command::Wait(Wait::AcquireWith(r, Priority::new(2.0))),
-        Wake::Acquired(_) => Command::Sleep(10.0),
+        Wake::Started => Command::AcquireWith(r, Priority::new(2.0)),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
         _ => {
             // SimPy's `with res.request() as req:` habit: release on every way out.
             cx.release(r);
@@ -596,8 +615,10 @@ fn releasing_after_a_preemption_is_a_no_op() {
     }));
     sim.spawn(f(move |cx, w| match w {
         Wake::Started => Command::Sleep(1.0),
-        Wake::Slept if cx.now() == 1.0 => Command::Wait(Wait::AcquireWith(r, Priority::new(1.0))),
-        Wake::Acquired(_) => Command::Sleep(1.0),
+        Wake::Completed(Outcome::Slept) if cx.now() == 1.0 => {
+            Command::AcquireWith(r, Priority::new(1.0))
+        }
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(1.0),
         _ => {
             cx.release(r);
             Command::Done
@@ -615,8 +636,8 @@ fn releasing_twice_after_a_preemption_is_still_an_error() {
     sim.spawn_named(
         "twice",
         f(move |cx, w| match w {
-            Wake::Started => Command::Wait(Wait::AcquireWith(r, Priority::new(2.0))),
-            Wake::Acquired(_) => Command::Sleep(10.0),
+            Wake::Started => Command::AcquireWith(r, Priority::new(2.0)),
+            Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
             _ => {
                 cx.release(r);
                 cx.release(r);
@@ -626,7 +647,7 @@ fn releasing_twice_after_a_preemption_is_still_an_error() {
     );
     sim.spawn(f(move |_, w| match w {
         Wake::Started => Command::Sleep(1.0),
-        Wake::Slept => Command::Wait(Wait::AcquireWith(r, Priority::new(1.0))),
+        Wake::Completed(Outcome::Slept) => Command::AcquireWith(r, Priority::new(1.0)),
         _ => Command::Done,
     }));
     let err = sim.run().unwrap_err();
@@ -686,8 +707,8 @@ fn an_interrupt_hands_back_a_masked_wait_as_issued() {
     let p = sim.spawn(f(move |cx, w| {
         seen.borrow_mut().push((cx.now(), w.clone()));
         match w {
-            Wake::Started => Command::Masked(Wait::Sleep(2.0)),
-            Wake::Slept => Command::Wait(Wait::Sleep(3.0)),
+            Wake::Started => Command::Sleep(2.0).masked(),
+            Wake::Completed(Outcome::Slept) => Command::Sleep(3.0),
             _ => Command::Done,
         }
     }));
@@ -699,7 +720,7 @@ fn an_interrupt_hands_back_a_masked_wait_as_issued() {
         log[2],
         (
             2.0,
-            Wake::Interrupted(Interrupt::new(4, Command::Wait(Wait::Sleep(3.0)), 0.0))
+            Wake::Interrupted(Interrupt::new(4, Command::Sleep(3.0), 0.0))
         )
     );
 }

@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use stepsim::{
     Boxed, Capacity, Command, Context, Pid, Priority, Process, QueueId, ResourceId, Simulation,
-    TraceLog, Wait, Wake,
+    TraceLog, Wake,
 };
 
 type M = Boxed<u32, &'static str>;
@@ -93,9 +93,7 @@ impl Process<M> for Script {
         while let Some(op) = self.ops.pop_front() {
             return match op {
                 Sleep(dt) | SleepHeld(dt) => Command::Sleep(dt),
-                AcquireAt(r, level) => {
-                    Command::Wait(Wait::AcquireWith(w.resources[r], Priority::new(level)))
-                }
+                AcquireAt(r, level) => Command::AcquireWith(w.resources[r], Priority::new(level)),
                 SleepResume(dt) => {
                     self.resuming = true;
                     Command::Sleep(dt)
@@ -103,14 +101,16 @@ impl Process<M> for Script {
                 Get(q) => Command::Get(w.queues[q]),
                 Put(q, item) => Command::Put(w.queues[q], item),
                 Acquire(r) => Command::Acquire(w.resources[r]),
-                FirstGet(q, t) => Command::first_of([Wait::Get(w.queues[q]), Wait::Sleep(t)]),
+                FirstGet(q, t) => Command::first_of([Command::Get(w.queues[q]), Command::Sleep(t)]),
                 FirstPut(q, item, t) => {
-                    Command::first_of([Wait::Put(w.queues[q], item), Wait::Sleep(t)])
+                    Command::first_of([Command::Put(w.queues[q], item), Command::Sleep(t)])
                 }
                 FirstAcquire(r, t) => {
-                    Command::first_of([Wait::Acquire(w.resources[r]), Wait::Sleep(t)])
+                    Command::first_of([Command::Acquire(w.resources[r]), Command::Sleep(t)])
                 }
-                FirstJoin(name, t) => Command::first_of([Wait::Join(w.pid(name)), Wait::Sleep(t)]),
+                FirstJoin(name, t) => {
+                    Command::first_of([Command::Join(w.pid(name)), Command::Sleep(t)])
+                }
                 Join(name) => Command::Join(w.pid(name)),
                 Release(r) => {
                     cx.release(w.resources[r]);

@@ -14,7 +14,7 @@ mod team;
 
 use std::rc::Rc;
 use stepsim::{
-    Activity, ActivityId, Command, First, Interrupt, Outcome, Process, Simulation, Wait, Wake,
+    Activity, ActivityId, Command, First, Interrupt, Outcome, Process, Reason, Simulation, Wake,
 };
 use team::cli;
 use team::coder::{Coder, Piece, State, Then};
@@ -34,12 +34,12 @@ fn office(params: &Params) -> (Simulation<Team>, Rc<Office>) {
 
 /// The wait of an idle coder.
 fn idle_wait(office: &Office, coder: usize) -> Command<Job> {
-    Command::first_of([Wait::Get(office.own[coder]), Wait::Get(office.shared)])
+    Command::first_of([Command::Get(office.own[coder]), Command::Get(office.shared)])
 }
 
 /// The wake of an idle coder whose shared-queue branch got `job`.
 fn got_from_shared(office: &Office, job: Job) -> Wake<Job, Interruption> {
-    let others = [Wait::Get(office.own[0])].into();
+    let others = [Command::Get(office.own[0])].into();
     Wake::First(First::new(1, Outcome::Got(job), others))
 }
 
@@ -68,7 +68,11 @@ fn standup(office: &Office, cx: &mut Cx<'_>) -> ActivityId {
 }
 
 fn summoned(activity: ActivityId, request: Command<Job>, waited: f64) -> Wake<Job, Interruption> {
-    Wake::Summoned(Interrupt::new(activity, request, waited))
+    Wake::Interrupted(Interrupt::with_cause(
+        Reason::Summoned(activity),
+        request,
+        waited,
+    ))
 }
 
 fn lefts(coder: &Coder) -> Vec<f64> {
@@ -153,12 +157,21 @@ fn resume_mode_stacks_interrupts_and_resumes_the_work_left() {
     assert_eq!(lefts(&coder), [1.5, 0.75]);
 
     // Each piece resumes when the ones above it are done, most recent first.
-    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.75));
-    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(1.5));
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(0.75)
+    );
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(1.5)
+    );
     assert!(
         matches!(coder.state(), State::Working(Piece { job, .. }) if job.kind == JobKind::Regular)
     );
-    assert_eq!(coder.step(&mut cx, Wake::Slept), idle_wait(&office, 0));
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        idle_wait(&office, 0)
+    );
 
     let ledger = office.ledger.borrow();
     assert_eq!(ledger.finished.of(JobKind::Regular), 1);
@@ -223,11 +236,23 @@ fn decomp_mode_splits_remainder_first_and_interrupt_jobs_jump_the_fragments() {
     // An interrupt job outranks the fragments left.
     let urgent = office.new_job(JobKind::Interrupt, 0.125, 0.1);
     office.put(&mut cx, office.own[0], urgent);
-    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.125));
-    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.5));
-    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(0.5));
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(0.125)
+    );
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(0.5)
+    );
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(0.5)
+    );
     // The last fragment completes the job (no testers: it is complete).
-    assert_eq!(coder.step(&mut cx, Wake::Slept), idle_wait(&office, 0));
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        idle_wait(&office, 0)
+    );
     let ledger = office.ledger.borrow();
     assert_eq!(ledger.finished.of(JobKind::Regular), 1);
     assert_eq!(ledger.finished.of(JobKind::Fragment), 3);
@@ -263,7 +288,7 @@ fn a_coder_summoned_while_working_saves_its_progress_and_resumes_after_the_activ
     assert_eq!(office.ledger.borrow().hands[0].of(JobKind::Regular), 1);
 
     // Over: the piece resumes with the work left (a stand-up is not busy time).
-    let cmd = coder.step(&mut cx, Wake::ActivityOver(meeting));
+    let cmd = coder.step(&mut cx, Wake::Completed(Outcome::ActivityOver(meeting)));
     assert_eq!(cmd, Command::Sleep(1.5));
     assert!(coder.stack().is_empty());
 
@@ -273,8 +298,14 @@ fn a_coder_summoned_while_working_saves_its_progress_and_resumes_after_the_activ
     let cmd = coder.step(&mut cx, interrupted(Interruption::Urgent(urgent), cmd, 0.0));
     assert_eq!(cmd, Command::Sleep(0.25));
     assert_eq!(lefts(&coder), [1.5]);
-    assert_eq!(coder.step(&mut cx, Wake::Slept), Command::Sleep(1.5));
-    assert_eq!(coder.step(&mut cx, Wake::Slept), idle_wait(&office, 0));
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(1.5)
+    );
+    assert_eq!(
+        coder.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        idle_wait(&office, 0)
+    );
 
     let ledger = office.ledger.borrow();
     assert_eq!(ledger.finished.of(JobKind::Regular), 1);
@@ -311,7 +342,7 @@ fn a_coder_summoned_while_idle_waits_again_after_the_activity() {
 
     // Over: the same two gets, waiting again exactly as before.
     assert_eq!(
-        coder.step(&mut cx, Wake::ActivityOver(meeting)),
+        coder.step(&mut cx, Wake::Completed(Outcome::ActivityOver(meeting))),
         idle_wait(&office, 0)
     );
     assert_eq!(coder.state(), &State::Idle);
@@ -377,11 +408,11 @@ fn a_pair_job_is_parked_until_its_pair_work_is_over() {
     sim.run_until(2.25).unwrap();
     let mut cx = sim.context();
     assert_eq!(
-        author.step(&mut cx, Wake::ActivityOver(pairing)),
+        author.step(&mut cx, Wake::Completed(Outcome::ActivityOver(pairing))),
         Command::Sleep(0.75)
     );
     assert_eq!(
-        partner.step(&mut cx, Wake::ActivityOver(pairing)),
+        partner.step(&mut cx, Wake::Completed(Outcome::ActivityOver(pairing))),
         idle_wait(&office, 1)
     );
     assert!(author.parked().is_empty());
@@ -418,7 +449,7 @@ fn an_author_that_joins_its_pair_work_late_pairs_again_on_what_is_left() {
     sim.run_until(2.0).unwrap();
     let mut cx = sim.context();
     assert_eq!(
-        author.step(&mut cx, Wake::ActivityOver(pairing)),
+        author.step(&mut cx, Wake::Completed(Outcome::ActivityOver(pairing))),
         idle_wait(&office, 0)
     );
     let (again, piece) = &author.parked()[0];

@@ -10,8 +10,8 @@
 //! `examples/interrupt_resume.rs` and `examples/renege.rs`.
 
 use stepsim::{
-    Boxed, Command, Context, Error, First, Interrupt, Outcome, Process, ResourceId, Simulation,
-    Wait, Wake,
+    Boxed, Command, Context, Error, First, Interrupt, Outcome, Process, Reason, ResourceId,
+    Simulation, Wake,
 };
 
 // ----- a worker that saves and resumes interrupted work -----
@@ -29,13 +29,16 @@ impl Process<Urgent> for StackWorker {
     fn step(&mut self, _cx: &mut Context<'_, Urgent>, wake: Wake<(), f64>) -> Command<()> {
         match wake {
             Wake::Started => {}
-            Wake::Slept => {
+            Wake::Completed(Outcome::Slept) => {
                 self.stack.pop();
             }
             Wake::Interrupted(interrupt) => {
                 let left = interrupt.remaining_sleep().expect("the worker only sleeps");
                 *self.stack.last_mut().expect("a current task") = left;
-                self.stack.push(interrupt.cause);
+                match interrupt.cause {
+                    Reason::Interrupt(work) => self.stack.push(work),
+                    other => panic!("nothing preempts or summons it: {other:?}"),
+                }
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -74,9 +77,18 @@ fn worker_saves_nested_interrupts_and_resumes_in_order() {
     assert_eq!(w.stack, [7.0, 3.0, 2.0]);
 
     // Unwinds in order, each task resumed with exactly what was left.
-    assert_eq!(w.step(&mut cx, Wake::Slept), Command::Sleep(3.0));
-    assert_eq!(w.step(&mut cx, Wake::Slept), Command::Sleep(7.0));
-    assert_eq!(w.step(&mut cx, Wake::Slept), Command::Done);
+    assert_eq!(
+        w.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(3.0)
+    );
+    assert_eq!(
+        w.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Sleep(7.0)
+    );
+    assert_eq!(
+        w.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Done
+    );
     assert!(w.stack.is_empty());
 }
 
@@ -118,7 +130,7 @@ impl Process<Plain> for Visit {
         match (&self.state, wake) {
             (Customer::Arriving, Wake::Started) => {
                 self.state = Customer::Waiting;
-                Command::first_of([Wait::Acquire(self.clerk), Wait::Sleep(self.patience)])
+                Command::first_of([Command::Acquire(self.clerk), Command::Sleep(self.patience)])
             }
             (Customer::Waiting, Wake::First(First { index: 0, .. })) => {
                 self.state = Customer::Served;
@@ -126,7 +138,7 @@ impl Process<Plain> for Visit {
             }
             // Patience ran out: leave without touching the clerk.
             (Customer::Waiting, Wake::First(First { index: 1, .. })) => Command::Done,
-            (Customer::Served, Wake::Slept) => {
+            (Customer::Served, Wake::Completed(Outcome::Slept)) => {
                 cx.release(self.clerk);
                 Command::Done
             }
@@ -153,12 +165,12 @@ fn customer_who_runs_out_of_patience_leaves_without_releasing() {
 
     assert_eq!(
         c.step(&mut cx, Wake::Started),
-        Command::first_of([Wait::Acquire(clerk), Wait::Sleep(5.0)])
+        Command::first_of([Command::Acquire(clerk), Command::Sleep(5.0)])
     );
     let timeout = Wake::First(First {
         index: 1,
         outcome: Outcome::Slept,
-        others: [Wait::Acquire(clerk)].into(),
+        others: [Command::Acquire(clerk)].into(),
         taken: vec![],
     });
     assert_eq!(c.step(&mut cx, timeout), Command::Done);
@@ -177,11 +189,14 @@ fn served_customer_releases_the_clerk() {
     let served = Wake::First(First {
         index: 0,
         outcome: Outcome::Acquired(clerk),
-        others: [Wait::Sleep(5.0)].into(),
+        others: [Command::Sleep(5.0)].into(),
         taken: vec![],
     });
     assert_eq!(c.step(&mut cx, served), Command::Sleep(2.0));
-    assert_eq!(c.step(&mut cx, Wake::Slept), Command::Done);
+    assert_eq!(
+        c.step(&mut cx, Wake::Completed(Outcome::Slept)),
+        Command::Done
+    );
     // The release went through the context. A context from `Simulation::context()` is no
     // process and holds no slot, so the release is reported as an error there instead of
     // freeing anything: exactly the evidence that the process did release.

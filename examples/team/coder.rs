@@ -68,7 +68,7 @@ use super::model::{Cx, Interruption, Job, JobKind, Office, Purpose, Tally, Team}
 use super::params::{Interrupts, Params};
 use std::mem;
 use std::rc::Rc;
-use stepsim::{Activity, ActivityId, Command, First, Interrupt, Outcome, Process, Wait, Wake};
+use stepsim::{Activity, ActivityId, Command, First, Interrupt, Outcome, Process, Wake};
 
 /// Relative rounding allowed between the time spent in pair work and the work it was for
 /// (`end - start` need not equal the duration exactly in floating point).
@@ -167,7 +167,7 @@ impl Process<Team> for Coder {
                 outcome: Outcome::Got(job),
                 ..
             }) => self.take(cx, job),
-            Wake::Slept => match mem::replace(&mut self.state, State::Idle) {
+            Wake::Completed(Outcome::Slept) => match mem::replace(&mut self.state, State::Idle) {
                 State::Working(piece) => {
                     self.finish(cx, piece);
                     self.look_for_work(cx)
@@ -179,21 +179,23 @@ impl Process<Team> for Coder {
                 request,
                 waited,
                 taken,
+                ..
             }) => {
                 // Only a withdrawn `AllOf` has taken anything; a coder never waits on one.
                 debug_assert!(taken.is_empty());
-                if let Interruption::Urgent(job) = &cause {
-                    self.office.ledger.borrow_mut().delivered.add(job.kind);
-                }
-                self.pulled(cx, cause.into(), request, waited)
+                let cause = match cause {
+                    stepsim::Reason::Interrupt(interruption) => {
+                        if let Interruption::Urgent(job) = &interruption {
+                            self.office.ledger.borrow_mut().delivered.add(job.kind);
+                        }
+                        interruption.into()
+                    }
+                    stepsim::Reason::Summoned(activity) => Cause::Summoned(activity),
+                    stepsim::Reason::Preempted(_) => unreachable!("coders hold no resource"),
+                };
+                self.pulled(cx, cause, request, waited)
             }
-            Wake::Summoned(Interrupt {
-                cause: activity,
-                request,
-                waited,
-                ..
-            }) => self.pulled(cx, Cause::Summoned(activity), request, waited),
-            Wake::ActivityOver(activity) => self.activity_over(cx, activity),
+            Wake::Completed(Outcome::ActivityOver(activity)) => self.activity_over(cx, activity),
             other => unreachable!("a coder never waits for {other:?}"),
         };
         // Available for someone's pair work exactly when idle. (A context made by
@@ -249,7 +251,7 @@ impl Coder {
             Some(job) => self.take(cx, job),
             None => {
                 self.state = State::Idle;
-                Command::first_of([Wait::Get(own), Wait::Get(shared)])
+                Command::first_of([Command::Get(own), Command::Get(shared)])
             }
         }
     }

@@ -19,7 +19,7 @@
 use super::model::{Cx, Interruption, Job, Office, Purpose, Team};
 use super::params::Params;
 use std::rc::Rc;
-use stepsim::{Activity, Command, Process, Wake};
+use stepsim::{Activity, Command, Outcome, Process, Wake};
 
 /// The facilitator; see the [module docs](self).
 pub struct Facilitator {
@@ -43,7 +43,10 @@ impl Facilitator {
 
 impl Process<Team> for Facilitator {
     fn step(&mut self, cx: &mut Cx<'_>, wake: Wake<Job, Interruption>) -> Command<Job> {
-        debug_assert!(matches!(wake, Wake::Started | Wake::Slept));
+        debug_assert!(matches!(
+            wake,
+            Wake::Started | Wake::Completed(Outcome::Slept)
+        ));
         let coders = self.office.coders().to_vec();
         let standup = Activity::new(self.duration).at(cx.now()).with_all(coders);
         self.office.plan(cx, Purpose::StandUp, standup);

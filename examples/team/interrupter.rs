@@ -16,7 +16,7 @@ use super::params::{Interrupts, Params};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, LogNormal};
 use std::rc::Rc;
-use stepsim::{Command, Pid, Process, Simulation, Stream, Wake};
+use stepsim::{Command, Outcome, Pid, Process, Simulation, Stream, Wake};
 
 /// The interrupter; see the [module docs](self).
 pub struct Interrupter {
@@ -89,7 +89,7 @@ impl Process<Team> for Interrupter {
     fn step(&mut self, cx: &mut Cx<'_>, wake: Wake<Job, Interruption>) -> Command<Job> {
         match wake {
             Wake::Started => {}
-            Wake::Slept => self.interrupt_someone(cx),
+            Wake::Completed(Outcome::Slept) => self.interrupt_someone(cx),
             other => unreachable!("the interrupter never waits for {other:?}"),
         }
         Command::Sleep(self.gap.sample(&mut self.gaps))

@@ -16,7 +16,7 @@ use super::params::Params;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, LogNormal};
 use std::rc::Rc;
-use stepsim::{Command, Process, Simulation, Stream, Wake};
+use stepsim::{Command, Outcome, Process, Simulation, Stream, Wake};
 
 /// The manager; see the [module docs](self).
 pub struct Manager {
@@ -46,7 +46,10 @@ impl Manager {
 
 impl Process<Team> for Manager {
     fn step(&mut self, cx: &mut Cx<'_>, wake: Wake<Job, Interruption>) -> Command<Job> {
-        debug_assert!(matches!(wake, Wake::Started | Wake::Slept));
+        debug_assert!(matches!(
+            wake,
+            Wake::Started | Wake::Completed(Outcome::Slept)
+        ));
         let duration = self.duration.sample(&mut self.durations);
         let mut job = self.office.new_job(JobKind::Regular, duration, cx.now());
         job.pair = self.pairs.random::<f64>() < self.p_pair;

@@ -15,7 +15,7 @@ use super::params::{Params, Rework};
 use rand::RngExt;
 use std::mem;
 use std::rc::Rc;
-use stepsim::{Command, Process, Simulation, Stream, Wake};
+use stepsim::{Command, Outcome, Process, Simulation, Stream, Wake};
 
 /// A tester; see the [module docs](self).
 pub struct Tester {
@@ -80,12 +80,12 @@ impl Process<Team> for Tester {
             .expect("testers only exist with a test queue");
         let command = match (mem::replace(&mut self.state, State::Idle), wake) {
             (State::Idle, Wake::Started) => Command::Get(test),
-            (State::Idle, Wake::Got(job)) => {
+            (State::Idle, Wake::Completed(Outcome::Got(job))) => {
                 let duration = job.duration;
                 self.state = State::Testing(job);
                 Command::Sleep(duration)
             }
-            (State::Testing(job), Wake::Slept) => {
+            (State::Testing(job), Wake::Completed(Outcome::Slept)) => {
                 self.office.ledger.borrow_mut().tester_busy += job.duration;
                 self.verdict(cx, job);
                 Command::Get(test)

@@ -7,7 +7,7 @@
 
 use super::{Kind, NORMAL, Pending, Phase, Simulation};
 use crate::activity::{Activity, ActivityState, Join, Participation};
-use crate::command::Wake;
+use crate::command::{Outcome, Wake};
 use crate::error::Error;
 use crate::handle::{ActivityId, Handle, Pid};
 use crate::process::Model;
@@ -223,7 +223,7 @@ impl<M: Model> Simulation<M> {
                 let slot = &mut self.procs[i];
                 slot.phase = Phase::Satisfied;
                 slot.branches.clear();
-                let wake = Wake::ActivityOver(aid);
+                let wake = Wake::Completed(Outcome::ActivityOver(aid));
                 if result.is_ok() {
                     result = self.resume(i, wake);
                 } else {

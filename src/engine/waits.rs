@@ -9,8 +9,10 @@
 //! never match a later one.
 
 use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
+use crate::command::Places;
 use crate::command::{
-    Branches, Command, Exit, First, MAX_BRANCHES, Outcome, Preempted, Priority, Wait, Wake,
+    Branches, Command, Exit, First, MAX_BRANCHES, Masked, Outcome, Place, Preempted, Priority,
+    Wait, Wake,
 };
 use crate::container::ContainerState;
 use crate::error::Error;
@@ -21,6 +23,7 @@ use crate::resource::{Key, Request, ResourceKind};
 use crate::signal::SignalPhase;
 use crate::trace::{TraceKind, Waiting};
 use smallvec::SmallVec;
+use std::collections::VecDeque;
 
 /// How the branches of the current wait combine.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -62,6 +65,59 @@ pub(crate) struct Branch {
     pub all_len: u16,
     /// Completed, while the rest of its `AllOf` group is pending.
     pub done: bool,
+}
+
+/// What validating one wait looks at.
+#[derive(Copy, Clone)]
+enum Check<'a, T> {
+    Sleep(f64),
+    Yield,
+    Queue(QueueId),
+    FilterQueue(QueueId),
+    Resource(ResourceId),
+    PriorityResource(ResourceId, Priority),
+    Amount(ContainerId, f64),
+    Signal(SignalId),
+    Barrier(BarrierId),
+    Join(Pid),
+    AllOf(&'a Branches<T>),
+    NotAWait(&'static str),
+}
+
+impl<'a, T> Check<'a, T> {
+    fn of_wait(wait: &'a Wait<T>) -> Self {
+        match wait {
+            Wait::Sleep(dt) => Check::Sleep(*dt),
+            Wait::Yield => Check::Yield,
+            Wait::Get(q) | Wait::Put(q, _) => Check::Queue(*q),
+            Wait::GetWhere(q, _) => Check::FilterQueue(*q),
+            Wait::Acquire(r) => Check::Resource(*r),
+            Wait::AcquireWith(r, p) => Check::PriorityResource(*r, *p),
+            Wait::Join(p) => Check::Join(*p),
+            Wait::GetAmount(c, n) | Wait::PutAmount(c, n) => Check::Amount(*c, *n),
+            Wait::Signal(s) => Check::Signal(*s),
+            Wait::Arrive(b) => Check::Barrier(*b),
+            Wait::AllOf(all) => Check::AllOf(all),
+            Wait::Invalid(_) => Check::NotAWait("not a wait"),
+        }
+    }
+
+    /// A single-wait command (not FirstOf, AllOf, Masked, Attend, Resume or Done).
+    fn of_command(command: &'a Command<T>) -> Self {
+        match command {
+            Command::Sleep(dt) => Check::Sleep(*dt),
+            Command::Yield => Check::Yield,
+            Command::Get(q) | Command::Put(q, _) => Check::Queue(*q),
+            Command::GetWhere(q, _) => Check::FilterQueue(*q),
+            Command::Acquire(r) => Check::Resource(*r),
+            Command::AcquireWith(r, p) => Check::PriorityResource(*r, *p),
+            Command::Join(p) => Check::Join(*p),
+            Command::GetAmount(c, n) | Command::PutAmount(c, n) => Check::Amount(*c, *n),
+            Command::Signal(s) => Check::Signal(*s),
+            Command::Arrive(b) => Check::Barrier(*b),
+            _ => Check::NotAWait("not a single wait"),
+        }
+    }
 }
 
 /// How an at-once completion reaches its process: through the request's own event (with the
@@ -119,37 +175,38 @@ impl<M: Model> Simulation<M> {
         })
     }
 
+    /// Checks one wait (a single command, a branch, a masked wait).
     #[inline]
-    fn validate_wait(&self, pid: Pid, wait: &Wait<M::Item>, nested: bool) -> Result<(), Error> {
+    fn validate_wait(&self, pid: Pid, wait: Check<'_, M::Item>, nested: bool) -> Result<(), Error> {
         let me = Some(pid);
         match wait {
-            Wait::Sleep(dt) => {
-                if !self.valid_delay(*dt) {
-                    return Err(self.invalid_delay(pid, *dt));
+            Check::Sleep(dt) => {
+                if !self.valid_delay(dt) {
+                    return Err(self.invalid_delay(pid, dt));
                 }
             }
-            Wait::Get(q) | Wait::Put(q, _) => {
-                self.check_queue(*q, me)?;
+            Check::Queue(q) => {
+                self.check_queue(q, me)?;
             }
-            Wait::GetWhere(q, _) => {
-                let qi = self.check_queue(*q, me)?;
+            Check::FilterQueue(q) => {
+                let qi = self.check_queue(q, me)?;
                 if !self.queues[qi].filtered {
                     return Err(Error::WrongKind {
                         origin: self.origin(me),
-                        handle: Handle::Queue(*q),
+                        handle: Handle::Queue(q),
                         needs: "a filter queue",
                     });
                 }
             }
-            Wait::Acquire(r) => {
-                self.check_resource(*r, me)?;
+            Check::Resource(r) => {
+                self.check_resource(r, me)?;
             }
-            Wait::AcquireWith(r, p) => {
-                let ri = self.check_resource(*r, me)?;
+            Check::PriorityResource(r, p) => {
+                let ri = self.check_resource(r, me)?;
                 if self.resources[ri].kind == ResourceKind::Plain {
                     return Err(Error::WrongKind {
                         origin: self.origin(me),
-                        handle: Handle::Resource(*r),
+                        handle: Handle::Resource(r),
                         needs: "a priority or preemptive resource",
                     });
                 }
@@ -160,30 +217,32 @@ impl<M: Model> Simulation<M> {
                     });
                 }
             }
-            Wait::GetAmount(c, n) | Wait::PutAmount(c, n) => self.check_amount(pid, *c, *n)?,
-            Wait::Signal(s) => {
-                self.check_signal(*s, me)?;
+            Check::Amount(c, n) => self.check_amount(pid, c, n)?,
+            Check::Signal(s) => {
+                self.check_signal(s, me)?;
             }
-            Wait::Arrive(b) => {
-                self.check_barrier(*b, me)?;
+            Check::Barrier(b) => {
+                self.check_barrier(b, me)?;
             }
-            Wait::Join(p) => {
+            Check::Join(p) => {
                 if p.sim != self.id || p.idx as usize >= self.meta.len() {
-                    return Err(self.foreign(Handle::Process(*p), me));
+                    return Err(self.foreign(Handle::Process(p), me));
                 }
-                if *p == pid {
+                if p == pid {
                     return Err(Error::SelfReference {
                         origin: self.origin(me),
                         what: "join",
                     });
                 }
             }
-            Wait::AllOf(branches) => {
+            Check::AllOf(branches) => {
                 if nested {
                     return Err(self.unsupported(pid, "an AllOf inside an AllOf"));
                 }
                 self.validate_branches(pid, "AllOf", branches.as_slice(), true)?;
             }
+            Check::Yield => {}
+            Check::NotAWait(what) => return Err(self.unsupported(pid, what)),
         }
         Ok(())
     }
@@ -208,35 +267,35 @@ impl<M: Model> Simulation<M> {
                 branches: branches.len(),
             });
         }
-        branches
-            .iter()
-            .try_for_each(|w| self.validate_wait(pid, w, nested))
+        branches.iter().try_for_each(|w| {
+            let check = match w {
+                Wait::Invalid(_) => Check::NotAWait(
+                    "a branch that is not a wait (FirstOf, masked, Attend, Resume or Done)",
+                ),
+                w => Check::of_wait(w),
+            };
+            self.validate_wait(pid, check, nested)
+        })
     }
 
     #[inline]
     fn validate(&self, pid: Pid, command: &Command<M::Item>) -> Result<(), Error> {
         match command {
-            Command::Sleep(dt) => {
-                if self.valid_delay(*dt) {
-                    Ok(())
-                } else {
-                    Err(self.invalid_delay(pid, *dt))
-                }
-            }
-            Command::Get(q) | Command::Put(q, _) => self.check_queue(*q, Some(pid)).map(drop),
-            Command::Acquire(r) => self.check_resource(*r, Some(pid)).map(drop),
-            Command::Join(p) => self.validate_wait(pid, &Wait::Join(*p), false),
-            Command::Wait(Wait::AllOf(_)) | Command::Masked(Wait::AllOf(_)) => Err(self
-                .unsupported(
-                    pid,
-                    "Wait::AllOf outside a FirstOf (use Command::AllOf, which cannot be masked)",
-                )),
-            Command::Wait(w) | Command::Masked(w) => self.validate_wait(pid, w, false),
             Command::FirstOf(branches) => {
                 self.validate_branches(pid, "FirstOf", branches.as_slice(), false)
             }
             Command::AllOf(branches) => {
                 self.validate_branches(pid, "AllOf", branches.as_slice(), true)
+            }
+            Command::Masked(Masked(w)) => {
+                let check = match w {
+                    Wait::AllOf(_) => Check::NotAWait("a masked AllOf"),
+                    Wait::Invalid(_) => {
+                        Check::NotAWait("a masked command that is not a single wait")
+                    }
+                    w => Check::of_wait(w),
+                };
+                self.validate_wait(pid, check, false)
             }
             Command::Attend(a) => {
                 let ai = self.check_activity(*a, Some(pid))?;
@@ -251,7 +310,14 @@ impl<M: Model> Simulation<M> {
                 }
                 Ok(())
             }
-            Command::Yield | Command::Done => Ok(()),
+            Command::Resume(r) => match &*r.command {
+                Command::Resume(_) | Command::Done | Command::Attend(_) => {
+                    Err(self.unsupported(pid, "a Resume of something other than a withdrawn wait"))
+                }
+                inner => self.validate(pid, inner),
+            },
+            Command::Done => Ok(()),
+            single => self.validate_wait(pid, Check::of_command(single), false),
         }
     }
 
@@ -302,25 +368,25 @@ impl<M: Model> Simulation<M> {
         if self.trace_waits {
             self.emit_wait(idx, &command);
         }
+        let command = match command {
+            Command::Resume(resume) => {
+                // Its requests go back to their places as they register.
+                self.places = resume.places;
+                *resume.command
+            }
+            command => command,
+        };
+        let result = self.start(idx, command);
+        self.places.clear();
+        Ok(result)
+    }
+
+    /// Starts a validated command as the process's wait.
+    fn start(&mut self, idx: usize, command: Command<M::Item>) -> Option<WakeOf<M>> {
         let masked = matches!(command, Command::Masked(_) | Command::Attend(_));
         let epoch = self.begin_wait(idx, masked);
-        if matches!(command, Command::Wait(_)) {
-            self.procs[idx].wrapped = true;
-        }
         let single = match command {
-            Command::Sleep(dt) => Wait::Sleep(dt),
-            Command::Yield => {
-                // Registered as a zero sleep, remembered as a yield to be handed back as one.
-                self.register(idx, epoch, Wait::Sleep(0.0), 0, 0);
-                self.procs[idx].branches[0].wait = BranchWait::Yield;
-                return Ok(None);
-            }
-            Command::Get(q) => Wait::Get(q),
-            Command::Put(q, item) => Wait::Put(q, item),
-            Command::Acquire(r) => Wait::Acquire(r),
-            Command::Join(p) => Wait::Join(p),
-            Command::Wait(w) => w,
-            Command::Masked(w) => w,
+            Command::Masked(Masked(w)) => w,
             Command::Attend(a) => {
                 self.procs[idx].branches.push(Branch {
                     wait: BranchWait::Attend(a.idx),
@@ -328,38 +394,39 @@ impl<M: Model> Simulation<M> {
                     all_len: 0,
                     done: false,
                 });
-                return Ok(None);
+                return None;
             }
             Command::FirstOf(branches) => {
                 self.procs[idx].shape = Shape::FirstOf;
                 self.issue_first_of(idx, epoch, branches);
-                return Ok(None);
+                return None;
             }
             Command::AllOf(branches) => {
                 self.procs[idx].shape = Shape::AllOf;
                 let n = branches.len() as u16;
-                for wait in branches {
+                for wait in branches.0 {
                     self.register(idx, epoch, wait, 0, n);
                 }
-                return Ok(None);
+                return None;
             }
-            Command::Done => unreachable!("handled above"),
+            Command::Done | Command::Resume(_) => unreachable!("handled by issue"),
+            single => Wait::from_command(single),
         };
         // A single wait on an event that was already processed continues at once.
         match single {
             Wait::Join(p) if self.has_exited(p) => {
                 self.procs[idx].phase = Phase::Satisfied;
-                return Ok(Some(Wake::Joined(p, self.late_exit(p))));
+                return Some(Wake::Completed(Outcome::Joined(p, self.late_exit(p))));
             }
             Wait::Signal(s) if self.signal_fired(s) => {
                 let value = self.signals[s.idx as usize].value().expect("fired");
                 self.procs[idx].phase = Phase::Satisfied;
-                return Ok(Some(Wake::Signaled(s, value)));
+                return Some(Wake::Completed(Outcome::Signaled(s, value)));
             }
             _ => {}
         }
         self.register(idx, epoch, single, 0, 0);
-        Ok(None)
+        None
     }
 
     /// Whether `p`'s exit event has been processed (joining it continues at once).
@@ -372,7 +439,6 @@ impl<M: Model> Simulation<M> {
         slot.phase = Phase::Waiting;
         slot.since = self.now;
         slot.masked = masked;
-        slot.wrapped = false;
         slot.shape = Shape::Single;
         slot.branches.clear();
         if slot.spared && !masked {
@@ -474,7 +540,7 @@ impl<M: Model> Simulation<M> {
         // A branch may complete while registering (a barrier it trips, a filtered get served
         // by the trigger): the waits not yet registered then go back untouched.
         let mut unregistered: SmallVec<[Wait<M::Item>; 4]> = SmallVec::new();
-        for (group, wait) in branches.into_iter().enumerate() {
+        for (group, wait) in branches.0.into_iter().enumerate() {
             if self.procs[idx].phase != Phase::Waiting {
                 unregistered.push(wait);
                 continue;
@@ -482,14 +548,14 @@ impl<M: Model> Simulation<M> {
             match wait {
                 Wait::AllOf(all) => {
                     let n = all.len() as u16;
-                    let mut rest = all.into_iter();
+                    let mut rest = all.0.into_iter();
                     for w in rest.by_ref() {
                         self.register(idx, epoch, w, group as u16, n);
                         if self.procs[idx].phase != Phase::Waiting {
                             break;
                         }
                     }
-                    let rest: Branches<M::Item> = rest.collect();
+                    let rest: Branches<M::Item> = Branches(rest.collect());
                     if !rest.is_empty() {
                         // The registered part of this group was handed back as the last
                         // losing branch: the rest joins it, so the group comes back whole.
@@ -497,7 +563,7 @@ impl<M: Model> Simulation<M> {
                         if let Some(Wake::First(first)) = self.wakes.get_mut(key)
                             && let Some(Wait::AllOf(part)) = first.others.0.last_mut()
                         {
-                            part.0.extend(rest);
+                            part.0.extend(rest.0);
                         }
                     }
                 }
@@ -515,7 +581,7 @@ impl<M: Model> Simulation<M> {
     /// Whether a wait would complete the moment it is registered.
     fn completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
         match wait {
-            Wait::Sleep(_) | Wait::AllOf(_) => false,
+            Wait::Sleep(_) | Wait::Yield | Wait::AllOf(_) | Wait::Invalid(_) => false,
             Wait::Get(q) => {
                 let q = &self.queues[q.idx as usize];
                 q.getters.is_empty() && !q.items.is_empty()
@@ -608,7 +674,9 @@ impl<M: Model> Simulation<M> {
                 (Outcome::Released(b), AtOnce::Event(Hook::None))
             }
             Wait::Join(p) => (Outcome::Joined(p, self.late_exit(p)), AtOnce::Processed),
-            Wait::Sleep(_) | Wait::AllOf(_) => unreachable!("never completes at once"),
+            Wait::Sleep(_) | Wait::Yield | Wait::AllOf(_) | Wait::Invalid(_) => {
+                unreachable!("never completes at once")
+            }
         }
     }
 
@@ -640,10 +708,21 @@ impl<M: Model> Simulation<M> {
     /// does when a request is created.
     fn register(&mut self, idx: usize, epoch: u32, wait: Wait<M::Item>, group: u16, all_len: u16) {
         let branch = self.procs[idx].branches.len() as u32;
+        // A resumed request takes back its place in line (its old ticket, and its old time
+        // among equal priorities); a new one goes to the back.
+        let place = self.places.iter().find(|p| p.branch == branch).copied();
+        let ticket = match place {
+            Some(p) => p.ticket,
+            None => {
+                self.tickets += 1;
+                self.tickets
+            }
+        };
         let waiter = Waiter {
             idx: idx as u32,
             epoch,
             branch,
+            ticket,
         };
         let compact = match wait {
             Wait::Sleep(dt) => {
@@ -656,47 +735,69 @@ impl<M: Model> Simulation<M> {
                 );
                 BranchWait::Sleep(dt)
             }
+            Wait::Yield => {
+                self.schedule(self.now, NORMAL, idx as u32, epoch, Kind::Timer(branch));
+                BranchWait::Yield
+            }
             Wait::Get(q) => {
-                self.queues[q.idx as usize].getters.push_back(Getter {
+                let getter = Getter {
                     waiter,
                     filter: None,
+                };
+                in_line(&mut self.queues[q.idx as usize].getters, getter, |g| {
+                    g.waiter.ticket
                 });
                 BranchWait::Get(q.idx)
             }
             Wait::GetWhere(q, f) => {
-                self.queues[q.idx as usize].getters.push_back(Getter {
+                let getter = Getter {
                     waiter,
                     filter: Some(f),
+                };
+                in_line(&mut self.queues[q.idx as usize].getters, getter, |g| {
+                    g.waiter.ticket
                 });
                 BranchWait::GetWhere(q.idx)
             }
             Wait::Put(q, item) => {
-                self.queues[q.idx as usize]
-                    .putters
-                    .push_back((waiter, item));
+                in_line(
+                    &mut self.queues[q.idx as usize].putters,
+                    (waiter, item),
+                    |p| p.0.ticket,
+                );
                 BranchWait::Put(q.idx)
             }
             Wait::Acquire(r) => {
-                let key = self.request_key(None);
+                let mut key = self.request_key(None);
+                if let Some(p) = place {
+                    key.time = p.since;
+                }
                 self.resources[r.idx as usize].enqueue(Request { waiter, key }, self.now);
                 BranchWait::Acquire(r.idx)
             }
             Wait::AcquireWith(r, p) => {
                 // The priority lives on in the request's key.
-                let key = self.request_key(Some(p));
+                let mut key = self.request_key(Some(p));
+                if let Some(p) = place {
+                    key.time = p.since;
+                }
                 self.resources[r.idx as usize].enqueue(Request { waiter, key }, self.now);
                 BranchWait::AcquireWith(r.idx)
             }
             Wait::GetAmount(c, n) => {
-                self.containers[c.idx as usize]
-                    .getters
-                    .push_back((waiter, n));
+                in_line(
+                    &mut self.containers[c.idx as usize].getters,
+                    (waiter, n),
+                    |g| g.0.ticket,
+                );
                 BranchWait::GetAmount(c.idx)
             }
             Wait::PutAmount(c, n) => {
-                self.containers[c.idx as usize]
-                    .putters
-                    .push_back((waiter, n));
+                in_line(
+                    &mut self.containers[c.idx as usize].putters,
+                    (waiter, n),
+                    |g| g.0.ticket,
+                );
                 BranchWait::PutAmount(c.idx)
             }
             Wait::Signal(s) => {
@@ -718,6 +819,7 @@ impl<M: Model> Simulation<M> {
                 BranchWait::Join(p)
             }
             Wait::AllOf(_) => unreachable!("flattened by the caller"),
+            Wait::Invalid(_) => unreachable!("rejected by validation"),
         };
         self.procs[idx].branches.push(Branch {
             wait: compact,
@@ -869,8 +971,8 @@ impl<M: Model> Simulation<M> {
         let wake = match self.procs[idx].shape {
             Shape::Single => outcome.into(),
             Shape::AllOf => match outcome {
-                Outcome::All(all) => Wake::All(all),
-                other => Wake::All(vec![other]),
+                Outcome::All(all) => Wake::Completed(Outcome::All(all)),
+                other => Wake::Completed(Outcome::All(vec![other])),
             },
             Shape::FirstOf => {
                 let (others, taken) = self.withdraw_groups(idx, Some(group));
@@ -890,14 +992,18 @@ impl<M: Model> Simulation<M> {
 
     /// Withdraws every group but `except`, handing back each as it was issued (an `AllOf`
     /// group with only its unsatisfied waits) and what satisfied `AllOf` branches took.
+    /// Where each withdrawn request stood is left in `self.withdrawn`, by its position in
+    /// what is handed back.
     fn withdraw_groups(
         &mut self,
         idx: usize,
         except: Option<u16>,
     ) -> (Branches<M::Item>, Vec<Outcome<M::Item>>) {
+        self.withdrawn.clear();
         let mut others = Branches::new();
         let mut taken = Vec::new();
         let n = self.procs[idx].branches.len();
+        let mut pos = 0;
         let mut b = 0;
         while b < n {
             let group = self.procs[idx].branches[b].group;
@@ -910,13 +1016,15 @@ impl<M: Model> Simulation<M> {
                     let mut waits = Branches::new();
                     for i in b..end {
                         if !self.procs[idx].branches[i].done {
-                            waits.push(self.withdraw(idx, i));
+                            waits.0.push(self.withdraw(idx, i, pos));
+                            pos += 1;
                         }
                     }
                     taken.extend(self.take_partial(idx, group));
-                    others.push(Wait::AllOf(Box::new(waits)));
+                    others.0.push(Wait::AllOf(Box::new(waits)));
                 } else {
-                    others.push(self.withdraw(idx, b));
+                    others.0.push(self.withdraw(idx, b, pos));
+                    pos += 1;
                 }
             }
             b = end;
@@ -924,23 +1032,17 @@ impl<M: Model> Simulation<M> {
         (others, taken)
     }
 
-    /// Withdraws every branch of an interrupted wait, handing the request back (and what
-    /// satisfied `AllOf` branches took).
-    pub(crate) fn withdraw_all(&mut self, idx: usize) -> (Command<M::Item>, Vec<Outcome<M::Item>>) {
+    /// Withdraws every branch of an interrupted wait, handing the request back exactly as
+    /// issued (and what satisfied `AllOf` branches took, and where its requests stood).
+    pub(crate) fn withdraw_all(&mut self, idx: usize) -> Withdrawn<M::Item> {
         let (mut others, taken) = self.withdraw_groups(idx, None);
         let command = match self.procs[idx].shape {
-            Shape::Single if matches!(self.procs[idx].branches[0].wait, BranchWait::Yield) => {
-                Command::Yield
-            }
             Shape::Single => {
                 let wait = others.0.pop().expect("one branch");
-                // Handed back exactly as issued.
                 if self.procs[idx].masked {
-                    Command::Masked(wait)
-                } else if self.procs[idx].wrapped {
-                    Command::Wait(wait)
+                    Command::Masked(Masked(wait))
                 } else {
-                    wait.into()
+                    wait.into_command()
                 }
             }
             Shape::FirstOf => Command::FirstOf(others),
@@ -950,85 +1052,121 @@ impl<M: Model> Simulation<M> {
             },
         };
         self.procs[idx].branches.clear();
-        (command, taken)
+        (command, taken, std::mem::take(&mut self.withdrawn))
     }
 
     /// Takes one unsatisfied branch off its primitive's waiting list, returning the wait as
-    /// it was issued (with a put's item, a get's filter).
-    fn withdraw(&mut self, idx: usize, branch: usize) -> Wait<M::Item> {
+    /// it was issued (with a put's item, a get's filter); a request's place in line goes to
+    /// `self.withdrawn` under `pos`.
+    fn withdraw(&mut self, idx: usize, branch: usize, pos: u32) -> Wait<M::Item> {
         let me = Waiter {
             idx: idx as u32,
             epoch: self.meta[idx].epoch,
             branch: branch as u32,
+            ticket: 0,
         };
         let sim = self.id;
-        match self.procs[idx].branches[branch].wait {
+        let now = self.now;
+        let place = |ticket: u64, since: f64| Place {
+            branch: pos,
+            ticket,
+            since,
+        };
+        let (wait, stood) = match self.procs[idx].branches[branch].wait {
             BranchWait::Attend(_) => unreachable!("attending is masked: never withdrawn"),
-            BranchWait::Sleep(dt) => Wait::Sleep(dt),
-            BranchWait::Yield => Wait::Sleep(0.0),
+            BranchWait::Sleep(dt) => (Wait::Sleep(dt), None),
+            BranchWait::Yield => (Wait::Yield, None),
             BranchWait::Get(q) => {
-                self.queues[q as usize].remove_getter(me);
-                Wait::Get(QueueId { sim, idx: q })
+                let getter = self.queues[q as usize]
+                    .remove_getter(me)
+                    .expect("a pending get is in its list");
+                (
+                    Wait::Get(QueueId { sim, idx: q }),
+                    Some(place(getter.waiter.ticket, now)),
+                )
             }
             BranchWait::GetWhere(q) => {
-                let filter = self.queues[q as usize]
+                let getter = self.queues[q as usize]
                     .remove_getter(me)
-                    .expect("a pending filtered get keeps its filter");
-                Wait::GetWhere(QueueId { sim, idx: q }, filter)
+                    .expect("a pending get is in its list");
+                let filter = getter.filter.expect("a filtered get keeps its filter");
+                (
+                    Wait::GetWhere(QueueId { sim, idx: q }, filter),
+                    Some(place(getter.waiter.ticket, now)),
+                )
             }
             BranchWait::Put(q) => {
-                let item = self.queues[q as usize]
+                let (w, item) = self.queues[q as usize]
                     .remove_putter(me)
                     .expect("an unsatisfied put still holds its item");
-                Wait::Put(QueueId { sim, idx: q }, item)
+                (
+                    Wait::Put(QueueId { sim, idx: q }, item),
+                    Some(place(w.ticket, now)),
+                )
             }
             BranchWait::Acquire(r) => {
-                self.withdraw_request(r, me);
-                Wait::Acquire(ResourceId { sim, idx: r })
+                let request = self.withdraw_request(r, me);
+                (
+                    Wait::Acquire(ResourceId { sim, idx: r }),
+                    Some(place(request.waiter.ticket, request.key.time)),
+                )
             }
             BranchWait::AcquireWith(r) => {
-                let key = self.withdraw_request(r, me);
+                let request = self.withdraw_request(r, me);
                 let priority = Priority {
-                    level: key.level,
-                    preempt: !key.no_preempt,
+                    level: request.key.level,
+                    preempt: !request.key.no_preempt,
                 };
-                Wait::AcquireWith(ResourceId { sim, idx: r }, priority)
+                (
+                    Wait::AcquireWith(ResourceId { sim, idx: r }, priority),
+                    Some(place(request.waiter.ticket, request.key.time)),
+                )
             }
             BranchWait::GetAmount(c) => {
                 let list = &mut self.containers[c as usize].getters;
-                let (at, n) = ContainerState::remove(list, me);
+                let (at, w, n) = ContainerState::remove(list, me);
                 if at == 0 {
                     // Head-of-line: the request behind may fit now.
                     self.schedule_hook(Hook::Draws(c));
                 }
-                Wait::GetAmount(ContainerId { sim, idx: c }, n)
+                (
+                    Wait::GetAmount(ContainerId { sim, idx: c }, n),
+                    Some(place(w.ticket, now)),
+                )
             }
             BranchWait::PutAmount(c) => {
                 let list = &mut self.containers[c as usize].putters;
-                let (at, n) = ContainerState::remove(list, me);
+                let (at, w, n) = ContainerState::remove(list, me);
                 if at == 0 {
                     self.schedule_hook(Hook::Fills(c));
                 }
-                Wait::PutAmount(ContainerId { sim, idx: c }, n)
+                (
+                    Wait::PutAmount(ContainerId { sim, idx: c }, n),
+                    Some(place(w.ticket, now)),
+                )
             }
             BranchWait::Signal(s) => {
                 let waiters = &mut self.signals[s as usize].waiters;
                 waiters.retain(|w| *w != me);
-                Wait::Signal(SignalId { sim, idx: s })
+                (Wait::Signal(SignalId { sim, idx: s }), None)
             }
             BranchWait::Arrive(b) => {
                 let waiting = &mut self.barriers[b as usize].waiting;
                 waiting.retain(|w| *w != me);
-                Wait::Arrive(BarrierId { sim, idx: b })
+                (Wait::Arrive(BarrierId { sim, idx: b }), None)
             }
             BranchWait::Join(p) => {
                 if let Some(t) = self.live(p) {
                     let joiners = &mut self.procs[t].rare().joiners;
                     joiners.retain(|w| *w != me);
                 }
-                Wait::Join(p)
+                (Wait::Join(p), None)
             }
+        };
+        if let Some(stood) = stood {
+            self.withdrawn.push(stood);
         }
+        wait
     }
 
     // ----- primitive triggers (SimPy's rules) -----
@@ -1239,15 +1377,15 @@ impl<M: Model> Simulation<M> {
     /// Takes a pending request off a resource's wait list. When it was the head of a
     /// preemptive resource's list, the next request gets its chance to preempt (SimPy's
     /// `cancel` leaves it waiting).
-    fn withdraw_request(&mut self, r: u32, me: Waiter) -> Key {
+    fn withdraw_request(&mut self, r: u32, me: Waiter) -> Request {
         let res = &mut self.resources[r as usize];
-        let (at, key) = res
+        let (at, request) = res
             .remove_waiter(me, self.now)
             .expect("a pending request is in the wait list");
         if at == 0 && res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
             self.schedule_hook(Hook::Grants(r));
         }
-        key
+        request
     }
 
     /// Whether a holder can be told at once that it lost its slot: it waits in an
@@ -1376,6 +1514,22 @@ impl<M: Model> Simulation<M> {
     }
 }
 
+/// A withdrawn wait: the request handed back, what satisfied `AllOf` branches took, and
+/// where its requests stood.
+pub(crate) type Withdrawn<T> = (Command<T>, Vec<Outcome<T>>, Places);
+
+/// Adds an entry to a FIFO waiting list in ticket order: at the back for a new request (the
+/// newest ticket), in its old place for a resumed one.
+fn in_line<E>(list: &mut VecDeque<E>, entry: E, ticket: impl Fn(&E) -> u64) {
+    let t = ticket(&entry);
+    if list.back().is_none_or(|b| ticket(b) < t) {
+        list.push_back(entry);
+    } else {
+        let at = list.partition_point(|e| ticket(e) < t);
+        list.insert(at, entry);
+    }
+}
+
 /// Calls `f` for every resource slot a wake reports as acquired (directly, by a `FirstOf`
 /// branch, in an `AllOf`, or among what a withdrawn `AllOf` took).
 fn for_each_slot<T, I>(wake: &Wake<T, I>, f: &mut impl FnMut(&ResourceId)) {
@@ -1387,15 +1541,12 @@ fn for_each_slot<T, I>(wake: &Wake<T, I>, f: &mut impl FnMut(&ResourceId)) {
         }
     }
     match wake {
-        Wake::Acquired(r) => f(r),
+        Wake::Completed(o) => outcome(o, f),
         Wake::First(first) => {
             outcome(&first.outcome, f);
             first.taken.iter().for_each(|o| outcome(o, f));
         }
-        Wake::All(all) => all.iter().for_each(|o| outcome(o, f)),
         Wake::Interrupted(i) => i.taken.iter().for_each(|o| outcome(o, f)),
-        Wake::Preempted(i) => i.taken.iter().for_each(|o| outcome(o, f)),
-        Wake::Summoned(i) => i.taken.iter().for_each(|o| outcome(o, f)),
         _ => {}
     }
 }

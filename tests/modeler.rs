@@ -1,0 +1,346 @@
+//! The modeler's traps: for each, the natural code now does the right thing.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use stepsim::{
+    Boxed, Capacity, Command, Context, Interrupt, Outcome, Priority, Process, Reason, Simulation,
+    Wake,
+};
+
+type M = Boxed<u64, u64>;
+type W = Wake<u64, u64>;
+type Log = Rc<RefCell<Vec<(f64, &'static str)>>>;
+
+/// A process made of a closure.
+struct F<C>(C);
+
+impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64>> Process<M> for F<C> {
+    fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<u64> {
+        (self.0)(cx, wake)
+    }
+}
+
+fn f(c: impl FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static) -> Box<dyn Process<M>> {
+    Box::new(F(c))
+}
+
+// ----- resuming carries on; returning the request starts again -----
+
+/// Sleeps 10, is interrupted at 4, and either carries on or starts again; logs when done.
+fn sleeper(log: &Log, carry_on: bool) -> Box<dyn Process<M>> {
+    let log = Rc::clone(log);
+    f(move |cx, wake| match wake {
+        Wake::Started => Command::Sleep(10.0),
+        Wake::Interrupted(i) if carry_on => i.resume(),
+        Wake::Interrupted(i) => i.request,
+        Wake::Completed(_) | Wake::First(_) => {
+            log.borrow_mut().push((cx.now(), "done"));
+            Command::Done
+        }
+    })
+}
+
+#[test]
+fn a_resumed_sleep_ends_when_it_would_have_and_a_restarted_one_later() {
+    for (carry_on, end) in [(true, 10.0), (false, 14.0)] {
+        let mut sim = Simulation::<M>::new(0);
+        let log = Log::default();
+        let p = sim.spawn(sleeper(&log, carry_on));
+        sim.run_until(4.0).unwrap();
+        sim.interrupt(p, 0).unwrap();
+        sim.run().unwrap();
+        assert_eq!(*log.borrow(), [(end, "done")], "carry on: {carry_on}");
+    }
+}
+
+/// Waits for the clerk (interrupted once at 2 while waiting, then carrying on or starting
+/// again), holds it 1, logs its name when served.
+fn customer(
+    clerk: stepsim::ResourceId,
+    name: &'static str,
+    arrive: f64,
+    carry_on: bool,
+    log: &Log,
+) -> Box<dyn Process<M>> {
+    let log = Rc::clone(log);
+    f(move |cx, wake| match wake {
+        Wake::Started => Command::Sleep(arrive),
+        Wake::Completed(Outcome::Slept) if cx.now() == arrive => Command::Acquire(clerk),
+        Wake::Completed(Outcome::Acquired(_)) => {
+            log.borrow_mut().push((cx.now(), name));
+            Command::Sleep(1.0)
+        }
+        Wake::Interrupted(i) if carry_on => i.resume(),
+        Wake::Interrupted(i) => i.request,
+        Wake::Completed(_) | Wake::First(_) => {
+            cx.release(clerk);
+            Command::Done
+        }
+    })
+}
+
+fn served_order(carry_on: bool, priority: bool) -> Vec<(f64, &'static str)> {
+    let mut sim = Simulation::<M>::new(0);
+    let clerk = if priority {
+        sim.priority_resource(1).unwrap()
+    } else {
+        sim.resource(1).unwrap()
+    };
+    let log = Log::default();
+    // The clerk is busy until 5; a queues at 0.5, b at 1.
+    sim.spawn(f(move |cx, wake| match wake {
+        Wake::Started => Command::Acquire(clerk),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(5.0),
+        _ => {
+            cx.release(clerk);
+            Command::Done
+        }
+    }));
+    let a = sim.spawn(customer(clerk, "a", 0.5, carry_on, &log));
+    sim.spawn(customer(clerk, "b", 1.0, carry_on, &log));
+    sim.run_until(2.0).unwrap();
+    sim.interrupt(a, 0).unwrap();
+    sim.run().unwrap();
+    log.take()
+}
+
+#[test]
+fn a_resumed_request_keeps_its_place_in_line() {
+    for priority in [false, true] {
+        assert_eq!(
+            served_order(true, priority),
+            [(5.0, "a"), (6.0, "b")],
+            "carrying on keeps a ahead of b (priority resource: {priority})"
+        );
+        assert_eq!(
+            served_order(false, priority),
+            [(5.0, "b"), (6.0, "a")],
+            "starting again goes to the back (priority resource: {priority})"
+        );
+    }
+}
+
+#[test]
+fn a_resumed_first_of_sleeps_what_was_left_and_keeps_its_get_in_line() {
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.queue(Capacity::Unbounded).unwrap();
+    let log = Log::default();
+    // a: first of a get and a 10-unit patience, interrupted at 3, carries on.
+    let seen = Rc::clone(&log);
+    let a = sim.spawn(f(move |cx, wake| match wake {
+        Wake::Started => Command::first_of([Command::Get(q), Command::Sleep(10.0)]),
+        Wake::Interrupted(i) => i.resume(),
+        Wake::First(first) => {
+            seen.borrow_mut().push((
+                cx.now(),
+                if first.index == 0 {
+                    "a got"
+                } else {
+                    "a gave up"
+                },
+            ));
+            Command::Done
+        }
+        Wake::Completed(_) => Command::Done,
+    }));
+    // b: gets from the same queue, from 1 on.
+    let seen = Rc::clone(&log);
+    sim.spawn(f(move |cx, wake| match wake {
+        Wake::Started => Command::Sleep(1.0),
+        Wake::Completed(Outcome::Slept) => Command::Get(q),
+        _ => {
+            seen.borrow_mut().push((cx.now(), "b got"));
+            Command::Done
+        }
+    }));
+    sim.run_until(3.0).unwrap();
+    sim.interrupt(a, 0).unwrap();
+    sim.run_until(4.0).unwrap();
+    sim.context().try_put(q, 7).unwrap();
+    sim.run().unwrap();
+    // a's get is still ahead of b's: a gets the item; b waits on.
+    assert_eq!(*log.borrow(), [(4.0, "a got")]);
+
+    // Without an item, a gives up at 10, when its patience would have ended anyway.
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.queue(Capacity::Unbounded).unwrap();
+    let log = Log::default();
+    let seen = Rc::clone(&log);
+    let a = sim.spawn(f(move |cx, wake| match wake {
+        Wake::Started => Command::first_of([Command::Get(q), Command::Sleep(10.0)]),
+        Wake::Interrupted(i) => i.resume(),
+        Wake::First(first) => {
+            seen.borrow_mut().push((
+                cx.now(),
+                if first.index == 0 {
+                    "a got"
+                } else {
+                    "a gave up"
+                },
+            ));
+            Command::Done
+        }
+        Wake::Completed(_) => Command::Done,
+    }));
+    sim.run_until(3.0).unwrap();
+    sim.interrupt(a, 0).unwrap();
+    sim.run().unwrap();
+    assert_eq!(*log.borrow(), [(10.0, "a gave up")]);
+}
+
+#[test]
+fn an_interrupt_of_a_resumed_wait_can_be_resumed_again() {
+    let mut sim = Simulation::<M>::new(0);
+    let log = Log::default();
+    let p = sim.spawn(sleeper(&log, true));
+    for t in [2.0, 5.0, 9.0] {
+        sim.run_until(t).unwrap();
+        sim.interrupt(p, 0).unwrap();
+    }
+    sim.run().unwrap();
+    assert_eq!(*log.borrow(), [(10.0, "done")]);
+}
+
+#[test]
+fn resume_of_a_plain_sleep_is_the_rest_of_the_sleep() {
+    let i: Interrupt<u64, u64> = Interrupt::new(1, Command::Sleep(10.0), 4.0);
+    assert_eq!(i.resume(), Command::Sleep(6.0));
+    let i: Interrupt<u64, u64> = Interrupt::new(1, Command::Yield, 0.0);
+    assert_eq!(i.resume(), Command::Yield);
+}
+
+// ----- SimPy's `with` habit: release on every way out -----
+
+#[test]
+fn releasing_on_every_way_out_is_correct_after_a_preemption() {
+    let mut sim = Simulation::<M>::new(0);
+    let machine = sim.preemptive_resource(1).unwrap();
+    let log = Log::default();
+    let seen = Rc::clone(&log);
+    let low = sim.spawn_named(
+        "low",
+        f(move |cx, wake| match wake {
+            Wake::Started => Command::AcquireWith(machine, Priority::new(5.0)),
+            Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
+            // Done, preempted or interrupted: release, as a `with` block would.
+            Wake::Completed(_) | Wake::First(_) | Wake::Interrupted(_) => {
+                cx.release(machine);
+                seen.borrow_mut().push((cx.now(), "low out"));
+                Command::Done
+            }
+        }),
+    );
+    sim.spawn(f(move |cx, wake| match wake {
+        Wake::Started => Command::Sleep(3.0),
+        Wake::Completed(Outcome::Slept) if cx.now() == 3.0 => {
+            Command::AcquireWith(machine, Priority::new(1.0))
+        }
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(1.0),
+        _ => {
+            cx.release(machine);
+            Command::Done
+        }
+    }));
+    sim.run().unwrap();
+    assert_eq!(*log.borrow(), [(3.0, "low out")]);
+    assert!(sim.is_finished(low).unwrap());
+}
+
+// ----- one spelling for every wait -----
+
+#[test]
+fn a_wait_is_spelled_the_same_alone_as_a_branch_and_masked() {
+    let mut sim = Simulation::<M>::new(0);
+    let r = sim.priority_resource(1).unwrap();
+    let urgent = Command::AcquireWith(r, Priority::new(1.0));
+    let alone: Command<u64> = urgent.clone();
+    let branch = Command::first_of([urgent.clone(), Command::Sleep(5.0)]);
+    let masked = urgent.clone().masked();
+    assert_eq!(masked.clone().unmasked(), alone);
+    let Command::FirstOf(branches) = branch else {
+        panic!()
+    };
+    assert_eq!(branches.to_vec()[0], alone);
+    // Each runs.
+    for command in [alone, Command::FirstOf(branches), masked] {
+        let mut sim = Simulation::<M>::new(0);
+        let r = sim.priority_resource(1).unwrap();
+        let command = match command {
+            Command::AcquireWith(_, p) => Command::AcquireWith(r, p),
+            Command::FirstOf(_) => Command::first_of([
+                Command::AcquireWith(r, Priority::new(1.0)),
+                Command::Sleep(5.0),
+            ]),
+            other => {
+                assert!(!other.is_interruptible());
+                Command::AcquireWith(r, Priority::new(1.0)).masked()
+            }
+        };
+        let mut first = Some(command);
+        sim.spawn(f(move |cx, wake| match wake {
+            Wake::Started => first.take().unwrap(),
+            _ => {
+                cx.release(r);
+                Command::Done
+            }
+        }));
+        sim.run().unwrap();
+        assert_eq!(sim.resource_view(r).unwrap().in_use(), 0);
+    }
+    let _ = sim;
+}
+
+#[test]
+fn a_branch_that_is_not_a_wait_is_an_error_naming_the_process() {
+    let mut sim = Simulation::<M>::new(0);
+    sim.spawn_named(
+        "odd",
+        f(|_, wake| match wake {
+            Wake::Started => Command::first_of([Command::Sleep(1.0), Command::Done]),
+            _ => Command::Done,
+        }),
+    );
+    let err = sim.run().unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("\"odd\"") && msg.contains("not a wait"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_masked_first_of_is_an_error() {
+    let mut sim = Simulation::<M>::new(0);
+    sim.spawn(f(|_, wake| match wake {
+        Wake::Started => Command::first_of([Command::Sleep(1.0)]).masked(),
+        _ => Command::Done,
+    }));
+    let err = sim.run().unwrap_err();
+    assert!(err.to_string().contains("masked"), "{err}");
+}
+
+// ----- no catch-all that swallows interrupts -----
+
+#[test]
+fn a_process_matches_its_wakes_without_a_catch_all() {
+    // Four arms, no `_`: the compiler checks that interrupts are handled.
+    struct Napper;
+    impl Process<M> for Napper {
+        fn step(&mut self, _: &mut Context<'_, M>, wake: W) -> Command<u64> {
+            match wake {
+                Wake::Started => Command::Sleep(1.0),
+                Wake::Completed(_) => Command::Done,
+                Wake::First(_) => unreachable!("it issues no FirstOf"),
+                Wake::Interrupted(Interrupt {
+                    cause: Reason::Interrupt(_),
+                    ..
+                }) => Command::Done,
+                Wake::Interrupted(_) => unreachable!("nothing preempts or summons it"),
+            }
+        }
+    }
+    let mut sim = Simulation::<M>::new(0);
+    sim.spawn(Box::new(Napper));
+    sim.run().unwrap();
+    assert_eq!(sim.now(), 1.0);
+}
