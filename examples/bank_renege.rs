@@ -179,5 +179,6 @@ fn main() -> Result<(), stepsim::Error> {
             i: 0,
         }),
     );
-    sim.run()
+    sim.run()?;
+    Ok(())
 }

@@ -105,7 +105,7 @@ impl Process<M> for Customer {
                 // The losing `Acquire` was withdrawn, not granted: it comes back untouched,
                 // and this customer holds no slot of the clerk.
                 assert_eq!(others, [Command::Acquire(self.clerk)]);
-                let me = cx.pid().expect("running as a process");
+                let me = cx.pid();
                 let holds = cx
                     .resource_view(self.clerk)
                     .expect("our clerk")

@@ -552,7 +552,8 @@ pub enum Exit<T> {
     Returned(Option<T>),
     /// It failed with this error.
     Failed(Box<Error>),
-    /// It had finished before the join was issued; its exit is no longer kept.
+    /// It had finished before the join was issued and was not kept (see
+    /// [`Simulation::keep_finished`](crate::Simulation::keep_finished)).
     Gone,
 }
 

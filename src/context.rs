@@ -7,7 +7,20 @@
 //!
 //! Misuse through a context (a handle from another simulation, releasing a slot not held,
 //! [`Context::fail`]) is recorded and ends the process's step with that error: the run
-//! returns it, naming the process and the time. The first such error wins.
+//! returns it, naming the process and the time. The first such error wins. Through a
+//! context made by [`Simulation::context`] (between runs), the error is also recorded, and
+//! the simulation's next `run`, `run_until` or `step` returns it.
+//!
+//! ```
+//! use stepsim::{Boxed, Capacity, Error, Simulation};
+//! let mut other = Simulation::<Boxed<u32>>::new(0);
+//! let foreign = other.queue(Capacity::Unbounded)?;
+//! let mut sim = Simulation::<Boxed<u32>>::new(0);
+//! assert_eq!(sim.context().try_put(foreign, 1), Err(1)); // refused, and recorded
+//! assert!(matches!(sim.run(), Err(Error::ForeignHandle { .. })));
+//! assert!(sim.run().is_ok()); // reported once
+//! # Ok::<(), stepsim::Error>(())
+//! ```
 
 use crate::activity::{Activity, ActivityView};
 use crate::barrier::BarrierView;
@@ -36,9 +49,20 @@ impl<'a, M: Model> Context<'a, M> {
         self.sim.now
     }
 
-    /// The process being stepped; `None` for [`Simulation::context`].
-    pub fn pid(&self) -> Option<Pid> {
-        self.me
+    /// The process being stepped. A context made by [`Simulation::context`] acts for no
+    /// process: its `pid` names none (interrupting or joining it is an error, releasing for
+    /// it holds nothing) — see [`Context::is_outside`].
+    pub fn pid(&self) -> Pid {
+        self.me.unwrap_or(Pid {
+            sim: self.sim.id,
+            idx: u32::MAX,
+            generation: u32::MAX,
+        })
+    }
+
+    /// Whether this context acts from outside any process ([`Simulation::context`]).
+    pub fn is_outside(&self) -> bool {
+        self.me.is_none()
     }
 
     /// The running process's name, if it was spawned with one.
@@ -343,9 +367,13 @@ impl<'a, M: Model> Context<'a, M> {
         self.error.as_ref()
     }
 
-    /// Takes the recorded error (for a context made by [`Simulation::context`], where no
-    /// step ends to report it).
+    /// Takes the recorded error. (An error recorded through a context made by
+    /// [`Simulation::context`], where no step ends to report it, and not taken, is returned
+    /// by the simulation's next `run`, `run_until` or `step`: it never vanishes.)
     pub fn take_error(&mut self) -> Option<Error> {
+        if self.me.is_none() {
+            self.sim.outside_error = None;
+        }
         self.error.take()
     }
 
@@ -366,6 +394,10 @@ impl<'a, M: Model> Context<'a, M> {
 
     fn record(&mut self, e: Error) {
         if self.error.is_none() {
+            if self.me.is_none() && self.sim.outside_error.is_none() {
+                // No step ends to report it: the simulation's next run does.
+                self.sim.outside_error = Some(e.clone());
+            }
             self.error = Some(e);
         }
     }

@@ -54,11 +54,12 @@ use crate::queue::{Capacity, Order, QueueState, QueueView, Waiter};
 use crate::resource::{ResourceKind, ResourceState, ResourceView};
 use crate::rng::{Stream, derive_stream, name_key};
 use crate::signal::{SignalState, SignalView};
-use crate::trace::{Observer, TraceEvent, TraceKind};
+use crate::trace::{Observer, TraceEvent, TraceKind, Waiting};
 use slab::Slab;
 use smallvec::SmallVec;
+use std::any::Any;
 use std::cmp::Ordering;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 mod activities;
 mod calendar;
@@ -236,6 +237,17 @@ impl<M: Model> Slot<M> {
         self.rare.as_ref().and_then(|r| r.name.as_deref())
     }
 
+    /// Whether its wait has a timer pending (a sleep, or a sleeping branch).
+    pub fn has_timer(&self) -> bool {
+        self.branches.iter().any(|b| {
+            !b.done
+                && matches!(
+                    b.wait,
+                    waits::BranchWait::Sleep(_) | waits::BranchWait::Yield
+                )
+        })
+    }
+
     /// Whether interrupts wait for delivery.
     pub fn has_interrupts(&self) -> bool {
         self.rare.as_ref().is_some_and(|r| !r.interrupts.is_empty())
@@ -248,6 +260,44 @@ pub(crate) struct Busy {
     at: f64,
     process: Option<Pid>,
     inside: &'static str,
+}
+
+/// Why [`Simulation::run`] returned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ended {
+    /// Nothing is scheduled and no process waits: every process has finished.
+    Finished,
+    /// Nothing is scheduled, but these processes wait for something nothing will bring.
+    Blocked(Vec<Blocked>),
+}
+
+/// A process waiting for something other than time; see [`Simulation::blocked`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Blocked {
+    /// The process.
+    pub process: ProcessRef,
+    /// What it waits on.
+    pub waiting: Waiting,
+    /// Since when.
+    pub since: f64,
+}
+
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} waits on {} since t={}",
+            self.process, self.waiting, self.since
+        )
+    }
+}
+
+/// A finished process kept by [`Simulation::keep_finished`].
+pub(crate) struct Kept<M: Model> {
+    body: Option<M::Proc>,
+    value: Option<(M::Item, CloneFn<M::Item>)>,
+    failure: Option<Error>,
+    name: Option<Box<str>>,
 }
 
 /// Per slot index, kept across reuse so that old handles and old timers never alias.
@@ -316,6 +366,14 @@ pub struct Simulation<M: Model> {
     /// Where the requests just withdrawn stood (filled by a withdrawal, taken by an
     /// interrupt).
     pub(crate) withdrawn: Places,
+    /// An error made through an outside context and not taken: the next run returns it.
+    pub(crate) outside_error: Option<Error>,
+    /// Whether a run that ends blocked is an error.
+    fail_when_blocked: bool,
+    /// Whether finished processes are kept (see [`Simulation::keep_finished`]).
+    keep_finished: bool,
+    /// The finished processes kept.
+    finished: HashMap<Pid, Kept<M>>,
     /// What runs now: set while an event is processed (and while an outside call runs user
     /// code), cleared when it returns; still set after a panic unwound out of it.
     busy: Option<Busy>,
@@ -346,6 +404,10 @@ impl<M: Model> Simulation<M> {
             outcomes: Slab::new(),
             observer: None,
             trace_waits: false,
+            outside_error: None,
+            fail_when_blocked: false,
+            keep_finished: false,
+            finished: HashMap::new(),
             tickets: 0,
             places: Places::new(),
             withdrawn: Places::new(),
@@ -374,6 +436,122 @@ impl<M: Model> Simulation<M> {
     pub fn peek(&mut self) -> Option<f64> {
         self.prune();
         self.queue.peek().map(|(t, _, _)| f64::from_bits(t))
+    }
+
+    /// From now on, keep each process that finishes — its final state and its exit — so that
+    /// [`Simulation::process`], [`Simulation::process_as`], [`Simulation::exit`],
+    /// [`Simulation::into_processes`] and a late [`Command::Join`] still see it (SimPy's
+    /// `yield proc` of a finished process returns its value). Off by default: a finished
+    /// process is then dropped once its joiners have been woken, so memory stays bounded in
+    /// long runs that spawn a process per customer; with it on, memory grows with every
+    /// finished process until the simulation is dropped or taken apart.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Exit, Process, Simulation, Wake};
+    ///
+    /// struct Counter { count: u32 }
+    /// impl Process<Boxed<u32>> for Counter {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<u32>>, _: Wake<u32>) -> Command<u32> {
+    ///         self.count += 1;
+    ///         if self.count < 3 { return Command::Sleep(1.0); }
+    ///         cx.exit_value(self.count * 10);
+    ///         Command::Done
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<u32>>::new(0);
+    /// sim.keep_finished(true);
+    /// let p = sim.spawn(Box::new(Counter { count: 0 }));
+    /// sim.run()?;
+    /// assert_eq!(sim.process_as::<Counter>(p).map(|c| c.count), Some(3));
+    /// assert_eq!(sim.exit(p), Some(Exit::Returned(Some(30))));
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
+    pub fn keep_finished(&mut self, keep: bool) {
+        self.keep_finished = keep;
+    }
+
+    /// The process `pid`, while it lives (not while its own `step` runs), or after it
+    /// finished if [kept](Simulation::keep_finished). For a boxed model this is the box; use
+    /// [`Simulation::process_as`] to reach the type inside.
+    pub fn process(&self, pid: Pid) -> Option<&M::Proc> {
+        if pid.sim != self.id {
+            return None;
+        }
+        match self.live(pid) {
+            Some(i) => self.procs[i].body.as_ref(),
+            None => self.finished.get(&pid).and_then(|k| k.body.as_ref()),
+        }
+    }
+
+    /// [`Simulation::process`], mutably: to adjust a process between steps.
+    pub fn process_mut(&mut self, pid: Pid) -> Option<&mut M::Proc> {
+        if pid.sim != self.id {
+            return None;
+        }
+        match self.live(pid) {
+            Some(i) => self.procs[i].body.as_mut(),
+            None => self.finished.get_mut(&pid).and_then(|k| k.body.as_mut()),
+        }
+    }
+
+    /// The process `pid` as a `T` — the type inside a boxed process, or the model's own
+    /// process enum — if it is one (see [`Simulation::process`] for when it is there).
+    pub fn process_as<T: Any>(&self, pid: Pid) -> Option<&T> {
+        self.process(pid)?.as_process_any().downcast_ref()
+    }
+
+    /// [`Simulation::process_as`], mutably.
+    pub fn process_as_mut<T: Any>(&mut self, pid: Pid) -> Option<&mut T> {
+        self.process_mut(pid)?.as_process_any_mut().downcast_mut()
+    }
+
+    /// How `pid` ended: `None` while it has not finished; [`Exit::Gone`] once it has been
+    /// dropped (finished processes are not kept unless [`Simulation::keep_finished`]).
+    pub fn exit(&self, pid: Pid) -> Option<Exit<M::Item>> {
+        if pid.sim != self.id {
+            return None;
+        }
+        match self.live(pid) {
+            Some(i) if self.procs[i].phase.is_over() => Some(self.exit_of(i)),
+            Some(_) => None,
+            None => Some(self.kept_exit(pid)),
+        }
+    }
+
+    /// Takes the simulation apart: every process that is still there (live, or finished and
+    /// [kept](Simulation::keep_finished)), with its handle, in spawn-slot order and then
+    /// finishing order.
+    pub fn into_processes(mut self) -> Vec<(Pid, M::Proc)> {
+        let mut out: Vec<(Pid, M::Proc)> = Vec::new();
+        let live: Vec<usize> = self.procs.iter().map(|(i, _)| i).collect();
+        for i in live {
+            let pid = self.pid_of(i);
+            if let Some(body) = self.procs[i].body.take() {
+                out.push((pid, body));
+            }
+        }
+        let mut kept: Vec<(Pid, Kept<M>)> = self.finished.drain().collect();
+        kept.sort_by_key(|(pid, _)| (pid.idx, pid.generation));
+        out.extend(
+            kept.into_iter()
+                .filter_map(|(pid, k)| k.body.map(|b| (pid, b))),
+        );
+        out
+    }
+
+    /// The exit of a finished process whose slot is gone: kept, or [`Exit::Gone`].
+    pub(crate) fn kept_exit(&self, pid: Pid) -> Exit<M::Item> {
+        match self.finished.get(&pid) {
+            Some(Kept {
+                failure: Some(err), ..
+            }) => Exit::Failed(Box::new(err.clone())),
+            Some(Kept {
+                value: Some((value, clone)),
+                ..
+            }) => Exit::Returned(Some(clone(value))),
+            Some(_) => Exit::Returned(None),
+            None => Exit::Gone,
+        }
     }
 
     /// Number of processes that have been spawned and have not finished.
@@ -657,12 +835,16 @@ impl<M: Model> Simulation<M> {
         Ok(self.live(pid).is_none_or(|i| self.procs[i].phase.is_over()))
     }
 
-    /// The name `pid` was spawned with, while it lives.
+    /// The name `pid` was spawned with, while it lives (or after it finished, if
+    /// [kept](Simulation::keep_finished)).
     pub fn name(&self, pid: Pid) -> Option<&str> {
         if pid.sim != self.id {
             return None;
         }
-        self.live(pid).and_then(|i| self.procs[i].name())
+        match self.live(pid) {
+            Some(i) => self.procs[i].name(),
+            None => self.finished.get(&pid).and_then(|k| k.name.as_deref()),
+        }
     }
 
     /// Interrupts `target` with `cause` (see the module docs for when it lands).
@@ -701,10 +883,72 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Runs until nothing is scheduled.
-    pub fn run(&mut self) -> Result<(), Error> {
+    ///
+    /// Says why it ended: [`Ended::Finished`] when no process waits any more, or
+    /// [`Ended::Blocked`] with every process still waiting for something nothing will bring
+    /// (a get from a queue nobody fills, a slot nobody releases) — a model that is stuck.
+    /// With [`Simulation::fail_when_blocked`] the second is [`Error::Blocked`] instead.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Capacity, Command, Context, Ended, Process, Simulation, Wake};
+    ///
+    /// /// Waits for a job that never comes.
+    /// struct Idle { jobs: stepsim::QueueId }
+    /// impl Process<Boxed<u32>> for Idle {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<u32>>, _: Wake<u32>) -> Command<u32> {
+    ///         Command::Get(self.jobs)
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<u32>>::new(0);
+    /// let jobs = sim.queue(Capacity::Unbounded)?;
+    /// sim.spawn_named("idle", Box::new(Idle { jobs }));
+    /// match sim.run()? {
+    ///     Ended::Blocked(waiting) => {
+    ///         assert_eq!(waiting.len(), 1);
+    ///         assert_eq!(waiting[0].to_string(), "process #0 \"idle\" waits on get:q0 since t=0");
+    ///     }
+    ///     Ended::Finished => unreachable!(),
+    /// }
+    /// sim.fail_when_blocked(true);
+    /// assert!(sim.run().is_err()); // Error::Blocked, naming the process
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
+    pub fn run(&mut self) -> Result<Ended, Error> {
         self.check_poison()?;
         while self.process_next()? {}
-        Ok(())
+        let blocked = self.blocked();
+        if blocked.is_empty() {
+            Ok(Ended::Finished)
+        } else if self.fail_when_blocked {
+            Err(Error::Blocked {
+                origin: self.origin(None),
+                waiting: blocked,
+            })
+        } else {
+            Ok(Ended::Blocked(blocked))
+        }
+    }
+
+    /// Makes a [`Simulation::run`] that ends with processes still waiting an error
+    /// ([`Error::Blocked`]) rather than [`Ended::Blocked`].
+    pub fn fail_when_blocked(&mut self, fail: bool) {
+        self.fail_when_blocked = fail;
+    }
+
+    /// Every live process that waits for something other than time (a get, a put, a
+    /// request, a join, a signal, a barrier, an activity, or a `FirstOf`/`AllOf` without a
+    /// timer), in slot order, with what it waits on and since when. Once nothing is
+    /// scheduled, these wait forever.
+    pub fn blocked(&self) -> Vec<Blocked> {
+        self.procs
+            .iter()
+            .filter(|(_, s)| s.phase == Phase::Waiting && !s.has_timer())
+            .map(|(i, s)| Blocked {
+                process: self.process_ref(self.pid_of(i)),
+                waiting: self.waiting_of(i),
+                since: s.since,
+            })
+            .collect()
     }
 
     /// Runs every event *before* `until` (events at exactly `until` are not processed, as in
@@ -924,7 +1168,18 @@ impl<M: Model> Simulation<M> {
         })
     }
 
-    fn check_poison(&self) -> Result<(), Error> {
+    /// Before a run: a poisoned simulation refuses, and an error made from outside since the
+    /// last run is returned now.
+    fn check_poison(&mut self) -> Result<(), Error> {
+        if self.busy.is_none()
+            && let Some(e) = self.outside_error.take()
+        {
+            return Err(e);
+        }
+        self.check_poisoned()
+    }
+
+    fn check_poisoned(&self) -> Result<(), Error> {
         match self.busy {
             Some(busy) => Err(Error::Poisoned {
                 origin: Origin {
@@ -1088,7 +1343,7 @@ impl<M: Model> Simulation<M> {
                 }
                 Ok(())
             }
-            Kind::Exit => self.exit(idx),
+            Kind::Exit => self.process_exit(idx),
             Kind::Hook(hook) => self.run_hook(hook),
             Kind::ActivityCheck => {
                 self.try_start_activities();
@@ -1315,9 +1570,12 @@ impl<M: Model> Simulation<M> {
     /// and schedule its exit (which wakes joiners).
     pub(crate) fn finish(&mut self, idx: usize, how: TraceKind) {
         let pid = self.pid_of(idx);
+        let keep = self.keep_finished;
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Finishing;
-        slot.body = None;
+        if !keep {
+            slot.body = None;
+        }
         let summoned = slot.rare.as_mut().and_then(|rare| {
             rare.held = None;
             rare.summoned.take()
@@ -1369,7 +1627,7 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    fn exit(&mut self, idx: usize) -> Result<(), Error> {
+    fn process_exit(&mut self, idx: usize) -> Result<(), Error> {
         let pid = self.pid_of(idx);
         self.procs[idx].phase = Phase::Exited;
         let joiners = match self.procs[idx].rare.as_mut() {
@@ -1379,7 +1637,23 @@ impl<M: Model> Simulation<M> {
         // The slot stays until every joiner is woken: a joiner stepped here may join the
         // exited process again, and must see it exited (and its exit), not a new occupant.
         let result = self.wake_waiters(&joiners, |sim| Outcome::Joined(pid, sim.exit_of(idx)));
-        let slot = self.procs.remove(idx);
+        let mut slot = self.procs.remove(idx);
+        if self.keep_finished {
+            let rare = slot.rare.take().map(|r| *r);
+            let (value, failure, name) = match rare {
+                Some(r) => (r.exit_value, r.failure, r.name),
+                None => (None, None, None),
+            };
+            self.finished.insert(
+                pid,
+                Kept {
+                    body: slot.body.take(),
+                    value,
+                    failure,
+                    name,
+                },
+            );
+        }
         if slot.branches.spilled() {
             let mut branches = slot.branches;
             branches.clear();

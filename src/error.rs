@@ -192,6 +192,15 @@ pub enum Error {
         /// The model's message.
         message: String,
     },
+    /// [`Simulation::run`](crate::Simulation::run) ended with processes still waiting for
+    /// something nothing will bring, and
+    /// [`Simulation::fail_when_blocked`](crate::Simulation::fail_when_blocked) is on.
+    Blocked {
+        /// When.
+        origin: Origin,
+        /// Who waits on what.
+        waiting: Vec<crate::engine::Blocked>,
+    },
     /// A panic unwound out of the simulation — from a process's `step`, a queue's filter or
     /// order, an observer, or anything else run while an event was processed — and was
     /// caught by the caller. The event it interrupted is half done, so the simulation
@@ -225,6 +234,7 @@ impl Error {
             | Error::Unsupported { origin, .. }
             | Error::AlreadyFired { origin, .. }
             | Error::Model { origin, .. }
+            | Error::Blocked { origin, .. }
             | Error::Poisoned { origin, .. } => origin,
         }
     }
@@ -265,6 +275,13 @@ impl fmt::Display for Error {
             Error::Unsupported { what, .. } => write!(f, "unsupported: {what}"),
             Error::AlreadyFired { signal, .. } => write!(f, "{signal} has already fired"),
             Error::Model { message, .. } => f.write_str(message),
+            Error::Blocked { waiting, .. } => {
+                write!(f, "the run ended with {} blocked:", waiting.len())?;
+                for (k, b) in waiting.iter().enumerate() {
+                    write!(f, "{} {b}", if k == 0 { "" } else { ";" })?;
+                }
+                Ok(())
+            }
             Error::Poisoned { inside, .. } => write!(
                 f,
                 "a panic inside {inside} unwound out of the simulation; it cannot continue"

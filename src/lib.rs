@@ -86,7 +86,7 @@ pub use command::{
 };
 pub use container::ContainerView;
 pub use context::Context;
-pub use engine::Simulation;
+pub use engine::{Blocked, Ended, Simulation};
 pub use error::{Error, Origin, ProcessRef};
 pub use handle::{ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 pub use monitor::{ContainerMonitor, QueueMonitor, ResourceMonitor, Statistics};

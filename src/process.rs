@@ -40,6 +40,7 @@
 
 use crate::command::{Command, Wake};
 use crate::context::Context;
+use std::any::Any;
 use std::marker::PhantomData;
 
 /// The types one simulation works with.
@@ -71,14 +72,56 @@ pub trait Model: Sized + 'static {
 ///
 /// `step` is called with what woke the process and returns what it does next. Everything
 /// between two commands happens at one instant and cannot be interrupted.
-pub trait Process<M: Model> {
+///
+/// A process is an ordinary value, so the simulation can hand it back: read its state during
+/// or after a run with [`Simulation::process_as`](crate::Simulation::process_as) (boxed or
+/// enum processes alike), or take every process out at the end with
+/// [`Simulation::into_processes`](crate::Simulation::into_processes).
+pub trait Process<M: Model>: AsAny {
     /// Advances the state machine.
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<M::Item, M::Cause>) -> Command<M::Item>;
+
+    /// The process as [`Any`], for downcasting: a boxed process answers with what it boxes.
+    /// (Provided; there is no need to implement it.)
+    fn as_process_any(&self) -> &dyn Any {
+        self.as_any()
+    }
+
+    /// [`Process::as_process_any`], mutably. (Provided.)
+    fn as_process_any_mut(&mut self) -> &mut dyn Any {
+        self.as_any_mut()
+    }
+}
+
+/// Any `'static` value as [`Any`]; a supertrait of [`Process`] with a blanket
+/// implementation, so that a boxed process can be downcast to what it boxes.
+pub trait AsAny: Any {
+    /// `self` as `&dyn Any`.
+    fn as_any(&self) -> &dyn Any;
+    /// `self` as `&mut dyn Any`.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 impl<M: Model, P: Process<M> + ?Sized> Process<M> for Box<P> {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<M::Item, M::Cause>) -> Command<M::Item> {
         (**self).step(cx, wake)
+    }
+
+    fn as_process_any(&self) -> &dyn Any {
+        (**self).as_process_any()
+    }
+
+    fn as_process_any_mut(&mut self) -> &mut dyn Any {
+        (**self).as_process_any_mut()
     }
 }
 

@@ -14,7 +14,7 @@ type Log = Rc<RefCell<Vec<(f64, &'static str)>>>;
 /// A process made of a closure.
 struct F<C>(C);
 
-impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64>> Process<M> for F<C> {
+impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static> Process<M> for F<C> {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<u64> {
         (self.0)(cx, wake)
     }
@@ -343,4 +343,188 @@ fn a_process_matches_its_wakes_without_a_catch_all() {
     sim.spawn(Box::new(Napper));
     sim.run().unwrap();
     assert_eq!(sim.now(), 1.0);
+}
+
+// ----- results readable after a run -----
+
+/// Counts its naps.
+struct Napper {
+    naps: u32,
+}
+
+impl Process<M> for Napper {
+    fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<u64> {
+        if let Wake::Completed(_) = wake {
+            self.naps += 1;
+        }
+        if self.naps == 3 {
+            cx.exit_value(u64::from(self.naps) * 100);
+            return Command::Done;
+        }
+        Command::Sleep(1.0)
+    }
+}
+
+#[test]
+fn a_process_state_is_readable_during_and_after_a_run() {
+    let mut sim = Simulation::<M>::new(0);
+    sim.keep_finished(true);
+    let p = sim.spawn(Box::new(Napper { naps: 0 }));
+    sim.run_until(1.5).unwrap();
+    assert_eq!(sim.process_as::<Napper>(p).map(|n| n.naps), Some(1));
+    assert!(sim.process_as::<String>(p).is_none(), "not a String");
+    sim.process_as_mut::<Napper>(p).unwrap().naps = 2; // adjusted between steps
+    sim.run().unwrap();
+    assert_eq!(sim.now(), 2.0);
+    assert_eq!(sim.process_as::<Napper>(p).map(|n| n.naps), Some(3));
+    assert_eq!(sim.exit(p), Some(stepsim::Exit::Returned(Some(300))));
+    let all = sim.into_processes();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].0, p);
+}
+
+#[test]
+fn without_keeping_a_finished_process_is_gone() {
+    let mut sim = Simulation::<M>::new(0);
+    let p = sim.spawn(Box::new(Napper { naps: 0 }));
+    sim.run().unwrap();
+    assert!(sim.process(p).is_none());
+    assert_eq!(sim.exit(p), Some(stepsim::Exit::Gone));
+}
+
+#[test]
+fn joining_a_finished_kept_process_returns_its_value() {
+    let mut sim = Simulation::<M>::new(0);
+    sim.keep_finished(true);
+    let kid = sim.spawn(Box::new(Napper { naps: 0 }));
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&log);
+    sim.spawn(f(move |_, wake| match wake {
+        Wake::Started => Command::Sleep(10.0), // long after the kid finished
+        Wake::Completed(Outcome::Slept) => Command::Join(kid),
+        Wake::Completed(Outcome::Joined(_, exit)) => {
+            seen.borrow_mut().push(exit);
+            Command::Done
+        }
+        _ => Command::Done,
+    }));
+    sim.run().unwrap();
+    assert_eq!(*log.borrow(), [stepsim::Exit::Returned(Some(300))]);
+}
+
+/// The enum form: the model's process type is one enum, read back as itself.
+mod enum_form {
+    use stepsim::{Command, Context, Model, Outcome, Process, Simulation, Wake};
+
+    struct Shop;
+    enum Actor {
+        Clock { ticks: u32 },
+    }
+    impl Model for Shop {
+        type Item = ();
+        type Cause = ();
+        type Proc = Actor;
+    }
+    impl Process<Shop> for Actor {
+        fn step(&mut self, _: &mut Context<'_, Shop>, wake: Wake<(), ()>) -> Command<()> {
+            let Actor::Clock { ticks } = self;
+            if let Wake::Completed(Outcome::Slept) = wake {
+                *ticks += 1;
+            }
+            Command::Sleep(1.0)
+        }
+    }
+
+    #[test]
+    fn an_enum_process_is_read_back_as_the_enum() {
+        let mut sim = Simulation::<Shop>::new(0);
+        let p = sim.spawn(Actor::Clock { ticks: 0 });
+        sim.run_until(5.5).unwrap();
+        let Some(Actor::Clock { ticks }) = sim.process(p) else {
+            panic!()
+        };
+        assert_eq!(*ticks, 5);
+        assert!(sim.process_as::<Actor>(p).is_some());
+        let mut all = sim.into_processes();
+        let (_, Actor::Clock { ticks }) = all.pop().unwrap();
+        assert_eq!(ticks, 5);
+    }
+}
+
+// ----- no silent endings -----
+
+#[test]
+fn a_run_that_ends_stuck_says_who_waits_on_what() {
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.queue(Capacity::Unbounded).unwrap();
+    let r = sim.resource(1).unwrap();
+    sim.spawn_named(
+        "hog",
+        f(move |_, wake| match wake {
+            Wake::Started => Command::Acquire(r),
+            _ => Command::Get(q), // holds r forever, waiting for a job
+        }),
+    );
+    sim.spawn_named(
+        "waiter",
+        f(move |_, wake| match wake {
+            Wake::Started => Command::Sleep(1.0),
+            _ => Command::Acquire(r),
+        }),
+    );
+    let ended = sim.run().unwrap();
+    let stepsim::Ended::Blocked(waiting) = ended else {
+        panic!("{ended:?}")
+    };
+    let lines: Vec<String> = waiting.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "process #0 \"hog\" waits on get:q0 since t=0",
+            "process #1 \"waiter\" waits on acquire:r0 since t=1"
+        ]
+    );
+    sim.fail_when_blocked(true);
+    let err = sim.run().unwrap_err();
+    assert!(matches!(err, stepsim::Error::Blocked { .. }));
+    assert!(err.to_string().contains("2 blocked"), "{err}");
+}
+
+#[test]
+fn a_run_where_everyone_finishes_says_so() {
+    let mut sim = Simulation::<M>::new(0);
+    sim.spawn(Box::new(Napper { naps: 0 }));
+    assert_eq!(sim.run().unwrap(), stepsim::Ended::Finished);
+    assert!(sim.blocked().is_empty());
+}
+
+#[test]
+fn an_error_made_from_outside_is_returned_by_the_next_run() {
+    let mut other = Simulation::<M>::new(0);
+    let foreign = other.queue(Capacity::Unbounded).unwrap();
+    let mut sim = Simulation::<M>::new(0);
+    assert_eq!(sim.context().try_put(foreign, 5), Err(5));
+    let err = sim.run().unwrap_err();
+    assert!(matches!(err, stepsim::Error::ForeignHandle { .. }), "{err}");
+    assert!(sim.run().is_ok(), "reported once");
+    // Taken by the caller, it is not reported again.
+    let mut cx = sim.context();
+    cx.release(other.resource(1).unwrap());
+    assert!(cx.take_error().is_some());
+    drop(cx);
+    assert!(sim.run().is_ok());
+}
+
+#[test]
+fn inside_a_process_pid_is_its_own() {
+    let mut sim = Simulation::<M>::new(0);
+    let seen = Rc::new(RefCell::new(None));
+    let s = Rc::clone(&seen);
+    let p = sim.spawn(f(move |cx, _| {
+        *s.borrow_mut() = Some((cx.pid(), cx.is_outside()));
+        Command::Done
+    }));
+    sim.run().unwrap();
+    assert_eq!(*seen.borrow(), Some((p, false)));
+    assert!(sim.context().is_outside());
 }

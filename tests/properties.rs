@@ -711,7 +711,7 @@ impl User {
         rng: &mut Stream,
         id: usize,
     ) -> Cmd {
-        let me = cx.pid().expect("stepped by the simulation");
+        let me = cx.pid();
         if let Wake::Completed(Outcome::Got(item)) = wake {
             assert!(self.stage == Stage::Busy && self.hold_on.is_some());
             lg.receive(id, item);
@@ -863,7 +863,7 @@ impl Interrupter {
             Wake::Completed(Outcome::Slept) => {
                 let (target, burst) = self.current.take().expect("a hit");
                 let target = lg.pids[target.index(lg.pids.len())];
-                if Some(target) != cx.pid() {
+                if target != cx.pid() {
                     for k in 0..burst {
                         let finished = cx.is_finished(target).unwrap();
                         let landed = cx.interrupt(target, k);

@@ -1108,7 +1108,7 @@ fn check_wake(who: &str, last: Option<&(Cmd, f64)>, wake: &W, cx: &Context<'_, M
             ) = wake
             {
                 let view = cx.activity_view(s.activity().expect("a summons")).unwrap();
-                let me = cx.pid().unwrap();
+                let me = cx.pid();
                 assert!(view.started_at().is_some_and(|t| t <= now), "{who}: {s:?}");
                 assert_eq!(view.ended_at(), None, "{who}: summoned to an activity over");
                 assert_eq!(view.lateness(me), Some(now - view.started_at().unwrap()));

@@ -717,7 +717,7 @@ impl Process<M> for Actor {
         let ledger = self.ledger.clone();
         let mut lg = ledger.borrow_mut();
         let now = cx.now();
-        let me = cx.pid().expect("stepped by the simulation");
+        let me = cx.pid();
         check_levels(cx, &lg);
         self.reconcile(cx, &mut lg, me);
         let handed_back = match self.last.take() {
@@ -2195,7 +2195,7 @@ impl Process<M> for Grabber {
                 Command::AcquireWith(self.r, Priority::new(self.level))
             }
             Wake::Completed(Outcome::Acquired(r)) => {
-                let me = cx.pid().unwrap();
+                let me = cx.pid();
                 assert!(
                     cx.resource_view(r).unwrap().is_held_by(me),
                     "t={}: woken with Acquired({r}), but the slot is not held",

@@ -15,7 +15,7 @@ type W = Wake<u64, u64>;
 /// A process made of a closure.
 struct F<C>(C);
 
-impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64>> Process<M> for F<C> {
+impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static> Process<M> for F<C> {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<u64> {
         (self.0)(cx, wake)
     }

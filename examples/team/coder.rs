@@ -200,7 +200,7 @@ impl Process<Team> for Coder {
         };
         // Available for someone's pair work exactly when idle. (A context made by
         // `Simulation::context`, a test stepping a coder by hand, is no process: skip it.)
-        if cx.pid().is_some() {
+        if !cx.is_outside() {
             cx.set_available(self.state == State::Idle);
         }
         // The end-of-run audit counts the jobs each actor holds, as reported here.

@@ -16,12 +16,14 @@ use crate::command::{
 };
 use crate::container::ContainerState;
 use crate::error::Error;
-use crate::handle::{BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
+use crate::handle::{
+    ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId,
+};
 use crate::process::Model;
 use crate::queue::{Getter, Waiter};
 use crate::resource::{Key, Request, ResourceKind};
 use crate::signal::SignalPhase;
-use crate::trace::{TraceKind, Waiting};
+use crate::trace::{TraceKind, WaitKind, Waiting};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
 
@@ -497,7 +499,7 @@ impl<M: Model> Simulation<M> {
     fn late_exit(&self, p: Pid) -> Exit<M::Item> {
         match self.live(p) {
             Some(i) => self.exit_of(i),
-            None => Exit::Gone,
+            None => self.kept_exit(p),
         }
     }
 
@@ -1494,6 +1496,41 @@ impl<M: Model> Simulation<M> {
         let idx = pid.idx as usize;
         let key = self.request_key(None);
         self.grant(idx, r, key);
+    }
+
+    /// What process `idx` waits on now (for [`Simulation::blocked`]).
+    pub(crate) fn waiting_of(&self, idx: usize) -> Waiting {
+        let slot = &self.procs[idx];
+        let sim = self.id;
+        let on = match slot.shape {
+            Shape::FirstOf => WaitKind::FirstOf {
+                branches: slot.branches.last().map_or(0, |b| b.group as u32 + 1),
+            },
+            Shape::AllOf => WaitKind::AllOf {
+                branches: slot.branches.len() as u32,
+            },
+            Shape::Single => match slot.branches.first().map(|b| b.wait) {
+                None | Some(BranchWait::Yield) => WaitKind::Yield,
+                Some(BranchWait::Sleep(_)) => WaitKind::Sleep,
+                Some(BranchWait::Get(q)) => WaitKind::Get(QueueId { sim, idx: q }),
+                Some(BranchWait::GetWhere(q)) => WaitKind::GetWhere(QueueId { sim, idx: q }),
+                Some(BranchWait::Put(q)) => WaitKind::Put(QueueId { sim, idx: q }),
+                Some(BranchWait::Acquire(r) | BranchWait::AcquireWith(r)) => {
+                    WaitKind::Acquire(ResourceId { sim, idx: r })
+                }
+                Some(BranchWait::GetAmount(c)) => WaitKind::GetAmount(ContainerId { sim, idx: c }),
+                Some(BranchWait::PutAmount(c)) => WaitKind::PutAmount(ContainerId { sim, idx: c }),
+                Some(BranchWait::Signal(s)) => WaitKind::Signal(SignalId { sim, idx: s }),
+                Some(BranchWait::Arrive(b)) => WaitKind::Arrive(BarrierId { sim, idx: b }),
+                Some(BranchWait::Join(p)) => WaitKind::Join(p),
+                Some(BranchWait::Attend(a)) => WaitKind::Attend(ActivityId { sim, idx: a }),
+            },
+        };
+        let attending = matches!(on, WaitKind::Attend(_));
+        Waiting {
+            on,
+            masked: slot.masked && !attending,
+        }
     }
 
     /// Whether process `idx` waits in some activity.
