@@ -47,6 +47,7 @@
 //! - [`context`]: what a process may do without waiting;
 //! - the waiting primitives: [`queue`] (FIFO, priority and filter queues), [`resource`]
 //!   (plain, priority and preemptive), [`container`], [`signal`] and [`barrier`];
+//! - [`behavior`]: reusable pieces of a process (seize-hold-release, get within a patience);
 //! - [`activity`]: meetings and pair work that pull busy processes in;
 //! - [`monitor`]: statistics that queues, resources and containers keep about themselves;
 //! - [`rng`]: seeded, independent random streams;
@@ -62,6 +63,7 @@
 
 pub mod activity;
 pub mod barrier;
+pub mod behavior;
 pub mod command;
 pub mod container;
 pub mod context;
