@@ -1,5 +1,8 @@
 //! The modeler's traps: for each, the natural code now does the right thing.
 
+mod common;
+
+use common::f;
 use std::cell::RefCell;
 use std::rc::Rc;
 use stepsim::{
@@ -10,19 +13,6 @@ use stepsim::{
 type M = Boxed<u64, u64>;
 type W = Wake<u64, u64>;
 type Log = Rc<RefCell<Vec<(f64, &'static str)>>>;
-
-/// A process made of a closure.
-struct F<C>(C);
-
-impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static> Process<M> for F<C> {
-    fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<u64> {
-        (self.0)(cx, wake)
-    }
-}
-
-fn f(c: impl FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static) -> Box<dyn Process<M>> {
-    Box::new(F(c))
-}
 
 // ----- resuming carries on; returning the request starts again -----
 
@@ -120,29 +110,32 @@ fn a_resumed_request_keeps_its_place_in_line() {
     }
 }
 
+/// Gets from `q` within 10, carrying on after an interrupt; logs whether it got an item.
+fn patient_getter(q: stepsim::QueueId, log: &Log) -> Box<dyn Process<M>> {
+    let seen = Rc::clone(log);
+    f(move |cx, wake| match wake {
+        Wake::Started => Command::first_of([Command::Get(q), Command::Sleep(10.0)]),
+        Wake::Interrupted(i) => i.resume(),
+        Wake::First(first) => {
+            let what = if first.index == 0 {
+                "a got"
+            } else {
+                "a gave up"
+            };
+            seen.borrow_mut().push((cx.now(), what));
+            Command::Done
+        }
+        Wake::Completed(_) => Command::Done,
+    })
+}
+
 #[test]
 fn a_resumed_first_of_sleeps_what_was_left_and_keeps_its_get_in_line() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.queue(Capacity::Unbounded).unwrap();
     let log = Log::default();
     // a: first of a get and a 10-unit patience, interrupted at 3, carries on.
-    let seen = Rc::clone(&log);
-    let a = sim.spawn(f(move |cx, wake| match wake {
-        Wake::Started => Command::first_of([Command::Get(q), Command::Sleep(10.0)]),
-        Wake::Interrupted(i) => i.resume(),
-        Wake::First(first) => {
-            seen.borrow_mut().push((
-                cx.now(),
-                if first.index == 0 {
-                    "a got"
-                } else {
-                    "a gave up"
-                },
-            ));
-            Command::Done
-        }
-        Wake::Completed(_) => Command::Done,
-    }));
+    let a = sim.spawn(patient_getter(q, &log));
     // b: gets from the same queue, from 1 on.
     let seen = Rc::clone(&log);
     sim.spawn(f(move |cx, wake| match wake {
@@ -165,23 +158,7 @@ fn a_resumed_first_of_sleeps_what_was_left_and_keeps_its_get_in_line() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim.queue(Capacity::Unbounded).unwrap();
     let log = Log::default();
-    let seen = Rc::clone(&log);
-    let a = sim.spawn(f(move |cx, wake| match wake {
-        Wake::Started => Command::first_of([Command::Get(q), Command::Sleep(10.0)]),
-        Wake::Interrupted(i) => i.resume(),
-        Wake::First(first) => {
-            seen.borrow_mut().push((
-                cx.now(),
-                if first.index == 0 {
-                    "a got"
-                } else {
-                    "a gave up"
-                },
-            ));
-            Command::Done
-        }
-        Wake::Completed(_) => Command::Done,
-    }));
+    let a = sim.spawn(patient_getter(q, &log));
     sim.run_until(3.0).unwrap();
     sim.interrupt(a, 0).unwrap();
     sim.run().unwrap();

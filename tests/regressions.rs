@@ -2,28 +2,18 @@
 //! minimal reproducer it was reported with, and one test for each rule decided with them
 //! (README "Semantics").
 
+mod common;
+
+use common::f;
 use std::cell::RefCell;
 use std::rc::Rc;
 use stepsim::{
-    Activity, Boxed, Capacity, Command, Context, Error, Filter, Interrupt, Outcome, Priority,
-    Process, Reason, Simulation, TraceEvent, Wake,
+    Activity, Boxed, Capacity, Command, Error, Filter, Interrupt, Outcome, Priority, Process,
+    Reason, Simulation, TraceEvent, Wake,
 };
 
 type M = Boxed<u64, u64>;
 type W = Wake<u64, u64>;
-
-/// A process made of a closure.
-struct F<C>(C);
-
-impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static> Process<M> for F<C> {
-    fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<u64> {
-        (self.0)(cx, wake)
-    }
-}
-
-fn f(c: impl FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static) -> Box<dyn Process<M>> {
-    Box::new(F(c))
-}
 
 /// A process that issues `command` when started and records every wake it gets, then is
 /// done.
@@ -103,11 +93,7 @@ fn two_requests_to_one_priority_resource_come_back_as_issued_from_a_first_of() {
     let mut sim = Simulation::<M>::new(0);
     let r = sim.preemptive_resource(1).unwrap();
     // Someone holds the slot, so both requests wait.
-    sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::Acquire(r),
-        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
-        _ => Command::Done,
-    }));
+    sim.spawn(common::holder(r, 10.0));
     let branches = [
         Command::Acquire(r),
         Command::AcquireWith(r, Priority::without_preempting(-1.0)),
@@ -130,11 +116,7 @@ fn two_requests_to_one_priority_resource_come_back_as_issued_from_a_first_of() {
 fn two_requests_to_one_priority_resource_come_back_as_issued_from_an_interrupt() {
     let mut sim = Simulation::<M>::new(0);
     let r = sim.priority_resource(1).unwrap();
-    sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::Acquire(r),
-        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
-        _ => Command::Done,
-    }));
+    sim.spawn(common::holder(r, 10.0));
     let all = Command::AllOf(
         [
             Command::AcquireWith(r, Priority::new(3.0)),
@@ -158,11 +140,7 @@ fn two_requests_to_one_priority_resource_come_back_as_issued_from_an_interrupt()
 fn a_losing_non_preempting_request_never_comes_back_preempting() {
     let mut sim = Simulation::<M>::new(0);
     let r = sim.preemptive_resource(1).unwrap();
-    sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::Acquire(r),
-        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
-        _ => Command::Done,
-    }));
+    sim.spawn(common::holder(r, 10.0));
     let log = Rc::new(RefCell::new(Vec::new()));
     sim.spawn(recorder(
         Command::first_of([

@@ -104,3 +104,48 @@ pub fn delay() -> impl Strategy<Value = Delay> {
         1 => (1u32..4).prop_map(|m| Delay::Exp(f64::from(m))),
     ]
 }
+
+/// A process made of a closure, for small models in tests.
+pub struct Closure<C>(pub C);
+
+impl<M, C> stepsim::Process<M> for Closure<C>
+where
+    M: stepsim::Model,
+    C: FnMut(
+            &mut stepsim::Context<'_, M>,
+            stepsim::Wake<M::Item, M::Cause>,
+        ) -> stepsim::Command<M::Item>
+        + 'static,
+{
+    fn step(
+        &mut self,
+        cx: &mut stepsim::Context<'_, M>,
+        wake: stepsim::Wake<M::Item, M::Cause>,
+    ) -> stepsim::Command<M::Item> {
+        (self.0)(cx, wake)
+    }
+}
+
+/// A boxed process made of a closure.
+pub fn f<M: stepsim::Model>(
+    c: impl FnMut(
+        &mut stepsim::Context<'_, M>,
+        stepsim::Wake<M::Item, M::Cause>,
+    ) -> stepsim::Command<M::Item>
+    + 'static,
+) -> Box<dyn stepsim::Process<M>> {
+    Box::new(Closure(c))
+}
+
+/// Takes a slot of `r` at once and holds it for `hold`, then finishes (releasing it).
+pub fn holder<M: stepsim::Model>(
+    r: stepsim::ResourceId,
+    hold: f64,
+) -> Box<dyn stepsim::Process<M>> {
+    use stepsim::{Command, Outcome, Wake};
+    f(move |_, w| match w {
+        Wake::Started => Command::Acquire(r),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(hold),
+        _ => Command::Done,
+    })
+}
