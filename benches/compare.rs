@@ -25,12 +25,12 @@
 //!
 //! Every model uses one enum (or one struct) over its process kinds: static dispatch, no `Box`.
 
-use rand::RngExt;
-use rand_distr::{Distribution, Exp, LogNormal};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
+use stepsim::rand::RngExt;
+use stepsim::rand_distr::{Distribution, Exp, LogNormal};
 use stepsim::{
     Command, Context, Model, Outcome, Pid, Process, ResourceId, Simulation, Stream, Wake,
 };
@@ -170,7 +170,7 @@ mod timeouts {
     pub fn run(scale: u64) -> Report {
         let mut sim = Simulation::<M>::new(1);
         for i in 0..scale * 1000 {
-            let rng = sim.stream(i);
+            let rng = sim.new_stream(i);
             sim.spawn(Sleeper { left: 100, rng });
         }
         sim.run().expect("runs");
@@ -262,8 +262,8 @@ mod mmc {
             res,
             lambda,
             mu,
-            arrivals: sim.stream(0),
-            service: sim.stream(1),
+            arrivals: sim.new_stream(0),
+            service: sim.new_stream(1),
         };
         sim.spawn(Actor::Source(source));
         sim.run().expect("runs");
@@ -390,7 +390,7 @@ mod pipeline {
         let qs: Vec<QueueId> = (0..5)
             .map(|_| sim.queue(Capacity::Bounded(10)).expect("capacity"))
             .collect();
-        let rng = sim.stream(0);
+        let rng = sim.new_stream(0);
         sim.spawn(Actor::Producer {
             next: 0,
             n: scale * 100_000,
@@ -398,7 +398,7 @@ mod pipeline {
             rng,
         });
         for i in 0..4 {
-            let rng = sim.stream(1 + i as u64);
+            let rng = sim.new_stream(1 + i as u64);
             sim.spawn(Actor::Stage {
                 from: qs[i],
                 to: qs[i + 1],
@@ -519,9 +519,9 @@ mod interrupts {
                 })
             })
             .collect();
-        let rng = sim.stream(0);
+        let rng = sim.new_stream(0);
         sim.spawn(Actor::Manager { left: n, q, rng });
-        let rng = sim.stream(1);
+        let rng = sim.new_stream(1);
         sim.spawn(Actor::Interrupter { n, workers, rng });
         sim.run_until(n as f64 * 10.0).expect("runs");
         Report {
@@ -611,8 +611,8 @@ mod firstof {
     pub fn run(scale: u64) -> Report {
         let mut sim = Simulation::<M>::new(5);
         let res = sim.resource(2).expect("capacity");
-        let arrivals = sim.stream(0);
-        let draws = sim.stream(1);
+        let arrivals = sim.new_stream(0);
+        let draws = sim.new_stream(1);
         sim.spawn(Actor::Source {
             left: scale * 100_000,
             res,
@@ -661,7 +661,7 @@ mod w1 {
     pub fn build(n: u64) -> Simulation<M> {
         let mut sim = Simulation::<M>::new(SEED);
         for i in 0..n {
-            let rng = sim.stream(i);
+            let rng = sim.new_stream(i);
             sim.spawn(Sleeper { rng });
         }
         sim
@@ -716,7 +716,7 @@ mod w1 {
         let streams = Simulation::<M>::new(SEED);
         let mut bare = Bare {
             heap: BinaryHeap::new(),
-            rngs: (0..n).map(|i| streams.stream(i)).collect(),
+            rngs: (0..n).map(|i| streams.new_stream(i)).collect(),
             seq: 0,
         };
         for id in 0..n as usize {

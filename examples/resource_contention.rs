@@ -7,22 +7,23 @@
 //! customer's waiting time.
 //!
 //! **Randomness, reproducibly.** Gaps and fill-up times are drawn from random streams
-//! derived from the simulation's seed: `sim.stream(key)` / `cx.stream(key)` always give the
-//! same draws for the same `(seed, key)`. The arrival process has its own stream, and each
+//! derived from the simulation's seed: `sim.new_stream(key)` / `cx.new_stream(key)` make a
+//! stream that gives the same draws for the same `(seed, key)`. The arrival process keeps
+//! its own stream, and each
 //! customer draws its fill-up time from a stream keyed by its number, so adding a customer
 //! or changing the arrival pattern would not change anyone else's fill-up time (common
 //! random numbers). The draws are whole numbers (`random_range`) to keep the log readable;
-//! for continuous distributions use `rand_distr`, e.g.
-//! `Exp::new(rate).unwrap().sample(&mut rng)` (with `rand_distr::Distribution` in scope).
+//! for continuous distributions use `stepsim::rand_distr`, e.g.
+//! `Exp::new(rate).unwrap().sample(&mut rng)` (with its `Distribution` in scope).
 //!
 //! The final check: the pumps were never over-subscribed, customers got a pump in the
 //! order they arrived, everyone was served, and both pumps are free at the end.
 //!
 //! Run it with `cargo run --example resource_contention`.
 
-use rand::RngExt;
 use std::cell::RefCell;
 use std::rc::Rc;
+use stepsim::rand::RngExt;
 use stepsim::{Boxed, Command, Context, Outcome, Process, ResourceId, Simulation, Stream, Wake};
 
 type M = Boxed<()>;
@@ -86,7 +87,7 @@ impl Process<M> for Driver {
         match (&self.state, wake) {
             (&Customer::Arriving { id }, Wake::Started) => {
                 // This customer's own stream: its fill-up time depends only on (seed, id).
-                let fill = f64::from(cx.stream(100 + u64::from(id)).random_range(3..=6u32));
+                let fill = f64::from(cx.new_stream(100 + u64::from(id)).random_range(3..=6u32));
                 println!(
                     "t={t:4.1}  customer {id} arrives, needs {fill} ({})",
                     pumps(cx, self.pump)
@@ -174,7 +175,7 @@ fn main() -> Result<(), stepsim::Error> {
         Box::new(Arrivals {
             pump,
             station: station.clone(),
-            gaps: sim.stream(1),
+            gaps: sim.new_stream(1),
             spawned: 0,
         }),
     );

@@ -72,13 +72,14 @@ impl<'a, M: Model> Context<'a, M> {
 
     /// Spawns a process; it starts at this instant, after the current step.
     pub fn spawn(&mut self, process: M::Proc) -> Pid {
-        self.sim.spawn_from(process, None)
+        self.sim.spawn_from(process, None, self.me)
     }
 
-    /// Spawns a named process.
+    /// Spawns a named process (see [`Simulation::spawn_named`]).
     pub fn spawn_named(&mut self, name: impl Into<String>, process: M::Proc) -> Pid {
+        let me = self.me;
         self.sim
-            .spawn_from(process, Some(name.into().into_boxed_str()))
+            .spawn_from(process, Some(name.into().into_boxed_str()), me)
     }
 
     /// Interrupts `target`; the interrupt lands at this instant, urgently (see
@@ -342,13 +343,27 @@ impl<'a, M: Model> Context<'a, M> {
         self.sim.is_finished(pid)
     }
 
-    /// An independent random stream; see [`Simulation::stream`].
-    pub fn stream(&self, key: u64) -> Stream {
+    /// The running process's own random stream: made on first use, from the master seed and
+    /// the process's key (see [`crate::rng`] for the keys), and kept for the process's life,
+    /// so every draw carries on from the last one. A process that never draws pays nothing
+    /// for it.
+    ///
+    /// On a context from [`Simulation::context`], which acts for no process, it is the
+    /// simulation's own stream, [`Simulation::rng`]; on one from [`Simulation::context_of`],
+    /// that process's stream.
+    pub fn rng(&mut self) -> &mut Stream {
+        self.sim.process_rng(self.me)
+    }
+
+    /// Makes a new random stream, a fresh generator at every call; see
+    /// [`Simulation::new_stream`].
+    pub fn new_stream(&self, key: u64) -> Stream {
         derive_stream(self.sim.seed(), key)
     }
 
-    /// A random stream keyed by name; see [`Simulation::stream_named`].
-    pub fn stream_named(&self, name: &str) -> Stream {
+    /// Makes a new random stream keyed by name, a fresh generator at every call; see
+    /// [`Simulation::new_stream_named`].
+    pub fn new_stream_named(&self, name: &str) -> Stream {
         derive_stream(self.sim.seed(), name_key(name))
     }
 

@@ -52,11 +52,10 @@ use crate::monitor::Statistics;
 use crate::process::{Model, Process};
 use crate::queue::{Capacity, Order, QueueState, QueueView, Waiter};
 use crate::resource::{ResourceKind, ResourceState, ResourceView};
-use crate::rng::{Stream, derive_stream, name_key};
+use crate::rng::{self, Stream, derive_stream, name_key};
 use crate::signal::{SignalState, SignalView};
 use crate::trace::{Observer, TraceEvent, TraceKind, Waiting};
 use slab::Slab;
-use smallvec::SmallVec;
 use std::any::Any;
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
@@ -67,7 +66,7 @@ mod waits;
 
 use calendar::Calendar;
 
-use waits::{Branch, Shape};
+use waits::{BranchList, Shape};
 
 /// How a value is copied for each receiver, captured where `T: Clone` was known.
 pub(crate) type CloneFn<T> = fn(&T) -> T;
@@ -188,6 +187,10 @@ pub(crate) struct Rare<M: Model> {
     /// Resources of which it lost a slot to preemption, and has not released nor acquired
     /// since: releasing such a slot is a no-op (SimPy's `with resource.request()` habit).
     pub lost: Vec<u32>,
+    /// Its own random stream ([`Context::rng`]), made on first use.
+    pub stream: Option<Stream>,
+    /// Processes it spawned without a name so far: the spawn count in their stream keys.
+    pub spawned: u64,
 }
 
 impl<M: Model> Default for Rare<M> {
@@ -203,6 +206,8 @@ impl<M: Model> Default for Rare<M> {
             summoned: None,
             name: None,
             lost: Vec::new(),
+            stream: None,
+            spawned: 0,
         }
     }
 }
@@ -221,9 +226,11 @@ pub(crate) struct Slot<M: Model> {
     pub spared: bool,
     pub shape: Shape,
     pub since: f64,
-    pub branches: SmallVec<[Branch; 1]>,
+    pub branches: BranchList,
     pub ready: u32,
     pub holds: u32,
+    /// The key of its own random stream, fixed at spawn (see [`crate::rng`]).
+    pub key: u64,
     pub rare: Option<Box<Rare<M>>>,
 }
 
@@ -309,6 +316,39 @@ pub(crate) struct Meta {
 
 /// A discrete-event simulation of the processes of one [`Model`].
 ///
+/// A simulation is [`Send`] when its model's processes, items and interrupt causes are
+/// (`M::Proc`, `M::Item`, `M::Cause`): build it on one thread, run it on another (one
+/// replication per thread) and send back the simulation or its results. The observer is
+/// `Send` too (see [`Simulation::observe`]). [`Boxed`](crate::Boxed)'s processes are
+/// `Box<dyn Process<_>>`, which is not `Send`; a model meant to move across threads stores
+/// one enum of its process kinds, or boxes them as `Box<dyn Process<M> + Send>`:
+///
+/// ```
+/// use stepsim::{Command, Context, Model, Process, Simulation, Wake};
+///
+/// struct Shop;
+/// impl Model for Shop {
+///     type Item = u32;
+///     type Cause = ();
+///     type Proc = Box<dyn Process<Shop> + Send>;
+/// }
+///
+/// struct Clock;
+/// impl Process<Shop> for Clock {
+///     fn step(&mut self, cx: &mut Context<'_, Shop>, _: Wake<u32>) -> Command<u32> {
+///         if cx.now() < 10.0 { Command::Sleep(2.5) } else { Command::Done }
+///     }
+/// }
+///
+/// let mut sim = Simulation::<Shop>::new(7);
+/// sim.spawn(Box::new(Clock));
+/// let end = std::thread::spawn(move || {
+///     sim.run().map(|_| sim.now())
+/// });
+/// assert_eq!(end.join().unwrap()?, 10.0);
+/// # Ok::<(), stepsim::Error>(())
+/// ```
+///
 /// ```
 /// use stepsim::{Boxed, Capacity, Reason, Command, Context, Interrupt, Outcome, Process, Simulation, Wake};
 ///
@@ -351,12 +391,12 @@ pub struct Simulation<M: Model> {
     /// Activities planned and not started yet, in plan order.
     pub(crate) unstarted: Vec<u32>,
     /// Spilled branch lists of finished processes, for reuse.
-    spare_branches: Vec<SmallVec<[Branch; 1]>>,
+    spare_branches: Vec<BranchList>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     /// Outcomes of completed single waits, until delivered: far smaller than a `Wake`, and
     /// the common case.
     pub(crate) outcomes: Slab<Outcome<M::Item>>,
-    observer: Option<Box<dyn Observer>>,
+    observer: Option<Box<dyn Observer + Send>>,
     /// The observer wants [`TraceKind::Wait`] events (asked once, when it was installed).
     pub(crate) trace_waits: bool,
     /// Requests made so far: each request's ticket, its place in its line.
@@ -377,11 +417,17 @@ pub struct Simulation<M: Model> {
     /// What runs now: set while an event is processed (and while an outside call runs user
     /// code), cleared when it returns; still set after a panic unwound out of it.
     busy: Option<Busy>,
+    /// Processes spawned without a name from outside any process (the root spawner's count).
+    root_spawned: u64,
+    /// Processes spawned so far with each name (by the name's hash), for their stream keys.
+    named: HashMap<u64, u64>,
+    /// The stream of [`Simulation::rng`] (and of `rng` on a context outside any process).
+    outside: Option<Stream>,
 }
 
 impl<M: Model> Simulation<M> {
-    /// A new simulation at time 0. `seed` is the master seed of every random stream handed
-    /// out by [`Simulation::stream`].
+    /// A new simulation at time 0. `seed` is the master seed of every random stream: the
+    /// processes' own ([`Context::rng`]) and those made with [`Simulation::new_stream`].
     pub fn new(seed: u64) -> Self {
         Simulation {
             id: next_sim_id(),
@@ -412,6 +458,9 @@ impl<M: Model> Simulation<M> {
             places: Places::new(),
             withdrawn: Places::new(),
             busy: None,
+            root_spawned: 0,
+            named: HashMap::new(),
+            outside: None,
         }
     }
 
@@ -562,24 +611,41 @@ impl<M: Model> Simulation<M> {
             .count()
     }
 
-    /// An independent random stream derived from the master seed and `key`.
+    /// Makes a new random stream from the master seed and `key`: a fresh generator at every
+    /// call, starting from the beginning.
     ///
-    /// The same `(seed, key)` always gives the same stream, whatever else the model does, so
-    /// giving each process or purpose its own key keeps scenarios comparable (common random
-    /// numbers): adding a process does not change the draws of the others.
-    pub fn stream(&self, key: u64) -> Stream {
+    /// The same `(seed, key)` always gives the same sequence, whatever else the model does:
+    /// calling it twice with one key gives two generators that draw *the same* numbers. Make
+    /// a purpose's stream once and keep it (in the process, or in the model), and give each
+    /// purpose its own key; for a process's own draws, [`Context::rng`] keeps one for it.
+    pub fn new_stream(&self, key: u64) -> Stream {
         derive_stream(self.seed, key)
     }
 
-    /// [`Simulation::stream`] keyed by a name (hashed with FNV-1a, stable across platforms).
-    pub fn stream_named(&self, name: &str) -> Stream {
+    /// [`Simulation::new_stream`] keyed by a name (hashed with FNV-1a, stable across
+    /// platforms): a fresh generator at every call.
+    pub fn new_stream_named(&self, name: &str) -> Stream {
         derive_stream(self.seed, name_key(name))
+    }
+
+    /// The simulation's own stream, for draws made outside any process (setting a model
+    /// up, between runs): made on first use and kept, so each call carries on where the last
+    /// one stopped. It is what [`Context::rng`] gives on a context from
+    /// [`Simulation::context`], and it is independent of every process's stream.
+    pub fn rng(&mut self) -> &mut Stream {
+        let seed = self.seed;
+        self.outside
+            .get_or_insert_with(|| derive_stream(seed, rng::OUTSIDE_KEY))
     }
 
     /// Installs an observer that sees every event from now on (replacing any other). If its
     /// [`Observer::wants_waits`] says so (asked here, once), it also sees every wait a
     /// process starts.
-    pub fn observe(&mut self, observer: impl Observer + 'static) {
+    ///
+    /// The observer must be `Send`, so that the simulation can move to another thread: a
+    /// closure that records into an `Arc<Mutex<..>>` (or a [`TraceLog`](crate::TraceLog)),
+    /// not an `Rc<RefCell<..>>`.
+    pub fn observe(&mut self, observer: impl Observer + Send + 'static) {
         self.trace_waits = observer.wants_waits();
         self.observer = Some(Box::new(observer));
     }
@@ -593,12 +659,13 @@ impl<M: Model> Simulation<M> {
     /// Adds a process; its first step runs at the current instant (urgently, after the
     /// starts and interrupts already scheduled for it).
     pub fn spawn(&mut self, process: M::Proc) -> Pid {
-        self.spawn_inner(process, None)
+        self.spawn_inner(process, None, None)
     }
 
-    /// [`Simulation::spawn`] with a name, used in traces and error messages.
+    /// [`Simulation::spawn`] with a name, used in traces and error messages, and in the key
+    /// of the process's own random stream (see [`crate::rng`]).
     pub fn spawn_named(&mut self, name: impl Into<String>, process: M::Proc) -> Pid {
-        self.spawn_inner(process, Some(name.into().into_boxed_str()))
+        self.spawn_inner(process, Some(name.into().into_boxed_str()), None)
     }
 
     /// A FIFO queue.
@@ -971,7 +1038,13 @@ impl<M: Model> Simulation<M> {
 
     // ----- internals: bookkeeping -----
 
-    fn spawn_inner(&mut self, process: M::Proc, name: Option<Box<str>>) -> Pid {
+    fn spawn_inner(
+        &mut self,
+        process: M::Proc,
+        name: Option<Box<str>>,
+        spawner: Option<Pid>,
+    ) -> Pid {
+        let key = self.spawn_key(name.as_deref(), spawner);
         // A branch list that grew for a `FirstOf` is reused by the next process, so that
         // models spawning a process per customer do not allocate one per customer.
         let branches = self.spare_branches.pop().unwrap_or_default();
@@ -993,6 +1066,7 @@ impl<M: Model> Simulation<M> {
             branches,
             ready: u32::MAX,
             holds: 0,
+            key,
             rare,
         });
         if self.meta.len() <= idx {
@@ -1004,6 +1078,49 @@ impl<M: Model> Simulation<M> {
             sim: self.id,
             idx: idx as u32,
             generation,
+        }
+    }
+
+    /// The stream key of a process being spawned (the rules are in [`crate::rng`]): from its
+    /// name and how many were spawned with that name before; or else from its spawner's key
+    /// and how many processes that spawner spawned without a name before.
+    fn spawn_key(&mut self, name: Option<&str>, spawner: Option<Pid>) -> u64 {
+        if let Some(name) = name {
+            let hash = name_key(name);
+            let count = self.named.entry(hash).or_insert(0);
+            let n = *count;
+            *count += 1;
+            return rng::named_key(hash, n);
+        }
+        match spawner.and_then(|p| self.live(p)) {
+            Some(i) => {
+                let slot = &mut self.procs[i];
+                let parent = slot.key;
+                let rare = slot.rare();
+                let n = rare.spawned;
+                rare.spawned += 1;
+                rng::child_key(parent, n)
+            }
+            None => {
+                let n = self.root_spawned;
+                self.root_spawned += 1;
+                rng::child_key(rng::ROOT_KEY, n)
+            }
+        }
+    }
+
+    /// The running process's own stream (its slot's), made on first use.
+    pub(crate) fn process_rng(&mut self, me: Option<Pid>) -> &mut Stream {
+        match me.and_then(|p| self.live(p)) {
+            Some(i) => {
+                let seed = self.seed;
+                let slot = &mut self.procs[i];
+                let key = slot.key;
+                slot.rare()
+                    .stream
+                    .get_or_insert_with(|| derive_stream(seed, key))
+            }
+            None => self.rng(),
         }
     }
 
@@ -1477,8 +1594,13 @@ impl<M: Model> Simulation<M> {
 
     // ----- internals: operations shared with Context -----
 
-    pub(crate) fn spawn_from(&mut self, process: M::Proc, name: Option<Box<str>>) -> Pid {
-        self.spawn_inner(process, name)
+    pub(crate) fn spawn_from(
+        &mut self,
+        process: M::Proc,
+        name: Option<Box<str>>,
+        spawner: Option<Pid>,
+    ) -> Pid {
+        self.spawn_inner(process, name, spawner)
     }
 
     pub(crate) fn interrupt_from(

@@ -732,13 +732,13 @@ fn a_plain_trace_has_no_wait_events() {
     assert!(!plain.contains("wait:"));
     // A closure observer does not want waits either.
     let mut sim = Simulation::<M>::new(0);
-    let seen = Rc::new(RefCell::new(Vec::new()));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
-    sim.observe(move |e: &TraceEvent<'_>| sink.borrow_mut().push(e.kind));
+    sim.observe(move |e: &TraceEvent<'_>| sink.lock().unwrap().push(e.kind));
     script(&mut sim, "s", vec![Command::Sleep(1.0), Command::Yield]);
     sim.run().unwrap();
     assert_eq!(
-        *seen.borrow(),
+        *seen.lock().unwrap(),
         [
             TraceKind::Wake(WakeKind::Started),
             TraceKind::Wake(WakeKind::Slept),
@@ -1239,6 +1239,9 @@ fn a_sleeping_process_costs_little_memory() {
             Command::Sleep(1.0)
         }
     }
+    // The branch list keeps its tag in a niche of its inline branch (what leaves room in
+    // the slot for the key of the process's random stream).
+    assert_eq!(std::mem::size_of::<super::BranchList>(), 24);
     // A slab entry is `enum { Vacant(usize), Occupied(Slot) }`, laid out like this `Result`.
     let slot =
         std::mem::size_of::<Result<super::Slot<Plain>, usize>>() - std::mem::size_of::<Fat>();

@@ -50,7 +50,8 @@
 //! - [`behavior`]: reusable pieces of a process (seize-hold-release, get within a patience);
 //! - [`activity`]: meetings and pair work that pull busy processes in;
 //! - [`monitor`]: statistics that queues, resources and containers keep about themselves;
-//! - [`rng`]: seeded, independent random streams;
+//! - [`rng`]: seeded, independent random streams: each process's own (`cx.rng()`), and
+//!   streams made per purpose (`new_stream`); `rand` and `rand_distr` are re-exported;
 //! - [`stats`]: tallies, time-weighted levels, confidence intervals (replications, batch
 //!   means), statistics tables and CSV;
 //! - [`trace`]: observing every event, and CSV traces;
@@ -96,6 +97,13 @@ pub use process::{Boxed, Model, Process};
 pub use queue::{Capacity, QueueView};
 pub use resource::{ResourceKind, ResourceView};
 pub use rng::Stream;
+
+/// The `rand` crate stepsim's streams implement: use `stepsim::rand` (and
+/// [`rand_distr`]) so that a model draws with the same version (see [`rng`]).
+pub use rand;
+/// The `rand_distr` crate (distributions: `Exp`, `Normal`, …) of the version that works
+/// with stepsim's streams (see [`rng`]).
+pub use rand_distr;
 pub use signal::SignalView;
 pub use stats::{
     ConfidenceInterval, Histogram, StatsError, StatsTable, Summary, Tally, TimeWeighted,

@@ -11,6 +11,11 @@
 //! - **One enum**: `type Proc = Actor` where `enum Actor { Coder(Coder), Manager(Manager) }`
 //!   implements `Process` by forwarding to its variants: static dispatch, no `Box`.
 //!
+//! A [`Simulation`](crate::Simulation) can move to another thread (it is `Send`) when its
+//! processes, items and causes are `Send`: an enum of `Send` processes is, and so is
+//! `type Proc = Box<dyn Process<Self> + Send>`; [`Boxed`]'s plain `Box<dyn Process<_>>` is
+//! not (see the [`Simulation`](crate::Simulation) docs for an example).
+//!
 //! # Unit-testing a state machine
 //! `step` is an ordinary method: make a simulation, take a [`Context`] from
 //! [`Simulation::context`](crate::Simulation::context), and feed wakes by hand.
@@ -126,6 +131,9 @@ impl<M: Model, P: Process<M> + ?Sized> Process<M> for Box<P> {
 }
 
 /// A ready-made [`Model`] with boxed processes: queues carry `T`, interrupts carry `I`.
+///
+/// Its processes are `Box<dyn Process<_>>`, not `Send`, so its simulations stay on the
+/// thread that made them; for one that moves, see [`Simulation`](crate::Simulation).
 ///
 /// ```
 /// use stepsim::{Boxed, Command, Context, Outcome, Process, Simulation, Wake};

@@ -196,7 +196,7 @@ impl Timeline {
     /// The timeline of everything recorded in `log` so far (which should record waits:
     /// [`TraceLog::with_waits`]; without them there are markers but no intervals).
     pub fn from_log(log: &TraceLog) -> Self {
-        Self::build(log.records.borrow().iter())
+        Self::build(log.lock().iter())
     }
 
     /// The timeline of these records, in the order they were recorded.

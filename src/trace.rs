@@ -3,7 +3,8 @@
 //! Install one with [`Simulation::observe`](crate::Simulation::observe). Without an observer
 //! the engine only tests an `Option` per event. The built-in [`TraceLog`] keeps the events in
 //! memory: tests assert on it, and it writes them as CSV. Any `FnMut(&TraceEvent)` is an
-//! observer too, for streaming or filtering.
+//! observer too, for streaming or filtering. Observers are `Send` (so is a simulation that
+//! has one): a closure that collects records into an `Arc<Mutex<..>>`, not an `Rc`.
 //!
 //! ```
 //! use stepsim::{Boxed, Command, Context, Process, Simulation, TraceLog, Wake};
@@ -82,10 +83,9 @@
 
 use crate::command::{Command, Masked, Wait, WakeKind};
 use crate::handle::{ActivityId, BarrierId, ContainerId, Pid, QueueId, ResourceId, SignalId};
-use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What happened in one traced event.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -331,10 +331,12 @@ pub struct Record {
 }
 
 /// An in-memory trace; clones share the same log, so keep one and give one to
-/// [`Simulation::observe`](crate::Simulation::observe).
+/// [`Simulation::observe`](crate::Simulation::observe). It is `Send` and `Sync` (the records
+/// sit behind an `Arc<Mutex<..>>`), so a simulation observed by one can run on another
+/// thread while this thread keeps the other clone.
 #[derive(Clone, Default)]
 pub struct TraceLog {
-    pub(crate) records: Rc<RefCell<Vec<Record>>>,
+    records: Arc<Mutex<Vec<Record>>>,
     waits: bool,
 }
 
@@ -349,24 +351,32 @@ impl TraceLog {
     /// [`Timeline`](crate::timeline::Timeline) is built from.
     pub fn with_waits() -> Self {
         TraceLog {
-            records: Rc::default(),
+            records: Arc::default(),
             waits: true,
         }
     }
 
+    /// The records, locked. A panic while a clone held the lock (only ever inside
+    /// `on_event`, whose push cannot be left half done) does not hide them.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Vec<Record>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// A copy of every record so far.
     pub fn records(&self) -> Vec<Record> {
-        self.records.borrow().clone()
+        self.lock().clone()
     }
 
     /// Number of records so far.
     pub fn len(&self) -> usize {
-        self.records.borrow().len()
+        self.lock().len()
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.records.borrow().is_empty()
+        self.lock().is_empty()
     }
 
     /// Writes the log as CSV, header included, to any writer (a file, stdout).
@@ -378,7 +388,7 @@ impl TraceLog {
     pub fn to_csv(&self) -> String {
         let mut out = String::from(CSV_HEADER);
         out.push('\n');
-        for r in self.records.borrow().iter() {
+        for r in self.lock().iter() {
             let e = TraceEvent {
                 time: r.time,
                 pid: r.pid,
@@ -393,7 +403,7 @@ impl TraceLog {
 
 impl Observer for TraceLog {
     fn on_event(&mut self, e: &TraceEvent<'_>) {
-        self.records.borrow_mut().push(Record {
+        self.lock().push(Record {
             time: e.time,
             pid: e.pid,
             name: e.name.to_owned(),

@@ -1,7 +1,7 @@
 //! Monitors on queues, resources and containers: queueing theory, Little's law, and small
 //! hand-computed histories.
 
-use rand_distr::{Distribution, Exp};
+use stepsim::rand_distr::{Distribution, Exp};
 use stepsim::stats::{ConfidenceInterval, Summary};
 use stepsim::{
     Boxed, Capacity, Command, Context, Outcome, Process, QueueId, ResourceId, Simulation, Stream,
@@ -87,7 +87,7 @@ fn mmc_batches(
     sim.monitor(servers, "servers").unwrap();
     sim.spawn(Box::new(Source {
         servers,
-        rng: sim.stream(1),
+        rng: sim.new_stream(1),
         gaps: Exp::new(lambda).unwrap(),
         services: Exp::new(mu).unwrap(),
     }));
@@ -201,11 +201,11 @@ fn a_queue_monitor_obeys_littles_law() {
     sim.monitor(q, "buffer").unwrap();
     sim.spawn(Box::new(Producer {
         q,
-        rng: sim.stream(1),
+        rng: sim.new_stream(1),
     }));
     sim.spawn(Box::new(Consumer {
         q,
-        rng: sim.stream(2),
+        rng: sim.new_stream(2),
     }));
     sim.run_until(50_000.0).unwrap();
     let now = sim.now();

@@ -1030,7 +1030,7 @@ fn build(plan: &Plan) -> Model {
             id,
             role,
             last: None,
-            rng: sim.stream(id as u64),
+            rng: sim.new_stream(id as u64),
             ledger: ledger.clone(),
         };
         let pid = sim.spawn_named(format!("{name}-{id}"), Box::new(actor));

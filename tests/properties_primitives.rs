@@ -1442,7 +1442,7 @@ fn build(plan: &Plan) -> Model {
             resumes_left: 0,
             held: BTreeMap::new(),
             preempted: Vec::new(),
-            rng: sim.stream(id as u64),
+            rng: sim.new_stream(id as u64),
             ledger: ledger.clone(),
         };
         let pid = sim.spawn_named(format!("actor-{id}"), Box::new(actor));

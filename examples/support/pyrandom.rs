@@ -3,7 +3,8 @@
 //! Used by the ports of SimPy's example programs (and their tests) so that a port consumes
 //! exactly the random numbers the Python program does and prints exactly what it prints. It
 //! is not part of stepsim's API: models should use the simulation's independent streams
-//! (`sim.stream(key)`), which are faster, statistically better and keyed per purpose.
+//! (`cx.rng()`, `sim.new_stream(key)`), which are faster, statistically better and keyed
+//! per process or purpose.
 //!
 //! Include it from an example with
 //!

@@ -13,9 +13,9 @@
 
 use super::model::{Cx, Interruption, Job, JobKind, Office, Team};
 use super::params::{Interrupts, Params};
-use rand::RngExt;
-use rand_distr::{Distribution, Exp, LogNormal};
 use std::rc::Rc;
+use stepsim::rand::RngExt;
+use stepsim::rand_distr::{Distribution, Exp, LogNormal};
 use stepsim::{Command, Outcome, Pid, Process, Simulation, Stream, Wake};
 
 /// The interrupter; see the [module docs](self).
@@ -45,9 +45,9 @@ impl Interrupter {
             gap: Exp::new(1.0 / params.t_interrupt_interval).expect("t_interrupt_interval > 0"),
             duration: LogNormal::new(params.t_interrupt_mean, params.t_interrupt_std)
                 .expect("t_interrupt_std >= 0"),
-            gaps: sim.stream_named("interrupt-gaps"),
-            targets: sim.stream_named("interrupt-targets"),
-            durations: sim.stream_named("interrupt-durations"),
+            gaps: sim.new_stream_named("interrupt-gaps"),
+            targets: sim.new_stream_named("interrupt-targets"),
+            durations: sim.new_stream_named("interrupt-durations"),
         }
     }
 

@@ -13,9 +13,9 @@
 
 use super::model::{Cx, Interruption, Job, JobKind, Office, Team};
 use super::params::Params;
-use rand::RngExt;
-use rand_distr::{Distribution, Exp, LogNormal};
 use std::rc::Rc;
+use stepsim::rand::RngExt;
+use stepsim::rand_distr::{Distribution, Exp, LogNormal};
 use stepsim::{Command, Outcome, Process, Simulation, Stream, Wake};
 
 /// The manager; see the [module docs](self).
@@ -37,9 +37,9 @@ impl Manager {
             gap: Exp::new(1.0 / params.t_job_interval).expect("t_job_interval > 0"),
             duration: LogNormal::new(params.t_job_mean, params.t_job_std).expect("t_job_std >= 0"),
             p_pair: if params.pairs() { params.p_pair } else { 0.0 },
-            gaps: sim.stream_named("job-gaps"),
-            durations: sim.stream_named("job-durations"),
-            pairs: sim.stream_named("job-pairs"),
+            gaps: sim.new_stream_named("job-gaps"),
+            durations: sim.new_stream_named("job-durations"),
+            pairs: sim.new_stream_named("job-pairs"),
         }
     }
 }

@@ -12,9 +12,9 @@
 
 use super::model::{Cx, Interruption, Job, Office, Tally, Team};
 use super::params::{Params, Rework};
-use rand::RngExt;
 use std::mem;
 use std::rc::Rc;
+use stepsim::rand::RngExt;
 use stepsim::{Command, Outcome, Process, Simulation, Stream, Wake};
 
 /// A tester; see the [module docs](self).
@@ -45,7 +45,7 @@ impl Tester {
             desk,
             p_rework: params.p_rework,
             rework: params.rework,
-            verdicts: sim.stream_named(&format!("tester-{index}")),
+            verdicts: sim.new_stream_named(&format!("tester-{index}")),
             office,
             state: State::Idle,
         }

@@ -69,6 +69,91 @@ pub(crate) struct Branch {
     pub done: bool,
 }
 
+/// The branches of a process's current wait: none, one inline (the common case), or a list
+/// on the heap. 24 bytes, where a `SmallVec<[Branch; 1]>` takes 32: the tag lives in a
+/// niche of the inline branch. A list that spilled to the heap keeps its allocation when
+/// cleared (and is handed to the next process when its slot is freed), so steady-state
+/// `FirstOf`s do not allocate.
+#[derive(Default)]
+pub(crate) enum BranchList {
+    #[default]
+    Empty,
+    One(Branch),
+    // Boxed on purpose: a `Vec` inline (24 bytes) would make the list 32 bytes again, and a
+    // list spills only for `FirstOf`/`AllOf`, keeping its allocation afterwards.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<Branch>>),
+}
+
+impl BranchList {
+    pub fn as_slice(&self) -> &[Branch] {
+        match self {
+            BranchList::Empty => &[],
+            BranchList::One(b) => std::slice::from_ref(b),
+            BranchList::Many(v) => v,
+        }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [Branch] {
+        match self {
+            BranchList::Empty => &mut [],
+            BranchList::One(b) => std::slice::from_mut(b),
+            BranchList::Many(v) => v,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Branch> {
+        self.as_slice().iter()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Branch> {
+        self.as_slice().get(i)
+    }
+
+    pub fn push(&mut self, branch: Branch) {
+        match self {
+            BranchList::Empty => *self = BranchList::One(branch),
+            BranchList::One(first) => {
+                let mut v = Vec::with_capacity(4);
+                v.push(*first);
+                v.push(branch);
+                *self = BranchList::Many(Box::new(v));
+            }
+            BranchList::Many(v) => v.push(branch),
+        }
+    }
+
+    /// Empties the list, keeping a heap allocation for the next wait.
+    pub fn clear(&mut self) {
+        match self {
+            BranchList::Many(v) => v.clear(),
+            _ => *self = BranchList::Empty,
+        }
+    }
+
+    /// Whether the list lives on the heap.
+    pub fn spilled(&self) -> bool {
+        matches!(self, BranchList::Many(_))
+    }
+}
+
+impl std::ops::Index<usize> for BranchList {
+    type Output = Branch;
+    fn index(&self, i: usize) -> &Branch {
+        &self.as_slice()[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for BranchList {
+    fn index_mut(&mut self, i: usize) -> &mut Branch {
+        &mut self.as_mut_slice()[i]
+    }
+}
+
 /// What validating one wait looks at.
 #[derive(Copy, Clone)]
 enum Check<'a, T> {
@@ -1504,12 +1589,16 @@ impl<M: Model> Simulation<M> {
         let sim = self.id;
         let on = match slot.shape {
             Shape::FirstOf => WaitKind::FirstOf {
-                branches: slot.branches.last().map_or(0, |b| b.group as u32 + 1),
+                branches: slot
+                    .branches
+                    .as_slice()
+                    .last()
+                    .map_or(0, |b| b.group as u32 + 1),
             },
             Shape::AllOf => WaitKind::AllOf {
                 branches: slot.branches.len() as u32,
             },
-            Shape::Single => match slot.branches.first().map(|b| b.wait) {
+            Shape::Single => match slot.branches.as_slice().first().map(|b| b.wait) {
                 None | Some(BranchWait::Yield) => WaitKind::Yield,
                 Some(BranchWait::Sleep(_)) => WaitKind::Sleep,
                 Some(BranchWait::Get(q)) => WaitKind::Get(QueueId { sim, idx: q }),

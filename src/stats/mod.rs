@@ -43,8 +43,8 @@
 //! Student t interval ([`Summary::ci`]). Here an M/M/1 queue (arrival rate 0.8, service rate
 //! 1) by Lindley's recursion, whose mean wait in queue is ρ/(μ − λ) = 4:
 //! ```
-//! use rand::SeedableRng;
-//! use rand_distr::{Distribution, Exp};
+//! use stepsim::rand::SeedableRng;
+//! use stepsim::rand_distr::{Distribution, Exp};
 //! use stepsim::stats::{Summary, Tally};
 //!
 //! let (arrive, serve) = (Exp::new(0.8).unwrap(), Exp::new(1.0).unwrap());
@@ -94,8 +94,8 @@
 //!
 //! The number in an M/M/1 system with ρ = 0.5 averages ρ/(1 − ρ) = 1:
 //! ```
-//! use rand::{RngExt, SeedableRng};
-//! use rand_distr::{Distribution, Exp};
+//! use stepsim::rand::{RngExt, SeedableRng};
+//! use stepsim::rand_distr::{Distribution, Exp};
 //! use stepsim::stats::TimeWeighted;
 //!
 //! let (lambda, mu) = (0.5, 1.0);

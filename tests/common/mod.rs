@@ -6,12 +6,12 @@
 use proptest::prelude::*;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use rand::RngExt;
-use rand_distr::{Distribution, Exp};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use stepsim::Stream;
+use stepsim::rand::RngExt;
+use stepsim::rand_distr::{Distribution, Exp};
 
 /// Settings for `cases` cases. Failures found are pinned as plain regression tests in the
 /// test files, not in a regressions file.
