@@ -1,5 +1,5 @@
 //! Runs every example program and compares its standard output, byte for byte, with
-//! `tests/expected/NAME.txt`.
+//! `tests/expected/NAME.txt` (an example may be given arguments, such as a small `--reps`).
 //!
 //! The test first runs `cargo build --examples` (with the same profile and target
 //! directory as its own binary, found from `std::env::current_exe()`: `target/<profile>/
@@ -64,9 +64,10 @@ fn expected_path(name: &str) -> PathBuf {
         .join(format!("{name}.txt"))
 }
 
-/// Runs the example and compares its output with the expected file.
-fn check(name: &str) {
+/// Runs the example (with `args`) and compares its output with the expected file.
+fn check(name: &str, args: &[&str]) {
     let output = Command::new(example_binary(name))
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("running example {name}: {e}"));
     let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
@@ -108,11 +109,11 @@ fn check(name: &str) {
 }
 
 macro_rules! examples {
-    ($($name:ident),* $(,)?) => {
+    ($($name:ident $([$($arg:literal),*])?),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                check(stringify!($name));
+                check(stringify!($name), &[$($($arg),*)?]);
             }
         )*
 
@@ -148,4 +149,8 @@ examples!(
     carwash,
     movie_renege,
     process_communication,
+    // The modeler's examples, each with a SimPy twin in `examples/simpy/`; a few
+    // replications here (their default is 100).
+    emergency_department["--reps", "5"],
+    breakdowns["--reps", "5"],
 );
