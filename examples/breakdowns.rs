@@ -34,9 +34,7 @@
 //! (`stepsim::stats::Tally`) keep the sums. The two shares leave out the piece of work in
 //! progress at the end (SimPy's twin books them the same way); the repairman is never idle.
 //!
-//! Random numbers: each machine keeps its own `Stream` (`sim.stream(machine)`); with a
-//! per-process `cx.rng()` the marked line in `Machine::step` becomes `let rng =
-//! cx.rng();` and the `rng` field goes.
+//! Random numbers: each machine draws from its own stream, `cx.rng()`.
 //!
 //! Run it with `cargo run --release --example breakdowns [-- --reps N]`.
 
@@ -73,7 +71,6 @@ struct Shop {
 
 struct Machine {
     id: usize,
-    rng: Stream,
     /// Running time left until the next breakdown.
     ttf: f64,
     /// Work left on the part at hand.
@@ -99,7 +96,7 @@ fn part_time(rng: &mut Stream) -> f64 {
 impl Process<M> for Machine {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<()>) -> Command<()> {
         let (now, shop) = (cx.now(), self.shop.clone());
-        let rng = &mut self.rng; // with a per-process stream: `let rng = cx.rng();`
+        let rng = cx.rng(); // this machine's own stream
         match wake {
             Wake::Started => {
                 self.ttf = Exp::new(1.0 / MTTF).unwrap().sample(rng);
@@ -168,10 +165,9 @@ fn replication(seed: u64) -> Result<Vec<(String, f64)>, stepsim::Error> {
     let shop = Rc::new(Shop { repairman, stats });
     let books = shop.clone(); // to read after the run
     for id in 0..MACHINES {
-        let (rng, shop) = (sim.stream(id as u64), shop.clone());
+        let shop = shop.clone();
         sim.spawn(Box::new(Machine {
             id,
-            rng,
             ttf: 0.0,
             left: 0.0,
             broke_at: None,

@@ -34,9 +34,7 @@
 //! time-weighted number waiting), from `sim.monitor`. SimPy samples its utilizations and
 //! queue lengths once a minute: estimates of the same means.
 //!
-//! Random numbers: each process keeps the `Stream` it was given (`sim.stream(key)`); with
-//! a per-process `cx.rng()` the marked line in `Arrivals::step` becomes `let rng =
-//! cx.rng();` and the `rng` field goes.
+//! Random numbers: the arrivals process draws everything from its own stream, `cx.rng()`.
 //!
 //! Run it with `cargo run --release --example emergency_department [-- --reps N]`.
 
@@ -45,9 +43,9 @@ use rand::distr::weighted::WeightedIndex;
 use rand_distr::{Distribution, Exp};
 use std::cell::RefCell;
 use std::rc::Rc;
+use stepsim::Wake;
 use stepsim::stats::{Summary, Tally};
 use stepsim::{Boxed, Command, Context, First, Outcome, Priority, Process, ResourceId, Simulation};
-use stepsim::{Stream, Wake};
 
 type M = Boxed<()>;
 const ARRIVAL_MEAN: f64 = 5.0;
@@ -69,24 +67,24 @@ struct Ed {
 }
 
 struct Arrivals {
-    rng: Stream,
     ed: Rc<Ed>,
 }
 
 impl Process<M> for Arrivals {
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<()>) -> Command<()> {
-        let rng = &mut self.rng; // with a per-process stream: `let rng = cx.rng();`
+        let rng = cx.rng(); // the arrivals' own stream
         if let Wake::Completed(_) = wake {
             let class = WeightedIndex::new(P_CLASS).unwrap().sample(rng);
-            cx.spawn(Box::new(Patient {
+            let patient = Patient {
                 class,
                 triage: rng.random_range(TRIAGE),
                 left: Exp::new(1.0 / TREATMENT_MEAN[class]).unwrap().sample(rng),
                 stage: Stage::Triage,
                 ed: self.ed.clone(),
-            }));
+            };
+            cx.spawn(Box::new(patient));
         }
-        Command::Sleep(Exp::new(1.0 / ARRIVAL_MEAN).unwrap().sample(rng))
+        Command::Sleep(Exp::new(1.0 / ARRIVAL_MEAN).unwrap().sample(cx.rng()))
     }
 }
 
@@ -177,10 +175,7 @@ fn replication(seed: u64) -> Result<Vec<(&'static str, f64)>, stepsim::Error> {
         doctors,
         waits,
     });
-    sim.spawn(Box::new(Arrivals {
-        rng: sim.stream(1),
-        ed: ed.clone(),
-    }));
+    sim.spawn(Box::new(Arrivals { ed: ed.clone() }));
     sim.spawn(Box::new(Handover { doctors }));
     sim.run_until(DAY)?; // the warm-up
     sim.reset_monitors();
