@@ -71,18 +71,19 @@ pub struct Priority {
 }
 
 impl Priority {
-    /// A request at `level` that preempts (on a preemptive resource).
-    pub fn new(level: f64) -> Self {
+    /// A request at `level` that preempts (on a preemptive resource): `Priority::new(1)`,
+    /// `Priority::new(0.5)`.
+    pub fn new(level: impl Into<f64>) -> Self {
         Priority {
-            level,
+            level: level.into(),
             preempt: true,
         }
     }
 
     /// A request at `level` that waits instead of preempting.
-    pub fn without_preempting(level: f64) -> Self {
+    pub fn without_preempting(level: impl Into<f64>) -> Self {
         Priority {
-            level,
+            level: level.into(),
             preempt: false,
         }
     }

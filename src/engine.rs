@@ -71,8 +71,11 @@ use waits::{BranchList, Shape};
 /// How a value is copied for each receiver, captured where `T: Clone` was known.
 pub(crate) type CloneFn<T> = fn(&T) -> T;
 
-/// The wake type of a model.
-pub(crate) type WakeOf<M> = Wake<<M as Model>::Item, <M as Model>::Cause>;
+/// The wake type of a model: what its processes' `step` receives.
+pub type WakeOf<M> = Wake<<M as Model>::Item, <M as Model>::Cause>;
+
+/// The command type of a model: what its processes' `step` returns.
+pub type CommandOf<M> = Command<<M as Model>::Item>;
 
 pub(crate) const URGENT: u64 = 0;
 pub(crate) const NORMAL: u64 = 1 << 63;
@@ -669,33 +672,33 @@ impl<M: Model> Simulation<M> {
     }
 
     /// A FIFO queue.
-    pub fn queue(&mut self, capacity: Capacity) -> Result<QueueId, Error> {
-        self.add_queue(capacity, None, false)
+    pub fn queue(&mut self, capacity: impl Into<Capacity>) -> Result<QueueId, Error> {
+        self.add_queue(capacity.into(), None, false)
     }
 
     /// A priority queue: `Get` takes the smallest item by `Ord`, FIFO among equals.
-    pub fn priority_queue(&mut self, capacity: Capacity) -> Result<QueueId, Error>
+    pub fn priority_queue(&mut self, capacity: impl Into<Capacity>) -> Result<QueueId, Error>
     where
         M::Item: Ord,
     {
-        self.add_queue(capacity, Some(<M::Item as Ord>::cmp), false)
+        self.add_queue(capacity.into(), Some(<M::Item as Ord>::cmp), false)
     }
 
     /// A priority queue ordered by `order` (smallest first), FIFO among equals.
     pub fn priority_queue_by(
         &mut self,
-        capacity: Capacity,
+        capacity: impl Into<Capacity>,
         order: fn(&M::Item, &M::Item) -> Ordering,
     ) -> Result<QueueId, Error> {
-        self.add_queue(capacity, Some(order), false)
+        self.add_queue(capacity.into(), Some(order), false)
     }
 
     /// A filter queue (SimPy's `FilterStore`): FIFO, and a
     /// [`Command::GetWhere`] takes the first item its filter accepts,
     /// waiting until one arrives. Every waiting getter is tried in order, so a getter whose
     /// filter matches nothing does not block the others.
-    pub fn filter_queue(&mut self, capacity: Capacity) -> Result<QueueId, Error> {
-        self.add_queue(capacity, None, true)
+    pub fn filter_queue(&mut self, capacity: impl Into<Capacity>) -> Result<QueueId, Error> {
+        self.add_queue(capacity.into(), None, true)
     }
 
     /// A resource with `capacity` slots (at least 1), served FIFO.

@@ -89,7 +89,7 @@ pub use command::{
 };
 pub use container::ContainerView;
 pub use context::Context;
-pub use engine::{Blocked, Ended, Simulation};
+pub use engine::{Blocked, CommandOf, Ended, Simulation, WakeOf};
 pub use error::{Error, Origin, ProcessRef};
 pub use handle::{ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 pub use monitor::{ContainerMonitor, QueueMonitor, ResourceMonitor, Statistics};

@@ -92,13 +92,20 @@ use crate::monitor::QueueMonitor;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
-/// How many items a queue can hold.
+/// How many items a queue can hold: [`Capacity::Unbounded`], or a number
+/// (`sim.queue(10)` is `sim.queue(Capacity::Bounded(10))`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Capacity {
     /// No limit: `Put` never waits.
     Unbounded,
     /// At most this many items (at least 1); `Put` waits while the queue is full.
     Bounded(usize),
+}
+
+impl From<usize> for Capacity {
+    fn from(n: usize) -> Self {
+        Capacity::Bounded(n)
+    }
 }
 
 /// A blocked request: which process, which of its waits, which branch, and its ticket.

@@ -505,3 +505,30 @@ fn inside_a_process_pid_is_its_own() {
     assert_eq!(*seen.borrow(), Some((p, false)));
     assert!(sim.context().is_outside());
 }
+
+#[test]
+fn whole_numbers_and_counts_read_as_they_are_written() {
+    let mut sim = Simulation::<M>::new(0);
+    let q = sim.queue(10).unwrap();
+    assert_eq!(sim.queue_view(q).unwrap().capacity(), Capacity::Bounded(10));
+    assert_eq!(Priority::new(1), Priority::new(1.0));
+    assert!(!Priority::without_preempting(2).preempt);
+}
+
+#[test]
+fn a_model_names_its_wake_and_command_types() {
+    use stepsim::{CommandOf, WakeOf};
+    struct Echo;
+    impl Process<M> for Echo {
+        fn step(&mut self, _: &mut Context<'_, M>, wake: WakeOf<M>) -> CommandOf<M> {
+            match wake {
+                Wake::Started => Command::Sleep(1.0),
+                _ => Command::Done,
+            }
+        }
+    }
+    let mut sim = Simulation::<M>::new(0);
+    sim.spawn(Box::new(Echo));
+    sim.run().unwrap();
+    assert_eq!(sim.now(), 1.0);
+}
