@@ -41,7 +41,7 @@
 
 use crate::activity::{Activity, ActivityState, ActivityView};
 use crate::barrier::{BarrierState, BarrierView};
-use crate::command::{Command, Exit, Interrupt, Outcome, Places, Preempted, Reason, Wake};
+use crate::command::{Command, Exit, Interrupt, Outcome, Places, Reason, Wake};
 use crate::container::{ContainerState, ContainerView};
 use crate::context::Context;
 use crate::error::{Error, Origin, ProcessRef};
@@ -161,7 +161,6 @@ impl Phase {
 /// An interrupt waiting for delivery.
 pub(crate) enum Pending<I> {
     User(I),
-    Preempted(Preempted),
     /// Pulled into an activity (its index).
     Summons(u32),
 }
@@ -402,6 +401,8 @@ pub struct Simulation<M: Model> {
     observer: Option<Box<dyn Observer + Send>>,
     /// The observer wants [`TraceKind::Wait`] events (asked once, when it was installed).
     pub(crate) trace_waits: bool,
+    /// The process whose command is registering now, if any.
+    pub(crate) registering: Option<usize>,
     /// Requests made so far: each request's ticket, its place in its line.
     pub(crate) tickets: u64,
     /// Where the requests of a resumed wait stood, while it registers.
@@ -457,6 +458,7 @@ impl<M: Model> Simulation<M> {
             fail_when_blocked: false,
             keep_finished: false,
             finished: HashMap::new(),
+            registering: None,
             tickets: 0,
             places: Places::new(),
             withdrawn: Places::new(),
@@ -1521,7 +1523,6 @@ impl<M: Model> Simulation<M> {
         self.recheck_taken_slots(&taken);
         let cause = match cause {
             Pending::User(cause) => Reason::Interrupt(cause),
-            Pending::Preempted(preempted) => Reason::Preempted(preempted),
             Pending::Summons(a) => {
                 let slot = &mut self.procs[idx];
                 slot.available = false;

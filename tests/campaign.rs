@@ -15,7 +15,7 @@
 //!   does the same for an input of the fuzzer.
 //!
 //! Failures whose signature is a known engine defect (`driver::KNOWN_DEFECTS`, each with a
-//! standalone reproducer in `tests/campaign_findings.rs`) are reported as such and do not
+//! standalone reproducer in `tests/preemption_news.rs`) are reported as such and do not
 //! fail the campaign; any other failure does.
 //!
 //! The fuzz target `fuzz/fuzz_targets/campaign.rs` drives the same models from the fuzzer's
@@ -39,7 +39,7 @@
 //! 274 k resumed sleeps ended, on time; 25.5 k line-order checks; 74.8 k releases of a slot
 //! lost to preemption, each a no-op; 217 k invalid commands, 4,711 planted panics, 1.29 M
 //! stall probes. No failure but one known engine defect (a holder stepped after losing its
-//! slot, untold: 329 seeds, see `tests/campaign_findings.rs`). The fuzzer ran 180 s
+//! slot, untold: 329 seeds, see `tests/preemption_news.rs`). The fuzzer ran 180 s
 //! (12,788 inputs) with no other crash.
 
 #[path = "campaign/driver.rs"]
@@ -142,7 +142,7 @@ impl Campaign {
         }
         for (sig, f) in &self.findings {
             let what = match known_defect(sig) {
-                Some(test) => format!("KNOWN ENGINE DEFECT (tests/campaign_findings.rs, {test})"),
+                Some(test) => format!("KNOWN ENGINE DEFECT (tests/preemption_news.rs, {test})"),
                 None => "FAILURE".to_owned(),
             };
             out.push_str(&format!(

@@ -1,7 +1,7 @@
 //! Fuzzes the random-model campaign: the fuzzer's bytes are the model's choices (see
 //! `tests/campaign/driver.rs`). Any failure of the campaign's checks, an engine panic, or
 //! two runs of the same bytes that differ, is a crash — except the known engine defects
-//! (`driver::KNOWN_DEFECTS`, reproduced in `tests/campaign_findings.rs`), so that the fuzzer
+//! (`driver::KNOWN_DEFECTS`, reproduced in `tests/preemption_news.rs`), so that the fuzzer
 //! looks for others; `STEPSIM_FUZZ_KNOWN=1` makes those crash too.
 #![no_main]
 

@@ -8,11 +8,11 @@
 //! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the queue) can
 //! never match a later one.
 
-use super::{Hook, Kind, NORMAL, Pending, Phase, Rare, Simulation, WakeOf};
+use super::{Hook, Kind, NORMAL, Phase, Rare, Simulation, WakeOf};
 use crate::command::Places;
 use crate::command::{
-    Branches, Command, Exit, First, MAX_BRANCHES, Masked, Outcome, Place, Preempted, Priority,
-    Wait, Wake,
+    Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
+    Priority, Reason, Wait, Wake,
 };
 use crate::container::ContainerState;
 use crate::error::Error;
@@ -463,8 +463,16 @@ impl<M: Model> Simulation<M> {
             }
             command => command,
         };
+        // While its command registers, the process is not yet told of a preemption (a branch
+        // completing later in the registration would step it first); it looks again after.
+        self.registering = Some(idx);
         let result = self.start(idx, command);
+        self.registering = None;
         self.places.clear();
+        let slot = &self.procs[idx];
+        if slot.spared && slot.phase == Phase::Waiting && !slot.masked {
+            self.recheck_spared(idx);
+        }
         Ok(result)
     }
 
@@ -1354,16 +1362,16 @@ impl<M: Model> Simulation<M> {
                 let vi = victim.pid.idx as usize;
                 self.procs[vi].holds -= 1;
                 self.procs[vi].rare().lost.push(r);
-                self.post_interrupt(
+                self.tell_preempted(
                     vi,
-                    Pending::Preempted(Preempted {
+                    Preempted {
                         by: requester,
                         since: victim.since,
                         resource: ResourceId {
                             sim: self.id,
                             idx: r,
                         },
-                    }),
+                    },
                 );
             }
         }
@@ -1476,14 +1484,39 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Whether a holder can be told at once that it lost its slot: it waits in an
-    /// interruptible wait with no interrupt ahead of the news. Otherwise (a masked wait, an
-    /// activity, a wake on its way, interrupts queued) it would go on working with a slot
-    /// that already serves another, so it keeps the slot until it can be told.
+    /// interruptible wait, fully registered, with no interrupt ahead of the news. Otherwise
+    /// (a masked wait, an activity, a wake on its way, interrupts queued, its command still
+    /// registering) it would go on working with a slot that already serves another, so it
+    /// keeps the slot until it can be told.
     pub(crate) fn can_be_told(&self, pid: Pid) -> bool {
         self.live(pid).is_some_and(|i| {
             let slot = &self.procs[i];
-            slot.phase == Phase::Waiting && !slot.masked && !slot.has_interrupts()
+            slot.phase == Phase::Waiting
+                && !slot.masked
+                && !slot.has_interrupts()
+                && self.registering != Some(i)
         })
+    }
+
+    /// Tells a holder that could be told at once (see [`Self::can_be_told`]) that it lost its
+    /// slot: its wait is withdrawn now, so nothing can complete it before the news arrives,
+    /// and the news is its next wake, delivered urgently at this instant as an interrupt
+    /// would be.
+    fn tell_preempted(&mut self, idx: usize, preempted: Preempted) {
+        let waited = self.now - self.procs[idx].since;
+        let (request, taken, places) = self.withdraw_all(idx);
+        self.recheck_taken_slots(&taken);
+        let wake = Wake::Interrupted(Interrupt {
+            cause: Reason::Preempted(preempted),
+            request,
+            waited,
+            taken,
+            places,
+        });
+        let slot = &mut self.procs[idx];
+        slot.phase = Phase::Satisfied;
+        slot.ready = self.wakes.insert(wake) as u32;
+        self.schedule(self.now, super::URGENT, idx as u32, 0, Kind::Resume);
     }
 
     /// No holder of `r` could be preempted for a request with `key`: those spared because

@@ -58,7 +58,7 @@
 //! Determinism (same choices, same trace and outcome) is checked by the callers, which run
 //! every model twice and compare [`Report::trace`] and [`Report::summary`]. Failures with a
 //! signature in [`KNOWN_DEFECTS`] are engine defects already reproduced in
-//! `tests/campaign_findings.rs`: the callers report them without failing.
+//! `tests/preemption_news.rs`: the callers report them without failing.
 #![allow(dead_code)]
 
 use rand::{Rng, SeedableRng};
@@ -85,16 +85,12 @@ type Cmd = Command<Item>;
 type W = Wake<Item, Cause>;
 type Int = Interrupt<Item, Cause>;
 
-/// Failure signatures of engine defects the campaign found and `tests/campaign_findings.rs`
+/// Failure signatures of engine defects the campaign found and `tests/preemption_news.rs`
 /// reproduces (with the name of its test): reported, but not failing the quick pass, and
 /// ignored by the fuzz target, so that both go on looking for others.
-pub const KNOWN_DEFECTS: &[(&str, &str)] = &[(
-    "a process was stepped believing it holds a slot that the engine took away (not told of a preemption)",
-    "a_holder_preempted_while_registering_a_first_of_is_told_before_it_works_on, \
-     a_holder_whose_wait_completes_before_the_news_of_its_preemption_is_told_first",
-)];
+pub const KNOWN_DEFECTS: &[(&str, &str)] = &[];
 
-/// The test of `tests/campaign_findings.rs` that reproduces a known engine defect with
+/// The test of `tests/preemption_news.rs` that reproduces a known engine defect with
 /// this signature, if it is one.
 pub fn known_defect(signature: &str) -> Option<&'static str> {
     KNOWN_DEFECTS
@@ -563,7 +559,7 @@ struct ProcRecord {
     /// Slots it was told it holds, by resource index.
     holds: BTreeMap<usize, u32>,
     /// Slots of those that the engine took away without telling it (a known engine defect,
-    /// see `tests/campaign_findings.rs`): found once, and left out of the later checks, which
+    /// see `tests/preemption_news.rs`): found once, and left out of the later checks, which
     /// would only repeat the finding, until the `Preempted` arrives.
     untold: BTreeMap<usize, u32>,
     /// Slots it was told it lost to preemption and has not released (nor acquired the
@@ -637,7 +633,7 @@ impl Process<M> for Actor {
 }
 
 /// The time of the last event the observer saw, and the first `(from, to)` step backwards.
-type ObservedClock = Rc<Cell<(f64, Option<(f64, f64)>)>>;
+type ObservedClock = std::sync::Arc<std::sync::Mutex<(f64, Option<(f64, f64)>)>>;
 
 /// The observer: the trace for the determinism check, the clock as every event sees it
 /// (also inside `run_until`, between the driver's checks), and a place for a planted panic.
@@ -650,9 +646,15 @@ struct Recorder {
 impl Observer for Recorder {
     fn on_event(&mut self, event: &TraceEvent<'_>) {
         plant(PanicSource::Observer);
-        let (last, back) = self.clock.get();
+        let (last, back) = *self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let back = back.or((event.time < last).then_some((last, event.time)));
-        self.clock.set((event.time, back));
+        *self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (event.time, back);
         self.log.on_event(event);
     }
 }
@@ -2524,10 +2526,10 @@ impl Driver {
         PLANTED.set(planted);
         let outside_budget = s.below(41) as u32;
         let trace = TraceLog::new();
-        let clock = Rc::new(Cell::new((0.0, None)));
+        let clock: ObservedClock = std::sync::Arc::new(std::sync::Mutex::new((0.0, None)));
         sim.observe(Recorder {
             log: trace.clone(),
-            clock: Rc::clone(&clock),
+            clock: std::sync::Arc::clone(&clock),
         });
         let shared = Rc::new(RefCell::new(shared));
         let mut driver = Driver {
@@ -2780,7 +2782,11 @@ impl Driver {
             self.stopped = true;
             return;
         }
-        if let (_, Some((from, to))) = self.clock.get() {
+        if let (_, Some((from, to))) = *self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             self.fail(
                 "the clock ran backwards",
                 format!("from {from} to {to} (seen by the observer)"),
