@@ -817,8 +817,9 @@ impl<T, I> Interrupt<T, I> {
     /// Carry on with the withdrawn wait, as if it had not been interrupted: a sleep (or a
     /// `FirstOf`/`AllOf` branch that sleeps) for the time that was left, and each request
     /// (get, put, acquire, container amount) back in the place in its line that it had —
-    /// ahead of everything that joined the line after it. Returning `request` instead
-    /// starts again: a whole sleep, at the back of the line.
+    /// ahead of every request still waiting that joined the line after it. (What was handed
+    /// out while it was withdrawn, between the interrupt and the resume, is not taken back.)
+    /// Returning `request` instead starts again: a whole sleep, at the back of the line.
     ///
     /// ```
     /// use stepsim::{Reason, Command, Interrupt, Outcome};
