@@ -1007,6 +1007,16 @@ impl<M: Model> Simulation<M> {
         self.fail_when_blocked = fail;
     }
 
+    /// What `pid` waits on now: `None` unless it is in a wait (it may be starting, its wake
+    /// on its way, finished, or not of this simulation).
+    pub fn waiting(&self, pid: Pid) -> Option<Waiting> {
+        if pid.sim != self.id {
+            return None;
+        }
+        let i = self.live(pid)?;
+        (self.procs[i].phase == Phase::Waiting).then(|| self.waiting_of(i))
+    }
+
     /// Every live process that waits for something other than time (a get, a put, a
     /// request, a join, a signal, a barrier, an activity, or a `FirstOf`/`AllOf` without a
     /// timer), in slot order, with what it waits on and since when. Once nothing is

@@ -1669,6 +1669,15 @@ impl Model {
                 for pid in view.holders() {
                     let key = lg.holds.get(&(ri, pid));
                     prop_assert!(key.is_some(), "resource {}: holder {:?} unknown", ri, pid);
+                    // A holder that cannot be told at once keeps its slot (README
+                    // "Preemption"): in a masked wait, attending, or not in a wait at all.
+                    let tellable = self.sim.waiting(pid).is_some_and(|w| {
+                        !w.masked && !matches!(w.on, stepsim::WaitKind::Attend(_))
+                    });
+                    if !tellable {
+                        hit("a worse holder spared: it could not be told");
+                        continue;
+                    }
                     prop_assert!(
                         key.unwrap().cmp_engine(&head) != std::cmp::Ordering::Greater,
                         "preemptive resource {}: the head request {:?} waits while {:?} holds a \
