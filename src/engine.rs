@@ -1327,24 +1327,31 @@ impl<M: Model> Simulation<M> {
         self.busy = before;
     }
 
+    #[inline]
     pub(crate) fn emit(&mut self, idx: usize, kind: TraceKind) {
         if self.observer.is_some() {
-            let before = self.enter(Some(self.pid_of(idx)), "an observer");
-            let obs = self.observer.as_mut().expect("checked");
-            let slot = &self.procs[idx];
-            let event = TraceEvent {
-                time: self.now,
-                pid: Pid {
-                    sim: self.id,
-                    idx: idx as u32,
-                    generation: self.meta[idx].generation,
-                },
-                name: slot.name().unwrap_or(""),
-                kind,
-            };
-            obs.on_event(&event);
-            self.leave(before);
+            self.emit_to_observer(idx, kind);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn emit_to_observer(&mut self, idx: usize, kind: TraceKind) {
+        let before = self.enter(Some(self.pid_of(idx)), "an observer");
+        let obs = self.observer.as_mut().expect("checked");
+        let slot = &self.procs[idx];
+        let event = TraceEvent {
+            time: self.now,
+            pid: Pid {
+                sim: self.id,
+                idx: idx as u32,
+                generation: self.meta[idx].generation,
+            },
+            name: slot.name().unwrap_or(""),
+            kind,
+        };
+        obs.on_event(&event);
+        self.leave(before);
     }
 
     // ----- internals: the event loop -----
@@ -1575,6 +1582,8 @@ impl<M: Model> Simulation<M> {
             {
                 // Checked here so that the common case does not move the command into `issue`.
                 self.sleep(idx, dt);
+                // A `Sleep` owns nothing: skip its (out-of-line) drop glue.
+                std::mem::forget(command);
                 return Ok(());
             }
             let result = match error {
@@ -1672,8 +1681,22 @@ impl<M: Model> Simulation<M> {
         if let Some(i) = self.live(pid) {
             self.procs[i].holds -= 1;
         }
-        self.schedule(self.now, NORMAL, 0, 0, Kind::Hook(Hook::Grants(r.idx)));
+        self.schedule_grants(ri as u32);
         Ok(())
+    }
+
+    /// Schedules the hook that offers a freed slot of resource `r` to its head waiter —
+    /// unless it is certain to do nothing: nobody waits on a resource that cannot preempt.
+    /// Every request that registers from now on runs the same offer itself (it gets the
+    /// free slot at once), so with nobody waiting now the hook would find nobody waiting, or
+    /// a head that was refused for want of room. A preemptive resource's hook also looks at
+    /// holders (who can be preempted may change meanwhile), so it is always scheduled.
+    pub(crate) fn schedule_grants(&mut self, r: u32) {
+        let res = &self.resources[r as usize];
+        if res.waiting.is_empty() && res.kind != ResourceKind::Preemptive {
+            return;
+        }
+        self.schedule_hook(Hook::Grants(r));
     }
 
     /// Schedules a hook as its own event at this instant.
@@ -1724,7 +1747,7 @@ impl<M: Model> Simulation<M> {
             for r in 0..self.resources.len() {
                 while let Some(at) = self.resources[r].holders.iter().position(|h| h.pid == pid) {
                     self.resources[r].remove_holder(at, self.now);
-                    self.schedule_hook(Hook::Grants(r as u32));
+                    self.schedule_grants(r as u32);
                 }
             }
         }
