@@ -155,6 +155,17 @@ impl Phase {
     }
 }
 
+/// Where a satisfied process's completion waits for its event (`Slot::ready` says which).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Parked {
+    /// A whole `Wake` in `wakes` (a `FirstOf`, an `AllOf`, or nothing parked).
+    Wake,
+    /// An `Outcome` in `outcomes` (a single wait).
+    Outcome,
+    /// A slot of resource `ready` granted to a single `Acquire` (no payload to store).
+    Slot,
+}
+
 /// An interrupt waiting for delivery.
 pub(crate) enum Pending<I> {
     User(I),
@@ -218,8 +229,8 @@ pub(crate) struct Slot<M: Model> {
     pub masked: bool,
     /// Declared between tasks, for activities waiting for available participants.
     pub available: bool,
-    /// Its parked completion is in `outcomes` (a single wait), not in `wakes`.
-    pub outcome_parked: bool,
+    /// Where its parked completion is, while `Satisfied`.
+    pub parked: Parked,
     /// A better request spared it from preemption because it could not be told (see
     /// [`Simulation::can_be_told`]): its preemptive resources look again when it starts an
     /// interruptible wait.
@@ -1059,7 +1070,7 @@ impl<M: Model> Simulation<M> {
             phase: Phase::Starting,
             masked: false,
             available: false,
-            outcome_parked: false,
+            parked: Parked::Wake,
             spared: false,
             shape: Shape::Single,
             since: self.now,
@@ -1417,11 +1428,19 @@ impl<M: Model> Simulation<M> {
             Kind::Ready(hook) => {
                 self.run_hook(hook)?;
                 let slot = &mut self.procs[idx];
-                if slot.outcome_parked {
-                    slot.outcome_parked = false;
+                if slot.parked == Parked::Slot {
+                    slot.parked = Parked::Wake;
+                    let r = ResourceId {
+                        sim: self.id,
+                        idx: slot.ready,
+                    };
+                    self.recheck_taken_slot(r);
+                    self.resume(idx, Wake::Completed(Outcome::Acquired(r)))
+                } else if slot.parked == Parked::Outcome {
+                    slot.parked = Parked::Wake;
                     let outcome = self.outcomes.remove(slot.ready as usize);
                     if let Outcome::Acquired(r) = outcome {
-                        self.recheck_taken_slots(&[Outcome::Acquired(r)]);
+                        self.recheck_taken_slot(r);
                     }
                     self.resume(idx, outcome.into())
                 } else if slot.shape != Shape::Single {
