@@ -78,6 +78,7 @@ for m in $models; do
         "$exe" "$m" "$s" | log
         if [[ $m == w1 ]]; then
             "$exe" bare "$s" | log
+            "$exe" barecal "$s" | log
         fi
     done
 done

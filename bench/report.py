@@ -37,7 +37,7 @@ def parse(path):
             memory[model] = kv
         else:
             runs[(side, model)].append(kv)
-            if model not in order and model != "bare":
+            if model not in order and model not in ("bare", "barecal"):
                 order.append(model)
     return runs, scale, memory, order
 
@@ -84,10 +84,18 @@ def main(path):
             bare_rows = runs[("stepsim", "bare")]
             bare_s = med(bare_rows, "seconds")
             bare = f"{rs_s / bare_s:.2f}"
-            notes.append(f"- Bare heap (W1 as a loop over `BinaryHeap<(time, seq, id)>`, no engine, "
+            notes.append(f"- Bare heap (W1 as a loop over a `BinaryHeap` of packed integer keys "
+                         f"`(time bits, seq, id)`, top rescheduled in place, no engine, "
                          f"same random streams): {fmt_s(bare_s)} s for {fmt_n(events(bare_rows))} "
                          f"wake-ups ({bare_s * 1e9 / events(bare_rows):.0f} ns each), checksum "
                          f"`{bare_rows[0]['checksum']}`.")
+            cal_rows = runs.get(("stepsim", "barecal"))
+            if cal_rows:
+                cal_s = med(cal_rows, "seconds")
+                notes.append(f"- Bare calendar queue (the same loop over a minimal fixed-width "
+                             f"calendar queue): {fmt_s(cal_s)} s "
+                             f"({cal_s * 1e9 / events(cal_rows):.0f} ns each, stepsim "
+                             f"{rs_s / cal_s:.2f}× that), checksum `{cal_rows[0]['checksum']}`.")
         allocs = int(rs[0]["allocs"])
         print(f"| {NAMES.get(model, model)} | {fmt_n(py_n)} | {fmt_n(rs_n)} | {fmt_s(py_s)} "
               f"| {fmt_s(rs_s)} | **{speedup:.0f}×** | {rs_s * 1e9 / rs_n:.0f} | {bare} "

@@ -10,8 +10,10 @@
 //!   `bench/simpy_models.py`, same parameters and logic, same `scale` (default 5);
 //! - `w1`: 1,000 processes, each sleeping Exp(1) repeatedly until t = 1,000 × scale
 //!   (default scale 10: t = 10,000, about 10 M wake-ups);
-//! - `bare`: `w1` as a plain loop over `std::collections::BinaryHeap` of `(time, seq, id)`,
-//!   no engine, the same random streams (so the same wake-up count as `w1`);
+//! - `bare`: `w1` as a plain loop over `std::collections::BinaryHeap` of packed integer keys
+//!   `(time bits, seq, id)`, rescheduling the top in place; no engine, the same random
+//!   streams (so the same wake-up count as `w1`);
+//! - `barecal`: the same loop over a minimal fixed-width calendar queue;
 //! - `w2`: M/M/1 with λ = 0.9, μ = 1, 100,000 × scale customers (default 10: 1 M);
 //! - `scale <n>`: `w1` with `n` live processes and a horizon of 10 M / n (about 10 M
 //!   wake-ups), per-event cost and memory per live sleeping process, for stepsim and the bare
@@ -632,7 +634,7 @@ mod firstof {
 
 mod w1 {
     use super::*;
-    use std::cmp::Ordering;
+    use std::cmp::Reverse;
     use std::collections::BinaryHeap;
 
     pub const SEED: u64 = 6;
@@ -677,35 +679,27 @@ mod w1 {
         }
     }
 
-    /// A heap entry: `(time, seq, id)`, ordered so that `BinaryHeap` pops the earliest.
-    pub struct Ev {
-        time: f64,
-        seq: u64,
-        id: u32,
-    }
-    impl PartialEq for Ev {
-        fn eq(&self, other: &Self) -> bool {
-            self.cmp(other) == Ordering::Equal
-        }
-    }
-    impl Eq for Ev {}
-    impl PartialOrd for Ev {
-        fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-            Some(self.cmp(other))
-        }
-    }
-    impl Ord for Ev {
-        fn cmp(&self, other: &Self) -> Ordering {
-            other
-                .time
-                .total_cmp(&self.time)
-                .then(other.seq.cmp(&self.seq))
-        }
+    /// A heap key: the bits of the (non-negative) time, which sort like the times, then
+    /// the sequence number and the sleeper's index, packed into one integer so that an
+    /// ordering is one integer compare (no `f64::total_cmp`, no tuple of compares).
+    #[inline]
+    fn key(time: f64, seq: u64, id: usize) -> u128 {
+        ((time.to_bits() as u128) << 64) | ((seq as u128) << 24) | id as u128
     }
 
-    /// The floor: `n` sleepers as one heap and one vector of streams.
+    #[inline]
+    fn key_time(key: u128) -> f64 {
+        f64::from_bits((key >> 64) as u64)
+    }
+
+    #[inline]
+    fn key_id(key: u128) -> usize {
+        (key as usize) & ((1 << 24) - 1)
+    }
+
+    /// The floor: `n` sleepers as one binary heap of packed keys and one vector of streams.
     pub struct Bare {
-        pub heap: BinaryHeap<Ev>,
+        pub heap: BinaryHeap<Reverse<u128>>,
         pub rngs: Vec<Stream>,
         pub seq: u64,
     }
@@ -713,9 +707,10 @@ mod w1 {
     /// The same streams as [`build`]'s processes, each drawing its first sleep at t = 0 (the
     /// processes' start).
     pub fn bare_build(n: u64) -> Bare {
+        assert!(n < 1 << 24, "sleeper indices fit the key");
         let streams = Simulation::<M>::new(SEED);
         let mut bare = Bare {
-            heap: BinaryHeap::new(),
+            heap: BinaryHeap::with_capacity(n as usize),
             rngs: (0..n).map(|i| streams.new_stream(i)).collect(),
             seq: 0,
         };
@@ -723,31 +718,120 @@ mod w1 {
             woke();
             bare.seq += 1;
             let time = exp(&mut bare.rngs[id], 1.0);
-            bare.heap.push(Ev {
-                time,
-                seq: bare.seq,
-                id: id as u32,
-            });
+            bare.heap.push(Reverse(key(time, bare.seq, id)));
         }
         bare
     }
 
-    /// Pops and reschedules every wake-up before `until`.
+    /// Runs every wake-up before `until`: the earliest entry is rescheduled in place (one
+    /// sift-down through `PeekMut`, where a pop and a push sift twice).
     pub fn bare_run(bare: &mut Bare, until: f64) {
-        while let Some(e) = bare.heap.pop() {
-            if e.time >= until {
-                bare.heap.push(e);
+        while let Some(mut top) = bare.heap.peek_mut() {
+            let (time, id) = (key_time(top.0), key_id(top.0));
+            if time >= until {
                 break;
             }
             woke();
             bump(&COUNT_A);
             bare.seq += 1;
-            let time = e.time + exp(&mut bare.rngs[e.id as usize], 1.0);
-            bare.heap.push(Ev {
-                time,
-                seq: bare.seq,
-                id: e.id,
-            });
+            let next = time + exp(&mut bare.rngs[id], 1.0);
+            top.0 = key(next, bare.seq, id);
+        }
+    }
+
+    /// A second floor: the same loop over a minimal calendar queue (R. Brown, 1988) — a
+    /// fixed bucket width of the mean gap between wake-ups (`1/n` for `n` Exp(1) sleepers)
+    /// and 2 n buckets, each an unsorted vector scanned for the earliest entry of the
+    /// current day. No re-sizing, no width measurement, no current-instant FIFO: it knows
+    /// the workload. Same keys, so the same order and the same checksum as the heap.
+    pub struct BareCal {
+        buckets: Vec<Vec<u128>>,
+        mask: u64,
+        inv_width: f64,
+        day: u64,
+        rngs: Vec<Stream>,
+        seq: u64,
+    }
+
+    impl BareCal {
+        #[inline]
+        fn day(&self, key: u128) -> u64 {
+            (key_time(key) * self.inv_width) as u64
+        }
+
+        #[inline]
+        fn push(&mut self, key: u128) {
+            let b = (self.day(key) & self.mask) as usize;
+            self.buckets[b].push(key);
+        }
+
+        /// Removes and returns the earliest key (the queue is never empty here).
+        #[inline]
+        fn pop(&mut self) -> u128 {
+            loop {
+                let b = (self.day & self.mask) as usize;
+                let bucket = &self.buckets[b];
+                let mut best: Option<(usize, u128)> = None;
+                for (i, &k) in bucket.iter().enumerate() {
+                    if best.is_none_or(|(_, bk)| k < bk) {
+                        best = Some((i, k));
+                    }
+                }
+                if let Some((i, k)) = best
+                    && self.day(k) <= self.day
+                {
+                    self.buckets[b].swap_remove(i);
+                    return k;
+                }
+                self.day += 1;
+            }
+        }
+    }
+
+    pub fn barecal_build(n: u64) -> BareCal {
+        assert!(n < 1 << 24, "sleeper indices fit the key");
+        let streams = Simulation::<M>::new(SEED);
+        let nb = (2 * n).next_power_of_two();
+        let mut cal = BareCal {
+            buckets: vec![Vec::new(); nb as usize],
+            mask: nb - 1,
+            inv_width: n as f64,
+            day: 0,
+            rngs: (0..n).map(|i| streams.new_stream(i)).collect(),
+            seq: 0,
+        };
+        for id in 0..n as usize {
+            woke();
+            cal.seq += 1;
+            let time = exp(&mut cal.rngs[id], 1.0);
+            cal.push(key(time, cal.seq, id));
+        }
+        cal
+    }
+
+    pub fn barecal_run(cal: &mut BareCal, until: f64) {
+        loop {
+            let k = cal.pop();
+            let (time, id) = (key_time(k), key_id(k));
+            if time >= until {
+                cal.push(k);
+                break;
+            }
+            woke();
+            bump(&COUNT_A);
+            cal.seq += 1;
+            let next = time + exp(&mut cal.rngs[id], 1.0);
+            cal.push(key(next, cal.seq, id));
+        }
+    }
+
+    pub fn barecal(scale: u64) -> Report {
+        let mut cal = barecal_build(1000);
+        barecal_run(&mut cal, scale as f64 * 1000.0);
+        Report {
+            events: WAKES.get(),
+            checksum: format!("wakeups:{}", COUNT_A.get()),
+            theory: None,
         }
     }
 
@@ -823,7 +907,8 @@ mod w1 {
     }
 }
 
-const MODELS: &str = "timeouts|mmc|pipeline|interrupts|firstof|w1|bare|w2|scale <n> [quick]";
+const MODELS: &str =
+    "timeouts|mmc|pipeline|interrupts|firstof|w1|bare|barecal|w2|scale <n> [quick]";
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore flags.
@@ -850,7 +935,7 @@ fn main() {
         return;
     }
     let default_scale = match model {
-        "w1" | "bare" | "w2" => 10,
+        "w1" | "bare" | "barecal" | "w2" => 10,
         _ => 5,
     };
     let scale = arg(1, default_scale);
@@ -862,6 +947,7 @@ fn main() {
         "firstof" => firstof::run,
         "w1" => w1::run,
         "bare" => w1::bare,
+        "barecal" => w1::barecal,
         "w2" => |s| mmc::run(7, 1, 0.9, 1.0, s * 100_000),
         _ => {
             eprintln!("unknown model {model}; one of {MODELS}");

@@ -158,6 +158,17 @@ impl Phase {
     }
 }
 
+/// Where a satisfied process's completion waits for its event (`Slot::ready` says which).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Parked {
+    /// A whole `Wake` in `wakes` (a `FirstOf`, an `AllOf`, or nothing parked).
+    Wake,
+    /// An `Outcome` in `outcomes` (a single wait).
+    Outcome,
+    /// A slot of resource `ready` granted to a single `Acquire` (no payload to store).
+    Slot,
+}
+
 /// An interrupt waiting for delivery.
 pub(crate) enum Pending<I> {
     User(I),
@@ -220,8 +231,8 @@ pub(crate) struct Slot<M: Model> {
     pub masked: bool,
     /// Declared between tasks, for activities waiting for available participants.
     pub available: bool,
-    /// Its parked completion is in `outcomes` (a single wait), not in `wakes`.
-    pub outcome_parked: bool,
+    /// Where its parked completion is, while `Satisfied`.
+    pub parked: Parked,
     /// A better request spared it from preemption because it could not be told (see
     /// [`Simulation::can_be_told`]): its preemptive resources look again when it starts an
     /// interruptible wait.
@@ -1074,7 +1085,7 @@ impl<M: Model> Simulation<M> {
             phase: Phase::Starting,
             masked: false,
             available: false,
-            outcome_parked: false,
+            parked: Parked::Wake,
             spared: false,
             shape: Shape::Single,
             since: self.now,
@@ -1342,24 +1353,31 @@ impl<M: Model> Simulation<M> {
         self.busy = before;
     }
 
+    #[inline]
     pub(crate) fn emit(&mut self, idx: usize, kind: TraceKind) {
         if self.observer.is_some() {
-            let before = self.enter(Some(self.pid_of(idx)), "an observer");
-            let obs = self.observer.as_mut().expect("checked");
-            let slot = &self.procs[idx];
-            let event = TraceEvent {
-                time: self.now,
-                pid: Pid {
-                    sim: self.id,
-                    idx: idx as u32,
-                    generation: self.meta[idx].generation,
-                },
-                name: slot.name().unwrap_or(""),
-                kind,
-            };
-            obs.on_event(&event);
-            self.leave(before);
+            self.emit_to_observer(idx, kind);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn emit_to_observer(&mut self, idx: usize, kind: TraceKind) {
+        let before = self.enter(Some(self.pid_of(idx)), "an observer");
+        let obs = self.observer.as_mut().expect("checked");
+        let slot = &self.procs[idx];
+        let event = TraceEvent {
+            time: self.now,
+            pid: Pid {
+                sim: self.id,
+                idx: idx as u32,
+                generation: self.meta[idx].generation,
+            },
+            name: slot.name().unwrap_or(""),
+            kind,
+        };
+        obs.on_event(&event);
+        self.leave(before);
     }
 
     // ----- internals: the event loop -----
@@ -1425,11 +1443,19 @@ impl<M: Model> Simulation<M> {
             Kind::Ready(hook) => {
                 self.run_hook(hook)?;
                 let slot = &mut self.procs[idx];
-                if slot.outcome_parked {
-                    slot.outcome_parked = false;
+                if slot.parked == Parked::Slot {
+                    slot.parked = Parked::Wake;
+                    let r = ResourceId {
+                        sim: self.id,
+                        idx: slot.ready,
+                    };
+                    self.recheck_taken_slot(r);
+                    self.resume(idx, Wake::Completed(Outcome::Acquired(r)))
+                } else if slot.parked == Parked::Outcome {
+                    slot.parked = Parked::Wake;
                     let outcome = self.outcomes.remove(slot.ready as usize);
                     if let Outcome::Acquired(r) = outcome {
-                        self.recheck_taken_slots(&[Outcome::Acquired(r)]);
+                        self.recheck_taken_slot(r);
                     }
                     self.resume(idx, outcome.into())
                 } else if slot.shape != Shape::Single {
@@ -1589,6 +1615,8 @@ impl<M: Model> Simulation<M> {
             {
                 // Checked here so that the common case does not move the command into `issue`.
                 self.sleep(idx, dt);
+                // A `Sleep` owns nothing: skip its (out-of-line) drop glue.
+                std::mem::forget(command);
                 return Ok(());
             }
             let result = match error {
@@ -1686,8 +1714,22 @@ impl<M: Model> Simulation<M> {
         if let Some(i) = self.live(pid) {
             self.procs[i].holds -= 1;
         }
-        self.schedule(self.now, NORMAL, 0, 0, Kind::Hook(Hook::Grants(r.idx)));
+        self.schedule_grants(ri as u32);
         Ok(())
+    }
+
+    /// Schedules the hook that offers a freed slot of resource `r` to its head waiter —
+    /// unless it is certain to do nothing: nobody waits on a resource that cannot preempt.
+    /// Every request that registers from now on runs the same offer itself (it gets the
+    /// free slot at once), so with nobody waiting now the hook would find nobody waiting, or
+    /// a head that was refused for want of room. A preemptive resource's hook also looks at
+    /// holders (who can be preempted may change meanwhile), so it is always scheduled.
+    pub(crate) fn schedule_grants(&mut self, r: u32) {
+        let res = &self.resources[r as usize];
+        if res.waiting.is_empty() && res.kind != ResourceKind::Preemptive {
+            return;
+        }
+        self.schedule_hook(Hook::Grants(r));
     }
 
     /// Schedules a hook as its own event at this instant.
@@ -1738,7 +1780,7 @@ impl<M: Model> Simulation<M> {
             for r in 0..self.resources.len() {
                 while let Some(at) = self.resources[r].holders.iter().position(|h| h.pid == pid) {
                     self.resources[r].remove_holder(at, self.now);
-                    self.schedule_hook(Hook::Grants(r as u32));
+                    self.schedule_grants(r as u32);
                 }
             }
         }

@@ -49,20 +49,15 @@ struct Node<T: Copy> {
     val: T,
 }
 
-/// Where the earliest event is, once found (until a pop, a re-size, or a push of an earlier
-/// event): an engine peeks several times per event.
-#[derive(Clone, Copy)]
-enum Found {
-    Unknown,
-    Fifo,
-    Bucket(usize),
-}
-
 /// A priority queue of `T`s keyed by `(t, k)`, smallest first. See the module documentation.
 pub(crate) struct Calendar<T: Copy> {
-    found: Cell<Found>,
-    /// The key of the earliest event, when `found` is known.
-    found_key: Cell<(u64, u64)>,
+    /// The bucket whose head is the earliest listed event, once found (`NIL`: not known).
+    /// It stays known until a list pop, a re-size or the push of an earlier event, so a run
+    /// of FIFO events (the engine's "now" events) costs no head search at all, and each
+    /// listed event is searched for once.
+    lfront: Cell<u32>,
+    /// The key of that head, while `lfront` is known.
+    lkey: Cell<(u64, u64)>,
     /// Time of the last event popped.
     now: u64,
     /// Events at `now` pushed in increasing `k` (an engine's events for the current instant,
@@ -97,8 +92,8 @@ fn before(at: u64, ak: u64, bt: u64, bk: u64) -> bool {
 impl<T: Copy> Calendar<T> {
     pub(crate) fn new() -> Self {
         Calendar {
-            found: Cell::new(Found::Unknown),
-            found_key: Cell::new((0, 0)),
+            lfront: Cell::new(NIL),
+            lkey: Cell::new((0, 0)),
             now: 0,
             fifo: VecDeque::new(),
             nodes: Vec::new(),
@@ -125,15 +120,16 @@ impl<T: Copy> Calendar<T> {
     /// The day of a time (its bit pattern). Monotone in `t`; saturates for huge times.
     #[inline]
     fn day(&self, t: u64) -> u64 {
-        (f64::from_bits(t) * self.inv_width) as u64
+        // Times are finite and non-negative and the width is a normal positive number, so
+        // the product is non-negative, finite or +inf: clamped below 2^63 it converts
+        // through `i64`, a cheaper saturating conversion than to `u64`.
+        const MAX_DAY: f64 = 9.0e18;
+        (f64::from_bits(t) * self.inv_width).min(MAX_DAY) as i64 as u64
     }
 
     /// Queues `val` under `(t, k)`; `t` must be the bits of a non-negative `f64`.
     #[inline]
     pub(crate) fn push(&mut self, t: u64, k: u64, val: T) {
-        if !matches!(self.found.get(), Found::Unknown) && (t, k) < self.found_key.get() {
-            self.found.set(Found::Unknown);
-        }
         // The FIFO stays sorted: a push joins it only at the back, at the current instant.
         // (After a pop of an event earlier than the FIFO's, which an engine makes when it
         // drops withdrawn timers ahead of its clock and then schedules at its clock, the
@@ -163,6 +159,11 @@ impl<T: Copy> Calendar<T> {
             return;
         }
         self.link(i);
+        if self.lfront.get() != NIL && (t, k) < self.lkey.get() {
+            // The new event is the earliest listed one: the head of its bucket.
+            self.lfront.set((self.day(t) & self.mask) as u32);
+            self.lkey.set((t, k));
+        }
         self.listed += 1;
         self.ops += 1;
         if self.listed > 2 * self.heads.len() {
@@ -232,7 +233,9 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// The bucket whose head is the earliest event; moves the cursor to that event's day.
-    #[inline]
+    /// Out of line: once per listed event (see `lfront`), so the cheap checks around it
+    /// stay small enough to inline.
+    #[inline(never)]
     fn front(&self) -> Option<usize> {
         if self.listed == 0 {
             return None;
@@ -266,41 +269,38 @@ impl<T: Copy> Calendar<T> {
         Some(best)
     }
 
+    /// The bucket whose head is the earliest listed event (cached, see `lfront`).
+    #[inline]
+    fn list_front(&self) -> Option<usize> {
+        let b = self.lfront.get();
+        if b != NIL {
+            return Some(b as usize);
+        }
+        let b = self.front()?;
+        let n = &self.nodes[self.heads[b] as usize];
+        self.lfront.set(b as u32);
+        self.lkey.set((n.t, n.k));
+        Some(b)
+    }
+
     /// Where the earliest event is: the front of the FIFO (`None`) or the head of a bucket.
     #[inline]
     fn earliest(&self) -> Option<Option<usize>> {
-        match self.found.get() {
-            Found::Fifo => return Some(None),
-            Found::Bucket(b) => return Some(Some(b)),
-            Found::Unknown => {}
-        }
-        let bucket = self.front();
-        let (found, key) = match (self.fifo.front(), bucket) {
-            (None, None) => return None,
-            (Some(&i), None) => {
-                let f = &self.nodes[i as usize];
-                (Found::Fifo, (f.t, f.k))
-            }
-            (None, Some(b)) => {
-                let n = &self.nodes[self.heads[b] as usize];
-                (Found::Bucket(b), (n.t, n.k))
-            }
+        let bucket = self.list_front();
+        match (self.fifo.front(), bucket) {
+            (None, None) => None,
+            (Some(_), None) => Some(None),
+            (None, Some(b)) => Some(Some(b)),
             (Some(&i), Some(b)) => {
                 let f = &self.nodes[i as usize];
-                let n = &self.nodes[self.heads[b] as usize];
-                if before(f.t, f.k, n.t, n.k) {
-                    (Found::Fifo, (f.t, f.k))
+                let (t, k) = self.lkey.get();
+                Some(if before(f.t, f.k, t, k) {
+                    None
                 } else {
-                    (Found::Bucket(b), (n.t, n.k))
-                }
+                    Some(b)
+                })
             }
-        };
-        self.found.set(found);
-        self.found_key.set(key);
-        Some(match found {
-            Found::Bucket(b) => Some(b),
-            _ => None,
-        })
+        }
     }
 
     /// The earliest event, without removing it.
@@ -322,7 +322,6 @@ impl<T: Copy> Calendar<T> {
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(u64, u64, T)> {
         let earliest = self.earliest()?;
-        self.found.set(Found::Unknown);
         let b = match earliest {
             Some(b) => b,
             None => {
@@ -332,6 +331,7 @@ impl<T: Copy> Calendar<T> {
                 return Some((n.t, n.k, n.val));
             }
         };
+        self.lfront.set(NIL);
         let n = self.release(self.heads[b]);
         self.heads[b] = n.next;
         if n.next == NIL {
@@ -365,7 +365,7 @@ impl<T: Copy> Calendar<T> {
     /// same here. Events of one instant share a bucket whatever the width, and are appended
     /// there in O(1).)
     fn resize(&mut self, nb: usize) {
-        self.found.set(Found::Unknown);
+        self.lfront.set(NIL);
         #[cfg(test)]
         {
             self.spent += self.work.get() + self.listed as u64;

@@ -8,7 +8,7 @@
 //! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the queue) can
 //! never match a later one.
 
-use super::{Hook, Kind, NORMAL, Phase, Rare, Simulation, WakeOf};
+use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, WakeOf};
 use crate::command::Places;
 use crate::command::{
     Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
@@ -114,6 +114,7 @@ impl BranchList {
         self.as_slice().get(i)
     }
 
+    #[inline]
     pub fn push(&mut self, branch: Branch) {
         match self {
             BranchList::Empty => *self = BranchList::One(branch),
@@ -128,6 +129,7 @@ impl BranchList {
     }
 
     /// Empties the list, keeping a heap allocation for the next wait.
+    #[inline]
     pub fn clear(&mut self) {
         match self {
             BranchList::Many(v) => v.clear(),
@@ -426,6 +428,17 @@ impl<M: Model> Simulation<M> {
             self.sleep(idx, dt);
             return Ok(None);
         }
+        if let Command::Acquire(r) = command
+            && self.is_ordinary(idx)
+            && !self.trace_waits
+            && r.sim == self.id
+            && (r.idx as usize) < self.resources.len()
+        {
+            // The next most common command, from a process with nothing unusual going on
+            // (no interrupt queued, no summons, nobody watching waits): valid as it stands.
+            self.acquire(idx, r);
+            return Ok(None);
+        }
         self.validate(pid, &command)?;
         let slot = &mut self.procs[idx];
         if let Some(rare) = slot.rare.as_mut()
@@ -549,11 +562,20 @@ impl<M: Model> Simulation<M> {
     #[inline]
     pub(crate) fn plain_sleep(&self, idx: usize, command: &Command<M::Item>) -> Option<f64> {
         match *command {
-            Command::Sleep(dt) if self.valid_delay(dt) && self.procs[idx].rare.is_none() => {
-                Some(dt)
-            }
+            Command::Sleep(dt) if self.valid_delay(dt) && self.is_ordinary(idx) => Some(dt),
             _ => None,
         }
+    }
+
+    /// Whether the process has nothing unusual going on for the fast paths of `Sleep` and
+    /// `Acquire`: no interrupt queued (its command would be held), no summons to answer.
+    /// (A process that spawned others has a `Rare` for its spawn count: still ordinary.)
+    #[inline]
+    pub(crate) fn is_ordinary(&self, idx: usize) -> bool {
+        self.procs[idx]
+            .rare
+            .as_deref()
+            .is_none_or(|r| r.interrupts.is_empty() && r.summoned.is_none())
     }
 
     /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
@@ -570,6 +592,38 @@ impl<M: Model> Simulation<M> {
             done: false,
         });
         self.schedule(self.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
+    }
+
+    /// Starts a plain, valid `Acquire(r)` as the process's single wait: what `start` and
+    /// `register` do, with a free slot nobody waits for taken at once (no trip through the
+    /// wait list) when no monitor records the list's length.
+    #[inline]
+    fn acquire(&mut self, idx: usize, r: ResourceId) {
+        let epoch = self.begin_wait(idx, false);
+        debug_assert!(self.places.is_empty(), "not a resumed request");
+        self.tickets += 1;
+        let waiter = Waiter {
+            idx: idx as u32,
+            epoch,
+            branch: 0,
+            ticket: self.tickets,
+        };
+        let key = self.request_key(None);
+        let res = &mut self.resources[r.idx as usize];
+        if !(res.waiting.is_empty() && res.has_room() && res.monitor.is_none()) {
+            // `register`, for this one case: in line, then the resource's offer.
+            res.enqueue(Request { waiter, key }, self.now);
+            self.procs[idx].branches.push(Branch {
+                wait: BranchWait::Acquire(r.idx),
+                group: 0,
+                all_len: 0,
+                done: false,
+            });
+            self.trigger_grants(r.idx);
+            return;
+        }
+        self.grant(idx, r.idx, key);
+        self.satisfied(waiter, Outcome::Acquired(r), AtOnce::Event(Hook::None));
     }
 
     /// Tells the observer that the process starts the wait of `command` (only for an
@@ -969,12 +1023,20 @@ impl<M: Model> Simulation<M> {
             // The common case, kept small: park the outcome, not a whole `Wake`.
             slot.phase = Phase::Satisfied;
             slot.branches.clear();
-            slot.outcome_parked = true;
-            slot.ready = self.outcomes.insert(outcome) as u32;
             let hook = match via {
                 AtOnce::Event(hook) => hook,
                 AtOnce::Processed => Hook::None,
             };
+            match outcome {
+                Outcome::Acquired(r) if hook == Hook::None => {
+                    slot.parked = Parked::Slot;
+                    slot.ready = r.idx;
+                }
+                outcome => {
+                    slot.parked = Parked::Outcome;
+                    slot.ready = self.outcomes.insert(outcome) as u32;
+                }
+            }
             self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Ready(hook));
             return;
         }
@@ -1515,6 +1577,7 @@ impl<M: Model> Simulation<M> {
         });
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Satisfied;
+        slot.parked = Parked::Wake;
         slot.ready = self.wakes.insert(wake) as u32;
         self.schedule(self.now, super::URGENT, idx as u32, 0, Kind::Resume);
     }
@@ -1566,7 +1629,8 @@ impl<M: Model> Simulation<M> {
             idx: r,
         };
         match slot.phase {
-            Phase::Satisfied if slot.outcome_parked => matches!(
+            Phase::Satisfied if slot.parked == Parked::Slot => slot.ready == r,
+            Phase::Satisfied if slot.parked == Parked::Outcome => matches!(
                 self.outcomes.get(slot.ready as usize),
                 Some(Outcome::Acquired(x)) if *x == rid
             ),
@@ -1594,6 +1658,16 @@ impl<M: Model> Simulation<M> {
             }
         };
         for_each_slot(wake, &mut check);
+    }
+
+    /// After a single `Acquire`'s grant is delivered, its resource's head request looks
+    /// again for a holder to preempt (the grant in flight was spared).
+    #[inline]
+    pub(crate) fn recheck_taken_slot(&mut self, r: ResourceId) {
+        let res = &self.resources[r.idx as usize];
+        if res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
+            self.schedule_hook(Hook::Grants(r.idx));
+        }
     }
 
     /// After an interrupt hands back slots that satisfied `AllOf` branches took (spared from
