@@ -45,10 +45,11 @@
 //! After that fix: 200,000 seeds (3,000,000…) in 105 s and, after the engine's speed work,
 //! 100,000 (5,000,000…) in 31 s: no engine failure. The line-order check of resumed
 //! requests flags 6 and 2 seeds where a request that joined the line later was served
-//! while the resumed one waited. In the one diagnosed (3,156,182) the slot was handed out
-//! while the resumed request was withdrawn, between its interrupt and its resume, which
-//! the rule allows (`Interrupt::resume`): the check should count a service when its grant
-//! is decided, not when its wake arrives. Seed 5,079,901 is not yet diagnosed.
+//! while the resumed one waited. In both diagnosed (3,156,182 and 5,079,901) the slot was
+//! handed out while the resumed request was withdrawn — between the decision to preempt
+//! its process elsewhere (which withdraws its whole wait at once) and its resume — which
+//! the rule allows (`Interrupt::resume`): the check should count a request as withdrawn
+//! from the decision on, not from when the news is delivered.
 
 #[path = "campaign/driver.rs"]
 mod driver;
