@@ -3,24 +3,30 @@
 //! that it lost its slot (its wait is withdrawn with the news), and never while its own
 //! command is still registering.
 
+mod common;
+
+use common::f;
 use std::cell::RefCell;
 use std::rc::Rc;
-use stepsim::{Boxed, Command, Context, Outcome, Priority, Process, Simulation, Wake};
+use stepsim::{Boxed, Command, Outcome, Priority, Simulation, Wake};
 
 type M = Boxed<u64, u64>;
-type W = Wake<u64, u64>;
 
-/// A process made of a closure.
-struct F<C>(C);
-
-impl<C: FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static> Process<M> for F<C> {
-    fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<u64> {
-        (self.0)(cx, wake)
-    }
-}
-
-fn f(c: impl FnMut(&mut Context<'_, M>, W) -> Command<u64> + 'static) -> Box<dyn Process<M>> {
-    Box::new(F(c))
+/// The two other users of the two-slot resource in the registering cases: one holds the
+/// other slot at a high priority, in an interruptible wait; one wants a slot urgently at
+/// t=0.5 and waits while the holder is masked.
+fn rivals(sim: &mut Simulation<M>, r: stepsim::ResourceId) {
+    sim.spawn(f(move |_, w| match w {
+        Wake::Started => Command::AcquireWith(r, Priority::new(-1.5)),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
+        _ => Command::Done,
+    }));
+    sim.spawn(f(move |_, w| match w {
+        Wake::Started => Command::Sleep(0.5),
+        Wake::Completed(Outcome::Slept) => Command::AcquireWith(r, Priority::new(-1.0)),
+        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
+        _ => Command::Done,
+    }));
 }
 
 /// Campaign signature: "a process was stepped believing it holds a slot that the engine took
@@ -78,19 +84,7 @@ fn a_holder_preempted_while_registering_a_first_of_is_told_before_it_works_on() 
             }
         }),
     );
-    // Holds the other slot at a high priority, in an interruptible wait.
-    sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::AcquireWith(r, Priority::new(-1.5)),
-        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
-        _ => Command::Done,
-    }));
-    // Wants a slot urgently at t=0.5, and waits while the holder is masked.
-    sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::Sleep(0.5),
-        Wake::Completed(Outcome::Slept) => Command::AcquireWith(r, Priority::new(-1.0)),
-        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
-        _ => Command::Done,
-    }));
+    rivals(&mut sim, r);
     sim.run().unwrap();
     let seen = seen.borrow();
     let first = seen
@@ -160,17 +154,7 @@ fn releasing_a_slot_lost_while_registering_a_first_of_is_a_no_op() {
             }
         }),
     );
-    sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::AcquireWith(r, Priority::new(-1.5)),
-        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
-        _ => Command::Done,
-    }));
-    sim.spawn(f(move |_, w| match w {
-        Wake::Started => Command::Sleep(0.5),
-        Wake::Completed(Outcome::Slept) => Command::AcquireWith(r, Priority::new(-1.0)),
-        Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(10.0),
-        _ => Command::Done,
-    }));
+    rivals(&mut sim, r);
     sim.run().unwrap();
     let errors = errors.borrow();
     // A release frees a slot the process still holds; once it holds none, a release of the
