@@ -48,8 +48,11 @@
 //! while the resumed one waited. In both diagnosed (3,156,182 and 5,079,901) the slot was
 //! handed out while the resumed request was withdrawn — between the decision to preempt
 //! its process elsewhere (which withdraws its whole wait at once) and its resume — which
-//! the rule allows (`Interrupt::resume`): the check should count a request as withdrawn
-//! from the decision on, not from when the news is delivered.
+//! the rule allows (`Interrupt::resume`). The check now counts a request resumed after a
+//! preemption as out of its line from the decision on (it holds it to its place only for
+//! grants after the instant it rejoined): both seeds pass, and 300,000 seeds (3,000,000…,
+//! on the same engine, 276 s with the machine shared: 31.5 M steps, 108 k preemptions,
+//! 255 k requests back to their places, 14.5 k line-order checks) show no failure.
 
 #[path = "campaign/driver.rs"]
 mod driver;

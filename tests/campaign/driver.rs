@@ -1721,7 +1721,16 @@ impl Shared {
 
     /// After an interrupt: carry on with the withdrawn wait (`Interrupt::resume`), or start
     /// it again (the request as handed back).
-    fn carry_on_or_restart(&mut self, me: usize, now: f64, i: Int, progress: Progress) -> Cmd {
+    fn carry_on_or_restart(&mut self, me: usize, now: f64, i: Int, mut progress: Progress) -> Cmd {
+        // A preemption withdraws the wait when it is decided, not when it is told: from then
+        // on the request stood outside its line (a grant made meanwhile may go to a request
+        // that joined after it), and it joins again now, in its old place.
+        if i.preempted().is_some()
+            && let Some(place) = progress.place.as_mut()
+        {
+            place.continuous = false;
+            place.since = now;
+        }
         if self.chance(50) {
             self.stats.resumes += 1;
             let cmd = i.resume();
