@@ -201,6 +201,17 @@ pub enum Error {
         /// Who waits on what.
         waiting: Vec<crate::engine::Blocked>,
     },
+    /// A strict [`Realtime`](crate::realtime::Realtime) pacer found an event whose
+    /// wall-clock time had passed by more than it allows (one `factor`): the model computes
+    /// too slowly to keep up with the wall clock. The event (at `origin.at`) was not run.
+    TooSlow {
+        /// The time of the late event.
+        origin: Origin,
+        /// How long ago, in wall-clock seconds, it was due.
+        behind: f64,
+        /// The lag allowed, in seconds (the pacer's factor).
+        allowed: f64,
+    },
     /// A panic unwound out of the simulation — from a process's `step`, a queue's filter or
     /// order, an observer, or anything else run while an event was processed — and was
     /// caught by the caller. The event it interrupted is half done, so the simulation
@@ -235,6 +246,7 @@ impl Error {
             | Error::AlreadyFired { origin, .. }
             | Error::Model { origin, .. }
             | Error::Blocked { origin, .. }
+            | Error::TooSlow { origin, .. }
             | Error::Poisoned { origin, .. } => origin,
         }
     }
@@ -282,6 +294,12 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::TooSlow {
+                behind, allowed, ..
+            } => write!(
+                f,
+                "simulation too slow for real time: the event was due {behind:.3} s ago (at most {allowed:.3} s allowed)"
+            ),
             Error::Poisoned { inside, .. } => write!(
                 f,
                 "a panic inside {inside} unwound out of the simulation; it cannot continue"

@@ -54,6 +54,8 @@
 //!   streams made per purpose (`new_stream`); `rand` and `rand_distr` are re-exported;
 //! - [`stats`]: tallies, time-weighted levels, confidence intervals (replications, batch
 //!   means), statistics tables and CSV;
+//! - [`realtime`]: pacing a run against the wall clock, for models embedded in other
+//!   programs;
 //! - [`trace`]: observing every event, and CSV traces;
 //! - [`timeline`]: each process's waits over time, from a trace (drawn as SVG with the
 //!   `plot` feature);
@@ -74,6 +76,7 @@ pub mod handle;
 pub mod monitor;
 pub mod process;
 pub mod queue;
+pub mod realtime;
 pub mod resource;
 pub mod rng;
 pub mod signal;

@@ -144,6 +144,9 @@ examples!(
     resource_contention,
     renege,
     interrupt_resume,
+    // Paced against the wall clock (half a second); the output is in simulated time. Not
+    // `--strict` here: a test machine under load may fall behind by more than 25 ms.
+    realtime,
     // SimPy 4.1.2's example programs, ported: the expected files are SimPy's own `*.out`.
     bank_renege,
     carwash,
