@@ -169,6 +169,7 @@ pub struct Participation {
     pub left_at: Option<f64>,
 }
 
+#[derive(Clone)]
 pub(crate) struct ActivityState {
     pub plan: Activity,
     pub planned_at: f64,

@@ -29,6 +29,7 @@
 
 use crate::queue::Waiter;
 
+#[derive(Clone)]
 pub(crate) struct BarrierState {
     pub parties: usize,
     pub waiting: Vec<Waiter>,

@@ -43,6 +43,7 @@ use crate::monitor::ContainerMonitor;
 use crate::queue::Waiter;
 use std::collections::VecDeque;
 
+#[derive(Clone)]
 pub(crate) struct ContainerState {
     pub level: f64,
     pub capacity: f64,

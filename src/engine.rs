@@ -62,6 +62,7 @@ use std::collections::{HashMap, VecDeque};
 
 mod activities;
 mod calendar;
+mod fork;
 mod waits;
 
 use calendar::Calendar;
@@ -170,6 +171,7 @@ pub(crate) enum Parked {
 }
 
 /// An interrupt waiting for delivery.
+#[derive(Clone)]
 pub(crate) enum Pending<I> {
     User(I),
     /// Pulled into an activity (its index).
@@ -328,6 +330,11 @@ pub(crate) struct Meta {
 }
 
 /// A discrete-event simulation of the processes of one [`Model`].
+///
+/// A simulation is [`Clone`] when its model's processes, items and interrupt causes are: a
+/// clone is a *fork* of the running simulation that goes on independently, exactly as the
+/// original would (warm a model up once, then try what-ifs on forks; see the `Clone` impl
+/// below).
 ///
 /// A simulation is [`Send`] when its model's processes, items and interrupt causes are
 /// (`M::Proc`, `M::Item`, `M::Cause`): build it on one thread, run it on another (one

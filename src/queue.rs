@@ -130,11 +130,13 @@ impl PartialEq for Waiter {
 pub(crate) type Order<T> = fn(&T, &T) -> Ordering;
 
 /// A blocked `Get` (no filter) or `GetWhere`.
+#[derive(Clone)]
 pub(crate) struct Getter<T> {
     pub waiter: Waiter,
     pub filter: Option<Filter<T>>,
 }
 
+#[derive(Clone)]
 pub(crate) struct QueueState<T> {
     pub items: VecDeque<T>,
     /// `None`: FIFO; otherwise items are kept sorted by this order, FIFO among equals.

@@ -95,17 +95,20 @@ impl Key {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Request {
     pub waiter: Waiter,
     pub key: Key,
 }
 
+#[derive(Clone)]
 pub(crate) struct Holder {
     pub pid: Pid,
     pub key: Key,
     pub since: f64,
 }
 
+#[derive(Clone)]
 pub(crate) struct ResourceState {
     pub kind: ResourceKind,
     pub capacity: usize,

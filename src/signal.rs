@@ -51,6 +51,7 @@ use crate::command::SignalValue;
 use crate::engine::CloneFn;
 use crate::queue::Waiter;
 
+#[derive(Clone)]
 pub(crate) enum SignalPhase<T> {
     Pending,
     /// Fired by a process; the firing event is on its way.
@@ -58,6 +59,7 @@ pub(crate) enum SignalPhase<T> {
     Fired(SignalValue<T>),
 }
 
+#[derive(Clone)]
 pub(crate) struct SignalState<T> {
     pub phase: SignalPhase<T>,
     pub waiters: Vec<Waiter>,

@@ -50,6 +50,7 @@ struct Node<T: Copy> {
 }
 
 /// A priority queue of `T`s keyed by `(t, k)`, smallest first. See the module documentation.
+#[derive(Clone)]
 pub(crate) struct Calendar<T: Copy> {
     /// The bucket whose head is the earliest listed event, once found (`NIL`: not known).
     /// It stays known until a list pop, a re-size or the push of an earlier event, so a run

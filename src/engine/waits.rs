@@ -74,7 +74,7 @@ pub(crate) struct Branch {
 /// niche of the inline branch. A list that spilled to the heap keeps its allocation when
 /// cleared (and is handed to the next process when its slot is freed), so steady-state
 /// `FirstOf`s do not allocate.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) enum BranchList {
     #[default]
     Empty,
