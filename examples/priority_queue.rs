@@ -5,7 +5,7 @@
 //! non-blocking `try_put` through `sim.context()`), and a submitter process adds three more
 //! while the server is busy.
 //!
-//! - `sim.priority_queue_by(capacity, order)` orders items with a plain function — here by
+//! - `sim.priority_queue_by(capacity, name, order)` orders items with a plain function — here by
 //!   the `priority` field only, so jobs need not implement `Ord`. `Get` takes the smallest
 //!   item; among *equal* items the queue is FIFO: jobs of the same priority are served in the
 //!   order they were submitted (`report`, `invoice`, `slides` are all priority 2).
@@ -109,7 +109,7 @@ impl Process<M> for Submitter {
 fn main() -> Result<(), stepsim::Error> {
     let mut sim = Simulation::<M>::new(3);
     // Smallest `priority` first; FIFO among jobs of equal priority.
-    let q = sim.priority_queue_by(Capacity::Unbounded, |a: &Job, b: &Job| {
+    let q = sim.priority_queue_by(Capacity::Unbounded, "by priority", |a: &Job, b: &Job| {
         a.priority.cmp(&b.priority)
     })?;
 

@@ -65,6 +65,7 @@ use crate::handle::Pid;
 
 /// How a participant takes part.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Join {
     /// Pulled in when the activity starts, whatever it is doing.
     Pulled,
@@ -75,6 +76,7 @@ pub(crate) enum Join {
 /// A plan for an activity, built step by step and handed to
 /// [`Simulation::plan`](crate::Simulation::plan) or [`Context::plan`](crate::Context::plan).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Activity {
     pub(crate) duration: f64,
     pub(crate) not_before: Option<f64>,
@@ -159,6 +161,7 @@ impl Activity {
 
 /// What happened to one participant of an activity.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Participation {
     /// The participant.
     pub pid: Pid,
@@ -170,6 +173,7 @@ pub struct Participation {
 }
 
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct ActivityState {
     pub plan: Activity,
     pub planned_at: f64,

@@ -30,6 +30,7 @@
 use crate::queue::Waiter;
 
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct BarrierState {
     pub parties: usize,
     pub waiting: Vec<Waiter>,

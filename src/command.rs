@@ -62,6 +62,7 @@ pub const MAX_BRANCHES: usize = u16::MAX as usize;
 /// in SimPy. On a preemptive resource, a request with `preempt` evicts the worst current
 /// holder if that holder's key is worse than the request's.
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Priority {
     /// Lower is better. Must not be NaN. Levels compare as numbers (`-0.0 == 0.0`, as in
     /// SimPy).
@@ -96,17 +97,50 @@ impl Priority {
 /// let big = Filter::new(|size: &u32| *size > 10);
 /// assert!(big.matches(&11) && !big.matches(&3));
 /// ```
-pub struct Filter<T>(Arc<dyn Fn(&T) -> bool + Send + Sync>);
+///
+/// A filter is a closure, which cannot be written to a file: a simulation that is to be
+/// saved ([`crate::save`]) names its filters with [`Filter::named`], and the restoring
+/// program gives each again by that name ([`Restore::filter`](crate::save::Restore::filter)).
+pub struct Filter<T>(Arc<FilterFn<T>>);
+
+/// A filter's predicate and name, behind one thin pointer (a [`Command`] stays small).
+struct FilterFn<T> {
+    predicate: Box<dyn Fn(&T) -> bool + Send + Sync>,
+    name: Option<Box<str>>,
+}
 
 impl<T> Filter<T> {
     /// Wraps a predicate.
     pub fn new(predicate: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
-        Filter(Arc::new(predicate))
+        Filter(Arc::new(FilterFn {
+            predicate: Box::new(predicate),
+            name: None,
+        }))
+    }
+
+    /// Wraps a predicate under a name, by which a saved simulation refers to it.
+    ///
+    /// ```
+    /// use stepsim::Filter;
+    /// let big = Filter::named("big", |size: &u32| *size > 10);
+    /// assert_eq!(big.name(), Some("big"));
+    /// assert!(big.matches(&11));
+    /// ```
+    pub fn named(name: &str, predicate: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
+        Filter(Arc::new(FilterFn {
+            predicate: Box::new(predicate),
+            name: Some(name.into()),
+        }))
+    }
+
+    /// Its name, if it was made with [`Filter::named`].
+    pub fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
     }
 
     /// Whether `item` matches.
     pub fn matches(&self, item: &T) -> bool {
-        (self.0)(item)
+        (self.0.predicate)(item)
     }
 }
 
@@ -125,7 +159,10 @@ impl<T> PartialEq for Filter<T> {
 
 impl<T> fmt::Debug for Filter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Filter(..)")
+        match self.name() {
+            Some(name) => write!(f, "Filter({name:?})"),
+            None => f.write_str("Filter(..)"),
+        }
     }
 }
 
@@ -142,6 +179,11 @@ impl<T> fmt::Debug for Filter<T> {
 /// # let _ = (cmd, critical);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub enum Command<T> {
     /// Wait `dt` units of simulated time (finite, ≥ 0); completes with [`Outcome::Slept`].
     Sleep(f64),
@@ -256,6 +298,11 @@ impl<T> Command<T> {
 
 /// A masked wait: see [`Command::masked`].
 #[derive(Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub struct Masked<T>(pub(crate) Wait<T>);
 
 impl<T: fmt::Debug> fmt::Debug for Masked<T> {
@@ -267,6 +314,11 @@ impl<T: fmt::Debug> fmt::Debug for Masked<T> {
 /// One wait as the engine stores it: a single command, a branch of a `FirstOf` or `AllOf`,
 /// or the wait inside a masked command. [`Command`] is the public spelling of each.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub(crate) enum Wait<T> {
     Sleep(f64),
     Yield,
@@ -376,6 +428,11 @@ impl<T> Wait<T> {
 /// # Ok::<(), stepsim::Error>(())
 /// ```
 #[derive(Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub struct Branches<T>(pub(crate) SmallVec<[Wait<T>; 4]>);
 
 impl<T> Branches<T> {
@@ -516,6 +573,13 @@ impl<T: PartialEq> Wait<T> {
 /// }
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        deserialize = "T: serde::Deserialize<'de> + 'static, I: serde::Deserialize<'de>"
+    ))
+)]
 pub enum Wake<T, I = ()> {
     /// The first step of a newly spawned process.
     Started,
@@ -530,6 +594,7 @@ pub enum Wake<T, I = ()> {
 
 /// Why a wait was withdrawn: the cause of a [`Wake::Interrupted`].
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Reason<I> {
     /// An interrupt from the model ([`Context::interrupt`](crate::Context::interrupt)),
     /// with its cause.
@@ -547,6 +612,7 @@ pub type SignalValue<T> = Result<Option<T>, Arc<str>>;
 
 /// How a joined process ended.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Exit<T> {
     /// It returned `Done`, leaving this value (see
     /// [`Context::exit_value`](crate::Context::exit_value)), or none.
@@ -560,6 +626,7 @@ pub enum Exit<T> {
 
 /// The cause of a [`Reason::Preempted`] interrupt.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Preempted {
     /// The process whose request evicted this one.
     pub by: Pid,
@@ -648,6 +715,7 @@ impl fmt::Display for WakeKind {
 /// What a completed wait produced: in [`Wake::Completed`], and for the winning branch of a
 /// `FirstOf` in [`First::outcome`].
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Outcome<T> {
     /// A `Sleep` or `Yield` elapsed.
     Slept,
@@ -700,6 +768,11 @@ impl<T, I> From<Outcome<T>> for Wake<T, I> {
 
 /// How a [`Command::FirstOf`] completed.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub struct First<T> {
     /// Index of the winning branch.
     pub index: usize,
@@ -729,6 +802,13 @@ impl<T> First<T> {
 ///
 /// Two interrupts are equal when a process sees the same: cause, request, waited and taken.
 #[derive(Clone, Debug)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        deserialize = "T: serde::Deserialize<'de> + 'static, I: serde::Deserialize<'de>"
+    ))
+)]
 pub struct Interrupt<T, I> {
     /// Why: the model's interrupt cause, a preemption, or a summons.
     pub cause: Reason<I>,
@@ -762,6 +842,7 @@ pub(crate) type Places = SmallVec<[Place; 1]>;
 
 /// Where one withdrawn request stood.
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Place {
     /// Its branch in the command as handed back.
     pub branch: u32,
@@ -863,6 +944,11 @@ fn shorten_sleeps<T>(branches: Branches<T>, shorten: &impl Fn(f64) -> f64) -> Br
 /// A withdrawn wait to carry on with, each request in its old place: see
 /// [`Interrupt::resume`].
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub struct Resume<T> {
     pub(crate) command: Box<Command<T>>,
     pub(crate) places: Places,

@@ -44,6 +44,7 @@ use crate::queue::Waiter;
 use std::collections::VecDeque;
 
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct ContainerState {
     pub level: f64,
     pub capacity: f64,

@@ -50,7 +50,7 @@ use crate::handle::{
 };
 use crate::monitor::Statistics;
 use crate::process::{Model, Process};
-use crate::queue::{Capacity, Order, QueueState, QueueView, Waiter};
+use crate::queue::{Capacity, QueueOrder, QueueState, QueueView, Waiter};
 use crate::resource::{ResourceKind, ResourceState, ResourceView};
 use crate::rng::{self, Stream, derive_stream, name_key};
 use crate::signal::{SignalState, SignalView};
@@ -63,6 +63,8 @@ use std::collections::{HashMap, VecDeque};
 mod activities;
 mod calendar;
 mod fork;
+#[cfg(feature = "serde")]
+mod persist;
 mod waits;
 
 use calendar::Calendar;
@@ -83,6 +85,7 @@ pub(crate) const NORMAL: u64 = 1 << 63;
 
 /// Work to do on a primitive when an event is processed (SimPy's trigger callbacks).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Hook {
     None,
     /// Offer the queue's items to its waiting getters.
@@ -100,6 +103,7 @@ pub(crate) enum Hook {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Kind {
     /// First step of a process (`tag` is its generation).
     Start,
@@ -128,6 +132,7 @@ pub(crate) enum Kind {
 /// of non-negative `f64`s sort like the numbers; the priority is the top bit of the sequence
 /// word.
 #[derive(Copy, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Event {
     idx: u32,
     tag: u32,
@@ -135,6 +140,7 @@ pub(crate) struct Event {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Phase {
     /// Spawned; its start event is pending.
     Starting,
@@ -161,6 +167,7 @@ impl Phase {
 
 /// Where a satisfied process's completion waits for its event (`Slot::ready` says which).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Parked {
     /// A whole `Wake` in `wakes` (a `FirstOf`, an `AllOf`, or nothing parked).
     Wake,
@@ -172,6 +179,7 @@ pub(crate) enum Parked {
 
 /// An interrupt waiting for delivery.
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Pending<I> {
     User(I),
     /// Pulled into an activity (its index).
@@ -180,6 +188,14 @@ pub(crate) enum Pending<I> {
 
 /// Parts of a process's state that most processes never use, kept out of line so that a
 /// sleeping process costs little memory. Allocated on first use, kept for the process's life.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "M::Item: serde::Serialize, M::Cause: serde::Serialize",
+        deserialize = "M::Item: serde::Deserialize<'de>, M::Cause: serde::Deserialize<'de>"
+    ))
+)]
 pub(crate) struct Rare<M: Model> {
     /// Interrupts not yet delivered, in arrival order.
     pub interrupts: VecDeque<Pending<M::Cause>>,
@@ -192,6 +208,7 @@ pub(crate) struct Rare<M: Model> {
     /// Outcomes of satisfied branches of `AllOf` groups, by branch index.
     pub partial: Vec<(u32, Outcome<M::Item>)>,
     /// The exit value set with `Context::exit_value`, and how to copy it for each joiner.
+    #[cfg_attr(feature = "serde", serde(with = "crate::save::exit_value"))]
     pub exit_value: Option<(M::Item, CloneFn<M::Item>)>,
     /// Why the process failed.
     pub failure: Option<Error>,
@@ -227,6 +244,14 @@ impl<M: Model> Default for Rare<M> {
     }
 }
 
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "M::Proc: serde::Serialize, M::Item: serde::Serialize, M::Cause: serde::Serialize",
+        deserialize = "M::Proc: serde::Deserialize<'de>, M::Item: serde::Deserialize<'de>, M::Cause: serde::Deserialize<'de>"
+    ))
+)]
 pub(crate) struct Slot<M: Model> {
     pub body: Option<M::Proc>,
     pub phase: Phase,
@@ -295,6 +320,7 @@ pub enum Ended {
 
 /// A process waiting for something other than time; see [`Simulation::blocked`].
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Blocked {
     /// The process.
     pub process: ProcessRef,
@@ -315,8 +341,17 @@ impl std::fmt::Display for Blocked {
 }
 
 /// A finished process kept by [`Simulation::keep_finished`].
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "M::Proc: serde::Serialize, M::Item: serde::Serialize",
+        deserialize = "M::Proc: serde::Deserialize<'de>, M::Item: serde::Deserialize<'de>"
+    ))
+)]
 pub(crate) struct Kept<M: Model> {
     body: Option<M::Proc>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::save::exit_value"))]
     value: Option<(M::Item, CloneFn<M::Item>)>,
     failure: Option<Error>,
     name: Option<Box<str>>,
@@ -324,6 +359,7 @@ pub(crate) struct Kept<M: Model> {
 
 /// Per slot index, kept across reuse so that old handles and old timers never alias.
 #[derive(Copy, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Meta {
     pub generation: u32,
     pub epoch: u32,
@@ -393,6 +429,14 @@ pub(crate) struct Meta {
 /// assert_eq!(sim.now(), 6.0); // the second customer waited for the first
 /// # Ok::<(), stepsim::Error>(())
 /// ```
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(
+        serialize = "M::Proc: serde::Serialize, M::Item: serde::Serialize, M::Cause: serde::Serialize",
+        deserialize = "M::Proc: serde::Deserialize<'de>, M::Item: serde::Deserialize<'de>, M::Cause: serde::Deserialize<'de>"
+    ))
+)]
 pub struct Simulation<M: Model> {
     pub(crate) id: u32,
     seed: u64,
@@ -411,13 +455,16 @@ pub struct Simulation<M: Model> {
     /// Activities planned and not started yet, in plan order.
     pub(crate) unstarted: Vec<u32>,
     /// Spilled branch lists of finished processes, for reuse.
+    #[cfg_attr(feature = "serde", serde(skip))]
     spare_branches: Vec<BranchList>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     /// Outcomes of completed single waits, until delivered: far smaller than a `Wake`, and
     /// the common case.
     pub(crate) outcomes: Slab<Outcome<M::Item>>,
+    #[cfg_attr(feature = "serde", serde(skip))]
     observer: Option<Box<dyn Observer + Send>>,
     /// The observer wants [`TraceKind::Wait`] events (asked once, when it was installed).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) trace_waits: bool,
     /// The process whose command is registering now, if any.
     pub(crate) registering: Option<usize>,
@@ -435,13 +482,16 @@ pub struct Simulation<M: Model> {
     /// Whether finished processes are kept (see [`Simulation::keep_finished`]).
     keep_finished: bool,
     /// The finished processes kept.
+    #[cfg_attr(feature = "serde", serde(with = "crate::save::sorted_pairs"))]
     finished: HashMap<Pid, Kept<M>>,
     /// What runs now: set while an event is processed (and while an outside call runs user
     /// code), cleared when it returns; still set after a panic unwound out of it.
+    #[cfg_attr(feature = "serde", serde(skip))]
     busy: Option<Busy>,
     /// Processes spawned without a name from outside any process (the root spawner's count).
     root_spawned: u64,
     /// Processes spawned so far with each name (by the name's hash), for their stream keys.
+    #[cfg_attr(feature = "serde", serde(with = "crate::save::sorted_pairs"))]
     named: HashMap<u64, u64>,
     /// The stream of [`Simulation::rng`] (and of `rng` on a context outside any process).
     outside: Option<Stream>,
@@ -701,15 +751,38 @@ impl<M: Model> Simulation<M> {
     where
         M::Item: Ord,
     {
-        self.add_queue(capacity.into(), Some(<M::Item as Ord>::cmp), false)
+        let order = QueueOrder {
+            cmp: <M::Item as Ord>::cmp,
+            name: None,
+        };
+        self.add_queue(capacity.into(), Some(order), false)
     }
 
-    /// A priority queue ordered by `order` (smallest first), FIFO among equals.
+    /// A priority queue ordered by `order` (smallest first), FIFO among equals. `name`
+    /// names the order: a saved simulation refers to it by name, and
+    /// [`Restore::order`](crate::save::Restore::order) gives the function again.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Capacity, Simulation};
+    ///
+    /// let mut sim = Simulation::<Boxed<(u32, &str)>>::new(0);
+    /// let urgent_first = sim.priority_queue_by(Capacity::Unbounded, "urgency", |a, b| a.0.cmp(&b.0))?;
+    /// sim.context().try_put(urgent_first, (2, "report")).unwrap();
+    /// sim.context().try_put(urgent_first, (0, "outage")).unwrap();
+    /// assert_eq!(sim.context().try_get(urgent_first), Some((0, "outage")));
+    /// assert_eq!(sim.queue_view(urgent_first)?.order_name(), Some("urgency"));
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn priority_queue_by(
         &mut self,
         capacity: impl Into<Capacity>,
+        name: &str,
         order: fn(&M::Item, &M::Item) -> Ordering,
     ) -> Result<QueueId, Error> {
+        let order = QueueOrder {
+            cmp: order,
+            name: Some(name.into()),
+        };
         self.add_queue(capacity.into(), Some(order), false)
     }
 
@@ -1160,7 +1233,7 @@ impl<M: Model> Simulation<M> {
     fn add_queue(
         &mut self,
         capacity: Capacity,
-        order: Option<Order<M::Item>>,
+        order: Option<QueueOrder<M::Item>>,
         filtered: bool,
     ) -> Result<QueueId, Error> {
         let cap = match capacity {

@@ -117,7 +117,7 @@ fn bounded_put_blocks_until_a_get() {
 fn priority_queue_is_fifo_among_equals() {
     let mut sim = Simulation::<Boxed<(u8, char)>>::new(0);
     let q = sim
-        .priority_queue_by(Capacity::Unbounded, |a, b| a.0.cmp(&b.0))
+        .priority_queue_by(Capacity::Unbounded, "by number", |a, b| a.0.cmp(&b.0))
         .unwrap();
     let mut cx = sim.context();
     for item in [(2, 'a'), (1, 'b'), (2, 'c'), (1, 'd'), (0, 'e')] {

@@ -28,8 +28,14 @@
 use crate::handle::{Handle, Pid};
 use std::fmt;
 
+/// A fixed word of an error message. (An alias, so that deriving `Deserialize` does not take
+/// the `'static` as a borrow from the input: restoring reads these with
+/// `crate::save::interned`.)
+type Word = &'static str;
+
 /// The process an error is about, with the name it was spawned with (if any).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ProcessRef {
     /// Its handle.
     pub pid: Pid,
@@ -49,6 +55,7 @@ impl fmt::Display for ProcessRef {
 /// Where an error happened: the simulated time, and the process that was running (if the
 /// call came from a process's step rather than from outside the run).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Origin {
     /// Simulated time.
     pub at: f64,
@@ -68,6 +75,7 @@ impl fmt::Display for Origin {
 
 /// Everything that can go wrong.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Error {
     /// A delay (of a sleep, or an activity's duration) that is negative, NaN or infinite,
     /// or that would end past the largest finite time.
@@ -77,7 +85,8 @@ pub enum Error {
         /// The offending delay.
         delay: f64,
         /// What is wrong with it.
-        why: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        why: Word,
     },
     /// A time (for `run_until`, or an activity's start bounds) that is NaN, infinite, or
     /// earlier than allowed.
@@ -87,16 +96,19 @@ pub enum Error {
         /// The offending time.
         time: f64,
         /// What it was for: `"run_until"`, `"an activity's not_before"`, ….
-        what: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        what: Word,
         /// What is wrong with it.
-        why: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        why: Word,
     },
     /// A queue or resource created with capacity 0.
     ZeroCapacity {
         /// Where.
         origin: Origin,
         /// What was being created.
-        what: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        what: Word,
     },
     /// A handle made by another simulation, or one that does not exist.
     ForeignHandle {
@@ -117,7 +129,8 @@ pub enum Error {
         /// Where.
         origin: Origin,
         /// `"FirstOf"` or `"AllOf"`.
-        command: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        command: Word,
     },
     /// A `FirstOf` or `AllOf` with more branches than the engine supports
     /// ([`MAX_BRANCHES`](crate::command::MAX_BRANCHES)).
@@ -125,7 +138,8 @@ pub enum Error {
         /// Where.
         origin: Origin,
         /// `"FirstOf"` or `"AllOf"`.
-        command: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        command: Word,
         /// How many it had.
         branches: usize,
     },
@@ -134,7 +148,8 @@ pub enum Error {
         /// Where.
         origin: Origin,
         /// What it tried: "interrupt" or "join".
-        what: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        what: Word,
     },
     /// A release of a resource slot that the process does not hold.
     NotHolder {
@@ -151,7 +166,8 @@ pub enum Error {
         /// The offending amount.
         amount: f64,
         /// What is wrong with it.
-        why: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        why: Word,
     },
     /// A NaN priority.
     InvalidPriority {
@@ -168,7 +184,8 @@ pub enum Error {
         /// The primitive.
         handle: Handle,
         /// What kind it would need to be.
-        needs: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        needs: Word,
     },
     /// A command shape that is not supported (an `AllOf` nested in an `AllOf`, an `AllOf`
     /// outside a `FirstOf` branch list, a masked `AllOf`).
@@ -176,7 +193,8 @@ pub enum Error {
         /// Where.
         origin: Origin,
         /// What.
-        what: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        what: Word,
     },
     /// A signal that was succeeded or failed while already fired or firing.
     AlreadyFired {
@@ -201,6 +219,15 @@ pub enum Error {
         /// Who waits on what.
         waiting: Vec<crate::engine::Blocked>,
     },
+    /// [`Simulation::save`](crate::Simulation::save) cannot save the simulation whole: it
+    /// holds something that cannot be written (a function without a name), or it is
+    /// poisoned. Nothing was written.
+    Unsaveable {
+        /// When.
+        origin: Origin,
+        /// What cannot be saved.
+        what: String,
+    },
     /// A strict [`Realtime`](crate::realtime::Realtime) pacer found an event whose
     /// wall-clock time had passed by more than it allows (one `factor`): the model computes
     /// too slowly to keep up with the wall clock. The event (at `origin.at`) was not run.
@@ -222,7 +249,8 @@ pub enum Error {
         origin: Origin,
         /// What was running: `"step"`, `"a queue's filter"`, `"a priority queue's order"`,
         /// `"an observer"`, or `"an event"` (anything else run for an event).
-        inside: &'static str,
+        #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::save::interned"))]
+        inside: Word,
     },
 }
 
@@ -247,6 +275,7 @@ impl Error {
             | Error::Model { origin, .. }
             | Error::Blocked { origin, .. }
             | Error::TooSlow { origin, .. }
+            | Error::Unsaveable { origin, .. }
             | Error::Poisoned { origin, .. } => origin,
         }
     }
@@ -294,6 +323,7 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::Unsaveable { what, .. } => write!(f, "cannot save {what}"),
             Error::TooSlow {
                 behind, allowed, ..
             } => write!(

@@ -9,10 +9,18 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// The next simulation id to hand out.
+static NEXT: AtomicU32 = AtomicU32::new(1);
+
 /// Hands out a distinct id to every simulation created in this program.
 pub(crate) fn next_sim_id() -> u32 {
-    static NEXT: AtomicU32 = AtomicU32::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Keeps `id` (of a restored simulation) from being handed out again in this program.
+#[cfg(feature = "serde")]
+pub(crate) fn reserve_sim_id(id: u32) {
+    NEXT.fetch_max(id.saturating_add(1), Ordering::Relaxed);
 }
 
 /// Names a process of one simulation.
@@ -20,6 +28,7 @@ pub(crate) fn next_sim_id() -> u32 {
 /// Returned by [`Simulation::spawn`](crate::Simulation::spawn) and
 /// [`Context::spawn`](crate::Context::spawn). Cheap to copy and compare.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Pid {
     pub(crate) sim: u32,
     pub(crate) idx: u32,
@@ -51,6 +60,7 @@ macro_rules! primitive_handle {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {
         $(#[$doc])*
         #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
         pub struct $name {
             pub(crate) sim: u32,
             pub(crate) idx: u32,
@@ -105,6 +115,7 @@ primitive_handle!(
 
 /// Any handle, as named in an [`Error`](crate::Error).
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Handle {
     /// A process handle.
     Process(Pid),

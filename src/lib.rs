@@ -56,6 +56,7 @@
 //!   means), statistics tables and CSV;
 //! - [`realtime`]: pacing a run against the wall clock, for models embedded in other
 //!   programs;
+//! - `save` (feature `serde`): saving a running simulation to a file and restoring it;
 //! - [`trace`]: observing every event, and CSV traces;
 //! - [`timeline`]: each process's waits over time, from a trace (drawn as SVG with the
 //!   `plot` feature);
@@ -79,6 +80,8 @@ pub mod queue;
 pub mod realtime;
 pub mod resource;
 pub mod rng;
+#[cfg(feature = "serde")]
+pub mod save;
 pub mod signal;
 pub mod stats;
 pub mod timeline;

@@ -95,6 +95,7 @@ use std::collections::VecDeque;
 /// How many items a queue can hold: [`Capacity::Unbounded`], or a number
 /// (`sim.queue(10)` is `sim.queue(Capacity::Bounded(10))`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Capacity {
     /// No limit: `Put` never waits.
     Unbounded,
@@ -110,6 +111,7 @@ impl From<usize> for Capacity {
 
 /// A blocked request: which process, which of its waits, which branch, and its ticket.
 #[derive(Copy, Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Waiter {
     pub idx: u32,
     pub epoch: u32,
@@ -129,18 +131,36 @@ impl PartialEq for Waiter {
 /// The order of a priority queue: smallest first.
 pub(crate) type Order<T> = fn(&T, &T) -> Ordering;
 
+/// A priority queue's order, and how a saved simulation names it (see [`crate::save`]).
+#[derive(Clone)]
+pub(crate) struct QueueOrder<T> {
+    pub cmp: Order<T>,
+    /// `None`: the items' own `Ord` ([`Simulation::priority_queue`](crate::Simulation::priority_queue)).
+    pub name: Option<std::sync::Arc<str>>,
+}
+
 /// A blocked `Get` (no filter) or `GetWhere`.
 #[derive(Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub(crate) struct Getter<T> {
     pub waiter: Waiter,
     pub filter: Option<Filter<T>>,
 }
 
 #[derive(Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub(crate) struct QueueState<T> {
     pub items: VecDeque<T>,
     /// `None`: FIFO; otherwise items are kept sorted by this order, FIFO among equals.
-    pub order: Option<Order<T>>,
+    pub order: Option<QueueOrder<T>>,
     /// A filter queue: every waiting getter is tried in order (SimPy's `FilterStore`),
     /// not only the head.
     pub filtered: bool,
@@ -152,7 +172,7 @@ pub(crate) struct QueueState<T> {
 }
 
 impl<T> QueueState<T> {
-    pub fn new(capacity: usize, order: Option<Order<T>>, filtered: bool) -> Self {
+    pub fn new(capacity: usize, order: Option<QueueOrder<T>>, filtered: bool) -> Self {
         QueueState {
             items: VecDeque::new(),
             order,
@@ -170,7 +190,7 @@ impl<T> QueueState<T> {
 
     /// Puts an item in its place at time `now`.
     pub fn push_item(&mut self, item: T, now: f64) {
-        let at = match self.order {
+        let at = match self.order.as_ref().map(|o| o.cmp) {
             None => {
                 self.items.push_back(item);
                 self.items.len() - 1
@@ -256,6 +276,12 @@ impl<'a, T> QueueView<'a, T> {
     /// Whether this is a priority queue.
     pub fn is_priority(&self) -> bool {
         self.state.order.is_some()
+    }
+
+    /// The name of its order, if it is a priority queue made with
+    /// [`priority_queue_by`](crate::Simulation::priority_queue_by).
+    pub fn order_name(&self) -> Option<&str> {
+        self.state.order.as_ref().and_then(|o| o.name.as_deref())
     }
 
     /// Whether this is a filter queue (accepts `GetWhere`).

@@ -67,6 +67,7 @@ use std::collections::VecDeque;
 
 /// The kind of a resource.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ResourceKind {
     /// FIFO.
     Plain,
@@ -78,6 +79,7 @@ pub enum ResourceKind {
 
 /// SimPy's request key: `(priority, request time, not preempt)`; smaller is better.
 #[derive(Copy, Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Key {
     pub level: f64,
     pub time: f64,
@@ -96,12 +98,14 @@ impl Key {
 }
 
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Request {
     pub waiter: Waiter,
     pub key: Key,
 }
 
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Holder {
     pub pid: Pid,
     pub key: Key,
@@ -109,6 +113,7 @@ pub(crate) struct Holder {
 }
 
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct ResourceState {
     pub kind: ResourceKind,
     pub capacity: usize,

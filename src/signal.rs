@@ -52,6 +52,7 @@ use crate::engine::CloneFn;
 use crate::queue::Waiter;
 
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum SignalPhase<T> {
     Pending,
     /// Fired by a process; the firing event is on its way.
@@ -60,10 +61,16 @@ pub(crate) enum SignalPhase<T> {
 }
 
 #[derive(Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(bound(deserialize = "T: serde::Deserialize<'de> + 'static"))
+)]
 pub(crate) struct SignalState<T> {
     pub phase: SignalPhase<T>,
     pub waiters: Vec<Waiter>,
     /// How to copy the value for each waiter, captured where `T: Clone` was known.
+    #[cfg_attr(feature = "serde", serde(with = "crate::save::clone_fn"))]
     pub clone: Option<CloneFn<T>>,
 }
 

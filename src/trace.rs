@@ -106,6 +106,7 @@ pub enum TraceKind {
 /// What a process waits on, without the wait's parameters (durations, items, amounts):
 /// the [`Waiting::on`] of a [`TraceKind::Wait`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum WaitKind {
     /// A `Sleep` (written `sleep`).
     Sleep,
@@ -202,6 +203,7 @@ impl fmt::Display for WaitKind {
 /// assert_eq!(waiting.to_string(), "masked:sleep");
 /// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Waiting {
     /// What it waits on.
     pub on: WaitKind,

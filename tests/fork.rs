@@ -1,7 +1,10 @@
-//! Forking a running simulation (`Simulation: Clone`): a fork cut at any event goes on
-//! exactly as the original does, and changing a fork changes only the fork.
+//! Forking a running simulation (`Simulation: Clone`) and, with the `serde` feature, saving
+//! and restoring it (`stepsim::save`): a fork, or a restored save, cut at any event goes on
+//! exactly as the original does, and changing a fork changes only the fork. (The save tests
+//! run under `cargo test --all-features --test fork`, which `.ci/run` calls.)
 //!
-//! The models are random: queues (FIFO, priority, bounded), plain, priority and preemptive
+//! The models are random: queues (FIFO, bounded, priority by the items' order and by a
+//! named order, a filter queue with `GetWhere` by a named filter), plain, priority and preemptive
 //! resources, a container, and actors that draw every decision from their own stream
 //! (`cx.rng()`, part of the simulation's state): sleeps, gets, puts, acquires with
 //! priorities, releases, `FirstOf`, `AllOf`, masked sleeps, amounts, interrupts of each
@@ -16,8 +19,8 @@ use common::config;
 use proptest::prelude::*;
 use stepsim::rand::RngExt;
 use stepsim::{
-    Activity, Capacity, Command, ContainerId, Context, Model, Outcome, Pid, Priority, Process,
-    QueueId, Reason, ResourceId, Simulation, TraceLog, Wake,
+    Activity, Capacity, Command, ContainerId, Context, Filter, Model, Outcome, Pid, Priority,
+    Process, QueueId, Reason, ResourceId, Simulation, TraceLog, Wake,
 };
 
 struct Forked;
@@ -32,13 +35,25 @@ type Cmd = Command<u32>;
 
 /// The handles an actor may use.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct World {
     queues: Vec<QueueId>,
+    /// A filter queue.
+    picky: QueueId,
     resources: Vec<ResourceId>,
     container: ContainerId,
 }
 
+fn even() -> Filter<u32> {
+    Filter::named("even", |x: &u32| x.is_multiple_of(2))
+}
+
+fn reverse(a: &u32, b: &u32) -> std::cmp::Ordering {
+    b.cmp(a)
+}
+
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Actor {
     world: World,
     /// The other actors (set once all are spawned).
@@ -76,12 +91,13 @@ impl Actor {
         let w = &self.world;
         let q = w.queues[cx.rng().random_range(0..w.queues.len())];
         let r = w.resources[cx.rng().random_range(0..w.resources.len())];
-        match cx.rng().random_range(0..6u32) {
+        match cx.rng().random_range(0..7u32) {
             0 => Command::Sleep(Self::delay(cx)),
+            6 => Command::GetWhere(self.world.picky, even()),
             1 => Command::Get(q),
             2 => {
                 self.made += 1;
-                Command::Put(q, self.id * 1000 + self.made)
+                Command::Put(q, self.id.wrapping_mul(1000).wrapping_add(self.made))
             }
             3 => Command::Acquire(r),
             4 => {
@@ -98,8 +114,20 @@ impl Actor {
             return Command::Done;
         }
         self.budget -= 1;
-        match cx.rng().random_range(0..12u32) {
+        match cx.rng().random_range(0..13u32) {
             0..=3 => self.leaf(cx),
+            12 => {
+                // A short-lived helper: process slots are freed and reused.
+                self.made += 1;
+                let mut child = Actor::new(
+                    self.id.wrapping_mul(100).wrapping_add(self.made),
+                    self.world.clone(),
+                    3,
+                );
+                child.peers = self.peers.clone();
+                cx.spawn(child);
+                Command::Sleep(Self::delay(cx))
+            }
             4 => {
                 let r = self.world.resources[cx.rng().random_range(0..self.world.resources.len())];
                 cx.release(r);
@@ -183,10 +211,14 @@ fn plan() -> impl Strategy<Value = Plan> {
 
 fn build(plan: &Plan) -> Simulation<Forked> {
     let mut sim = Simulation::<Forked>::new(plan.seed);
+    let picky = sim.filter_queue(Capacity::Unbounded).unwrap();
     let queues = vec![
         sim.queue(Capacity::Unbounded).unwrap(),
         sim.queue(1).unwrap(),
         sim.priority_queue(2).unwrap(),
+        sim.priority_queue_by(Capacity::Unbounded, "reverse", reverse)
+            .unwrap(),
+        picky,
     ];
     let resources = vec![
         sim.resource(1).unwrap(),
@@ -196,6 +228,7 @@ fn build(plan: &Plan) -> Simulation<Forked> {
     let container = sim.container(3.0, 1.0).unwrap();
     let world = World {
         queues,
+        picky,
         resources,
         container,
     };
@@ -257,7 +290,14 @@ fn finish(sim: &mut Simulation<Forked>) -> Result<Vec<stepsim::Record>, TestCase
     Ok(log.records())
 }
 
-fn cut_and_fork(plan: &Plan, cut: u64) -> Result<(), TestCaseError> {
+/// Runs `plan` uncut; then again, cut after `cut` events, where `carry_on` makes the
+/// simulation that goes on (a fork, or a restored save); and checks that both the original
+/// and the one that went on end exactly as the uncut run.
+fn cut_and_carry_on(
+    plan: &Plan,
+    cut: u64,
+    carry_on: impl FnOnce(&mut Simulation<Forked>) -> Result<Simulation<Forked>, TestCaseError>,
+) -> Result<(), TestCaseError> {
     let mut uncut = build(plan);
     let uncut_trace = finish(&mut uncut)?;
 
@@ -273,21 +313,21 @@ fn cut_and_fork(plan: &Plan, cut: u64) -> Result<(), TestCaseError> {
         }
     }
     original.stop_observing();
-    let mut fork = original.clone();
-    let fork_trace = finish(&mut fork)?;
+    let mut other = carry_on(&mut original)?;
+    let other_trace = finish(&mut other)?;
     let original_trace = finish(&mut original)?;
 
     let uncut_trace = lines(&uncut_trace);
     let mut joined = lines(&before.records());
-    joined.extend(lines(&fork_trace));
+    joined.extend(lines(&other_trace));
     prop_assert!(
         joined == uncut_trace,
-        "the fork's trace differs from the uncut run's"
+        "the trace after the cut differs from the uncut run's"
     );
     let mut joined = lines(&before.records());
     joined.extend(lines(&original_trace));
-    prop_assert!(joined == uncut_trace, "forking changed the original");
-    prop_assert_eq!(outcome(&fork), outcome(&uncut));
+    prop_assert!(joined == uncut_trace, "cutting changed the original");
+    prop_assert_eq!(outcome(&other), outcome(&uncut));
     prop_assert_eq!(outcome(&original), outcome(&uncut));
     Ok(())
 }
@@ -298,7 +338,7 @@ proptest! {
     /// Cut at a random event, fork: the fork and the original both go on as the uncut run.
     #[test]
     fn a_fork_goes_on_exactly_as_the_original(plan in plan(), cut in 0u64..400) {
-        cut_and_fork(&plan, cut)?;
+        cut_and_carry_on(&plan, cut, |sim| Ok(sim.clone()))?;
     }
 }
 
@@ -306,7 +346,7 @@ proptest! {
 #[test]
 fn the_models_reach_interrupts_preemptions_and_activities() {
     let (mut interrupts, mut preemptions, mut summons, mut resumes_seen) = (0, 0, 0, 0);
-    for seed in 0..40 {
+    for seed in 0..200 {
         let mut sim = build(&Plan {
             seed,
             actors: 5,
@@ -380,4 +420,239 @@ fn a_fork_does_not_share_the_observer() {
     assert_eq!(log.len(), seen);
     sim.run().unwrap();
     assert!(log.len() > seen);
+}
+
+#[cfg(feature = "serde")]
+mod save {
+    use super::*;
+    use stepsim::Error;
+    use stepsim::save::Restore;
+
+    fn restore_with() -> Restore<Forked> {
+        Restore::new()
+            .natural_order()
+            .order("reverse", reverse)
+            .filter(even())
+    }
+
+    fn save(sim: &mut Simulation<Forked>) -> Vec<u8> {
+        let mut json = Vec::new();
+        sim.save(&mut serde_json::Serializer::new(&mut json))
+            .expect("the model saves");
+        json
+    }
+
+    fn restore(
+        json: &[u8],
+        with: &Restore<Forked>,
+    ) -> Result<Simulation<Forked>, serde_json::Error> {
+        Simulation::restore(&mut serde_json::Deserializer::from_slice(json), with)
+    }
+
+    proptest! {
+        #![proptest_config(config(150))]
+
+        /// Cut at a random event, save to JSON, restore into a fresh simulation: it goes on
+        /// as the uncut run, and saving left the original as it was.
+        #[test]
+        fn a_restored_save_goes_on_exactly_as_the_original(plan in plan(), cut in 0u64..400) {
+            cut_and_carry_on(&plan, cut, |sim| {
+                let json = save(sim);
+                restore(&json, &restore_with()).map_err(|e| TestCaseError::fail(e.to_string()))
+            })?;
+        }
+    }
+
+    /// A restore of a restore: saving the restored simulation at once gives the same file.
+    #[test]
+    fn a_restored_simulation_saves_the_same() {
+        let mut sim = build(&Plan {
+            seed: 5,
+            actors: 5,
+            budget: 30,
+        });
+        for _ in 0..80 {
+            sim.step().unwrap();
+        }
+        let json = save(&mut sim);
+        let mut again = restore(&json, &restore_with()).unwrap();
+        // The map of finished processes is written in hash order: compare as values.
+        let a: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let b: serde_json::Value = serde_json::from_slice(&save(&mut again)).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_refused_naming_both() {
+        let mut sim = build(&Plan {
+            seed: 1,
+            actors: 2,
+            budget: 5,
+        });
+        let json = String::from_utf8(save(&mut sim)).unwrap();
+        let other = json.replacen(stepsim::save::FORMAT, "stepsim-save/0", 1);
+        let err = restore(other.as_bytes(), &restore_with())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"stepsim-save/0\"") && err.contains(stepsim::save::FORMAT),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_restore_without_the_functions_names_what_is_missing() {
+        let mut sim = build(&Plan {
+            seed: 1,
+            actors: 2,
+            budget: 5,
+        });
+        let json = save(&mut sim);
+        let cases: [(Restore<Forked>, &str); 2] = [
+            (
+                Restore::new().order("reverse", reverse),
+                "Restore::natural_order",
+            ),
+            (
+                Restore::new().natural_order(),
+                "\"reverse\": give it with Restore::order",
+            ),
+        ];
+        for (with, says) in cases {
+            let err = restore(&json, &with).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
+
+    /// A process that waits in one `GetWhere` with the filter it was given.
+    #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+    struct Getter {
+        q: QueueId,
+        filter: Filter<u32>,
+        got: Option<u32>,
+    }
+
+    struct Getters;
+
+    impl Model for Getters {
+        type Item = u32;
+        type Cause = ();
+        type Proc = Getter;
+    }
+
+    impl Process<Getters> for Getter {
+        fn step(&mut self, _: &mut Context<'_, Getters>, wake: Wake<u32>) -> Command<u32> {
+            match wake {
+                Wake::Completed(Outcome::Got(x)) => {
+                    self.got = Some(x);
+                    Command::Done
+                }
+                _ => Command::GetWhere(self.q, self.filter.clone()),
+            }
+        }
+    }
+
+    fn waiting_with(filter: Filter<u32>) -> (Simulation<Getters>, QueueId, Pid) {
+        let mut sim = Simulation::<Getters>::new(0);
+        let q = sim.filter_queue(Capacity::Unbounded).unwrap();
+        sim.keep_finished(true);
+        let p = sim.spawn(Getter {
+            q,
+            filter,
+            got: None,
+        });
+        sim.run().unwrap(); // it waits: nothing matches
+        (sim, q, p)
+    }
+
+    fn big() -> Filter<u32> {
+        Filter::named("big", |x: &u32| *x > 10)
+    }
+
+    #[test]
+    fn a_waiting_filter_without_a_name_cannot_be_saved() {
+        let (mut sim, ..) = waiting_with(Filter::new(|x: &u32| *x > 10));
+        let err = sim.check_saveable().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "at t=0: cannot save a GetWhere waiting on q0 has a filter without a name (make it with Filter::named)"
+        );
+        let mut out = Vec::new();
+        let err = sim
+            .save(&mut serde_json::Serializer::new(&mut out))
+            .unwrap_err();
+        assert!(err.to_string().contains("Filter::named"), "{err}");
+        assert!(out.is_empty(), "nothing written");
+    }
+
+    #[test]
+    fn a_named_filter_is_given_again_by_name() {
+        let (mut sim, q, p) = waiting_with(big());
+        let mut json = Vec::new();
+        sim.save(&mut serde_json::Serializer::new(&mut json))
+            .unwrap();
+
+        let missing = Simulation::<Getters>::restore(
+            &mut serde_json::Deserializer::from_slice(&json),
+            &Restore::new(),
+        )
+        .unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("the filter \"big\": give it with Restore::filter"),
+            "{missing}"
+        );
+
+        let mut again = Simulation::<Getters>::restore(
+            &mut serde_json::Deserializer::from_slice(&json),
+            &Restore::new().filter(big()),
+        )
+        .unwrap();
+        // The restored wait filters with the predicate given: 3 is passed over, 12 taken.
+        for x in [3, 12] {
+            again.context().try_put(q, x).unwrap();
+        }
+        again.run().unwrap();
+        assert_eq!(again.process(p).unwrap().got, Some(12));
+        assert_eq!(
+            again
+                .queue_view(q)
+                .unwrap()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![3]
+        );
+    }
+
+    #[test]
+    fn a_poisoned_simulation_cannot_be_saved() {
+        #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+        struct Bomb;
+        struct Bombs;
+        impl Model for Bombs {
+            type Item = u32;
+            type Cause = ();
+            type Proc = Bomb;
+        }
+        impl Process<Bombs> for Bomb {
+            fn step(&mut self, _: &mut Context<'_, Bombs>, _: Wake<u32>) -> Command<u32> {
+                panic!("boom")
+            }
+        }
+        let mut sim = Simulation::<Bombs>::new(0);
+        sim.spawn(Bomb);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
+        assert!(run.is_err());
+        let err = sim.check_saveable().unwrap_err();
+        assert!(matches!(err, Error::Unsaveable { .. }), "{err:?}");
+        assert!(err.to_string().contains("poisoned"), "{err}");
+        let mut out = Vec::new();
+        assert!(
+            sim.save(&mut serde_json::Serializer::new(&mut out))
+                .is_err()
+        );
+        assert!(out.is_empty(), "nothing written");
+    }
 }

@@ -393,7 +393,7 @@ fn a_panicking_filter_called_from_outside_poisons_the_simulation() {
 fn a_panicking_priority_order_poisons_the_simulation() {
     let mut sim = Simulation::<M>::new(0);
     let q = sim
-        .priority_queue_by(Capacity::Unbounded, |a, b| {
+        .priority_queue_by(Capacity::Unbounded, "unlucky", |a, b| {
             if *a == 13 || *b == 13 {
                 panic!("unlucky")
             }

@@ -271,16 +271,18 @@ impl Office {
         let unbounded = Capacity::Unbounded;
         let shared = match params.policy {
             Policy::Oldest => sim.queue(unbounded)?,
-            Policy::Newest => sim.priority_queue_by(unbounded, newest_first)?,
-            Policy::Shortest => sim.priority_queue_by(unbounded, shortest_first)?,
-            Policy::Longest => sim.priority_queue_by(unbounded, longest_first)?,
+            Policy::Newest => sim.priority_queue_by(unbounded, "newest first", newest_first)?,
+            Policy::Shortest => {
+                sim.priority_queue_by(unbounded, "shortest first", shortest_first)?
+            }
+            Policy::Longest => sim.priority_queue_by(unbounded, "longest first", longest_first)?,
         };
         let test = match params.n_tester {
             0 => None,
             _ => Some(sim.queue(unbounded)?),
         };
         let own = (0..params.n_coder)
-            .map(|_| sim.priority_queue_by(unbounded, own_order))
+            .map(|_| sim.priority_queue_by(unbounded, "own queue", own_order))
             .collect::<Result<Vec<_>, _>>()?;
         let mut queues = vec![(QueueName::Shared, shared)];
         queues.extend(test.map(|q| (QueueName::Test, q)));

@@ -41,6 +41,7 @@ const MIN_BUCKETS: usize = 16;
 const SAMPLE: usize = 32;
 
 #[derive(Clone, Copy)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Node<T: Copy> {
     t: u64,
     k: u64,
@@ -51,6 +52,7 @@ struct Node<T: Copy> {
 
 /// A priority queue of `T`s keyed by `(t, k)`, smallest first. See the module documentation.
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Calendar<T: Copy> {
     /// The bucket whose head is the earliest listed event, once found (`NIL`: not known).
     /// It stays known until a list pop, a re-size or the push of an earlier event, so a run

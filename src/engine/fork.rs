@@ -1,9 +1,10 @@
 //! Forking: a [`Simulation`] is [`Clone`] when its model's processes, items and interrupt
 //! causes are. The impls are written out (a derive would ask the model's marker type to be
-//! `Clone` too); every field is copied but the observer.
+//! `Clone` too); every field is copied but the observer. And a short `Debug`.
 
 use super::{Kept, Rare, Simulation, Slot};
 use crate::process::Model;
+use std::fmt;
 
 impl<M: Model> Clone for Rare<M>
 where
@@ -166,5 +167,32 @@ where
             named: self.named.clone(),
             outside: self.outside.clone(),
         }
+    }
+}
+
+/// A summary: the clock, the events processed, the processes alive and the primitives.
+///
+/// ```
+/// let sim = stepsim::Simulation::<stepsim::Boxed<()>>::new(3);
+/// assert_eq!(
+///     format!("{sim:?}"),
+///     "Simulation { seed: 3, now: 0.0, events: 0, live_processes: 0, queues: 0, resources: 0, \
+///      containers: 0, signals: 0, barriers: 0, activities: 0 }"
+/// );
+/// ```
+impl<M: Model> fmt::Debug for Simulation<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulation")
+            .field("seed", &self.seed)
+            .field("now", &self.now)
+            .field("events", &self.events)
+            .field("live_processes", &self.procs.len())
+            .field("queues", &self.queues.len())
+            .field("resources", &self.resources.len())
+            .field("containers", &self.containers.len())
+            .field("signals", &self.signals.len())
+            .field("barriers", &self.barriers.len())
+            .field("activities", &self.activities.len())
+            .finish()
     }
 }

@@ -29,6 +29,7 @@ use std::collections::VecDeque;
 
 /// How the branches of the current wait combine.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Shape {
     Single,
     FirstOf,
@@ -39,6 +40,7 @@ pub(crate) enum Shape {
 /// priorities of blocked requests and amounts live in the primitive's waiting list, and
 /// come back from there when the wait is withdrawn.
 #[derive(Copy, Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum BranchWait {
     Sleep(f64),
     /// A `Command::Yield` (a zero sleep handed back as `Yield`).
@@ -58,6 +60,7 @@ pub(crate) enum BranchWait {
 }
 
 #[derive(Copy, Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Branch {
     pub wait: BranchWait,
     /// Which top-level branch (of a `FirstOf`) this belongs to.
@@ -75,6 +78,7 @@ pub(crate) struct Branch {
 /// cleared (and is handed to the next process when its slot is freed), so steady-state
 /// `FirstOf`s do not allocate.
 #[derive(Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum BranchList {
     #[default]
     Empty,

@@ -2473,7 +2473,7 @@ impl Driver {
             ]);
             let id = match kind {
                 QueueKind::Fifo => sim.queue(capacity),
-                QueueKind::Priority => sim.priority_queue_by(capacity, compare_items),
+                QueueKind::Priority => sim.priority_queue_by(capacity, "items", compare_items),
                 QueueKind::Filter => sim.filter_queue(capacity),
             }
             .expect("valid queue");
