@@ -54,6 +54,8 @@
 //!   streams made per purpose (`new_stream`); `rand` and `rand_distr` are re-exported;
 //! - [`stats`]: tallies, time-weighted levels, confidence intervals (replications, batch
 //!   means), statistics tables and CSV;
+//! - [`experiment`]: replications of scenarios on every core, summaries, sequential stopping,
+//!   parameter sweeps, and shards for batch engines (Slurm, Kubernetes);
 //! - [`trace`]: observing every event, and CSV traces;
 //! - [`timeline`]: each process's waits over time, from a trace (drawn as SVG with the
 //!   `plot` feature);
@@ -70,6 +72,7 @@ pub mod container;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod handle;
 pub mod monitor;
 pub mod process;
