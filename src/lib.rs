@@ -94,6 +94,7 @@ pub use container::ContainerView;
 pub use context::Context;
 pub use engine::{Blocked, CommandOf, Ended, Simulation, WakeOf};
 pub use error::{Error, Origin, ProcessRef};
+pub use experiment::Experiment;
 pub use handle::{ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 pub use monitor::{ContainerMonitor, QueueMonitor, ResourceMonitor, Statistics};
 pub use process::{Boxed, Model, Process};

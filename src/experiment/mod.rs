@@ -353,7 +353,9 @@ impl<P> Experiment<P> {
         self
     }
 
-    /// Sequential stopping instead of a fixed number of replications.
+    /// Sequential stopping instead of a fixed number of replications ([`reps`](Self::reps)
+    /// is then not used). A replication that fails in a round stops the experiment, even if
+    /// the target would have been met by the replications before it.
     pub fn until(mut self, stopping: Stopping) -> Self {
         self.stopping = Some(stopping);
         self

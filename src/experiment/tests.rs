@@ -427,3 +427,23 @@ fn progress_reports_every_replication() {
     let expected: Vec<Progress> = (1..=12).map(|done| Progress { done, total: 12 }).collect();
     assert_eq!(seen, expected);
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn results_round_trip_through_serde_json_exactly() {
+    let shard = Experiment::new(scenarios())
+        .reps(4)
+        .shard("2/3".parse().unwrap())
+        .run(toy)
+        .unwrap();
+    let text = serde_json::to_string(&shard).unwrap();
+    let back: Results<f64, Metrics> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, shard, "every f64 parses back to the same bits");
+    let summaries = shard.scenarios[0].summaries();
+    let back: Vec<MetricSummary> =
+        serde_json::from_str(&serde_json::to_string(&summaries).unwrap()).unwrap();
+    assert_eq!(back, summaries);
+    let rows: Vec<LongRow> =
+        serde_json::from_str(&serde_json::to_string(&shard.rows()).unwrap()).unwrap();
+    assert_eq!(rows, shard.rows());
+}
