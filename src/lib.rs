@@ -54,6 +54,8 @@
 //!   streams made per purpose (`new_stream`); `rand` and `rand_distr` are re-exported;
 //! - [`stats`]: tallies, time-weighted levels, confidence intervals (replications, batch
 //!   means), statistics tables and CSV;
+//! - [`experiment`]: replications of scenarios on every core, summaries, sequential stopping,
+//!   parameter sweeps, and shards for batch engines (Slurm, Kubernetes);
 //! - [`realtime`]: pacing a run against the wall clock, for models embedded in other
 //!   programs;
 //! - `save` (feature `serde`): saving a running simulation to a file and restoring it;
@@ -73,6 +75,7 @@ pub mod container;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod handle;
 pub mod monitor;
 pub mod process;
@@ -97,6 +100,7 @@ pub use container::ContainerView;
 pub use context::Context;
 pub use engine::{Blocked, CommandOf, Ended, Simulation, WakeOf};
 pub use error::{Error, Origin, ProcessRef};
+pub use experiment::Experiment;
 pub use handle::{ActivityId, BarrierId, ContainerId, Handle, Pid, QueueId, ResourceId, SignalId};
 pub use monitor::{ContainerMonitor, QueueMonitor, ResourceMonitor, Statistics};
 pub use process::{Boxed, Model, Process};

@@ -157,3 +157,58 @@ examples!(
     emergency_department["--reps", "5"],
     breakdowns["--reps", "5"],
 );
+
+/// The team example's shards as separate processes (as a Slurm job array or a Kubernetes
+/// indexed Job runs them, see docs/cluster.md): three `--shard K/3 --json` runs, then
+/// `--merge`, give byte for byte the JSON of one process. Small, since it runs in debug.
+#[test]
+fn team_shards_in_three_processes_merge_into_the_one_process_json() {
+    let team = example_binary("team");
+    let args = [
+        "interrupts=none,resume",
+        "n_coder=1,2",
+        "t_sim=40",
+        "--reps",
+        "4",
+    ];
+    let run = |extra: &[&str]| {
+        let output = Command::new(&team)
+            .args(args)
+            .args(extra)
+            .output()
+            .expect("running the team example");
+        assert!(
+            output.status.success(),
+            "team {extra:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let dir = std::env::temp_dir().join(format!("stepsim-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|k| {
+            let path = dir.join(format!("part{k}.json"));
+            std::fs::write(&path, run(&["--shard", &format!("{k}/3"), "--json"])).unwrap();
+            path
+        })
+        .collect();
+    let merged = Command::new(&team)
+        .arg("--merge")
+        .args(&parts)
+        .arg("--json")
+        .output()
+        .expect("running the merge");
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let whole = run(&["--json"]);
+    assert!(whole.starts_with(b"{\n  \"schema\": \"stepsim-team/1\""));
+    assert!(
+        merged.stdout == whole,
+        "the merged JSON differs from one process's"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -13,16 +13,17 @@
 mod team;
 
 use std::rc::Rc;
+use stepsim::experiment::{Experiment, Scenario, replication_seed};
+use stepsim::stats::Summary;
 use stepsim::{
     Activity, ActivityId, Command, First, Interrupt, Outcome, Process, Reason, Simulation, Wake,
 };
 use team::cli;
 use team::coder::{Coder, Piece, State, Then};
-use team::metrics::{Accounting, Summary};
+use team::metrics::Accounting;
 use team::model::{Actor, Cx, Interruption, Job, JobKind, Office, Purpose, Run, Team, simulate};
 use team::monitor::Monitor;
 use team::params::{Interrupts, Params, Policy, Rework};
-use team::runner::{replication_seed, run_all};
 
 // ----- helpers -----
 
@@ -97,7 +98,21 @@ fn usage_error(args: &[&str]) -> String {
 
 /// Runs `reps` replications of each scenario on two threads.
 fn replicate(scenarios: &[Params], reps: usize) -> Vec<Vec<Run>> {
-    run_all(scenarios, reps, 2, false).unwrap_or_else(|e| panic!("{e}"))
+    let scenarios = scenarios
+        .iter()
+        .map(|p| Scenario::new("test", p.clone()))
+        .collect();
+    let results = Experiment::new(scenarios)
+        .seed(Params::default().seed)
+        .reps(reps)
+        .threads(2)
+        .run(simulate)
+        .unwrap_or_else(|e| panic!("{e}"));
+    results
+        .scenarios
+        .into_iter()
+        .map(|s| s.replications.into_iter().map(|r| r.output).collect())
+        .collect()
 }
 
 fn summary(runs: &[Run], metric: fn(&Run) -> f64) -> Summary {
@@ -108,7 +123,7 @@ fn summary(runs: &[Run], metric: fn(&Run) -> f64) -> Summary {
 /// `|mean - expected| <= 4 standard errors` (from the replication spread), and the check
 /// has power: 4 standard errors are within `power` of the expected value, relatively.
 fn assert_close(what: &str, s: &Summary, expected: f64, power: f64) {
-    let se = s.sd.expect("several replications") / (s.n as f64).sqrt();
+    let se = s.std_dev.expect("several replications") / (s.n as f64).sqrt();
     println!(
         "{what}: measured {:.4} ± {:.4} (1 s.e., {} replications), expected {expected:.4}",
         s.mean, se, s.n
@@ -734,7 +749,7 @@ fn discarded_fraction_rises_with_the_interrupt_rate() {
             .map(|(hi, lo)| fraction(hi) - fraction(lo))
             .collect();
         let s = Summary::of(&rises).unwrap();
-        let se = s.sd.unwrap() / (s.n as f64).sqrt();
+        let se = s.std_dev.unwrap() / (s.n as f64).sqrt();
         println!(
             "discard: fraction at t_interrupt_interval={} is {:.4}, {:.4} ± {:.4} (1 s.e.) above {}",
             scenarios[k].t_interrupt_interval,
@@ -755,7 +770,7 @@ fn paired(his: &[Run], los: &[Run], metric: fn(&Run) -> f64) -> (f64, f64) {
         .map(|(hi, lo)| metric(hi) - metric(lo))
         .collect();
     let s = Summary::of(&diffs).unwrap();
-    (s.mean, s.sd.unwrap() / (s.n as f64).sqrt())
+    (s.mean, s.std_dev.unwrap() / (s.n as f64).sqrt())
 }
 
 #[test]
@@ -1009,11 +1024,22 @@ fn bad_keys_and_values_are_clear_errors() {
     assert!(e.contains("must be greater than 0"), "{e}");
     let e = usage_error(&["--reps", "0"]);
     assert!(
-        e.contains("--reps needs a whole number of at least 1"),
+        e.contains("invalid value '0' for '--reps <N>': needs a whole number of at least 1"),
         "{e}"
     );
     let e = usage_error(&["--frobnicate"]);
-    assert!(e.contains("unknown option"), "{e}");
+    assert!(e.contains("unexpected argument '--frobnicate'"), "{e}");
+    let e = usage_error(&["seed=1,2"]);
+    assert!(e.contains("seed is the base seed of every scenario"), "{e}");
+    let e = usage_error(&["--shard", "0/3"]);
+    assert!(
+        e.contains("bad shard \"0/3\": K must be from 1 to N (here 3)"),
+        "{e}"
+    );
+    let e = usage_error(&["--shard", "1/3", "--precision", "5"]);
+    assert!(e.contains("cannot be used with"), "{e}");
+    let e = usage_error(&["--precision", "5", "--stop-on", "speed"]);
+    assert!(e.contains("unknown metric \"speed\" to stop on"), "{e}");
     let e = usage_error(&["n_coder=1", "n_coder=2"]);
     assert!(e.contains("given twice"), "{e}");
 }
@@ -1060,4 +1086,160 @@ fn csv_and_svg_files_are_written() {
     let picture = std::fs::read_to_string(&svg).unwrap();
     assert!(picture.starts_with("<svg") && picture.contains("interrupts=resume"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A temporary directory for one test, removed at the end.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("stepsim-team-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_long_csv_reads_back_with_a_csv_reader_and_matches_the_json() {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        scenario: usize,
+        replication: usize,
+        seed: u64,
+        metric: String,
+        value: Option<f64>,
+    }
+    let dir = scratch_dir("long-csv");
+    let args = ["interrupts=none,resume", "t_sim=40", "--reps", "3"];
+    let json = run_cli(&[&args[..], &["--json"]].concat()).unwrap();
+    run_cli(&[&args[..], &["--csv", dir.to_str().unwrap()]].concat()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut reader = csv::Reader::from_path(dir.join("metrics.csv")).unwrap();
+    let rows: Vec<Row> = reader.deserialize().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2 * 3 * 17);
+    for row in &rows {
+        let rep = &doc["scenarios"][row.scenario - 1]["replications"][row.replication];
+        assert_eq!(rep["seed"], row.seed);
+        assert_eq!(
+            rep["metrics"][&row.metric].as_f64(),
+            row.value,
+            "{}",
+            row.metric
+        );
+    }
+    assert!(
+        rows.iter().any(|r| r.value.is_none()),
+        "undefined metrics are empty cells"
+    );
+    // The scenario table, with its labels, reads back too.
+    let mut reader = csv::Reader::from_path(dir.join("scenarios.csv")).unwrap();
+    let labels: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+    assert_eq!(labels, ["interrupts=none", "interrupts=resume"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shard_files_round_trip_and_merge_into_the_one_process_json() {
+    let dir = scratch_dir("shards");
+    let args = [
+        "interrupts=none,resume",
+        "n_coder=1,2",
+        "t_sim=40",
+        "--reps",
+        "4",
+    ];
+    let whole = run_cli(&[&args[..], &["--json"]].concat()).unwrap();
+    let mut files = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let text = run_cli(&[&args[..], &["--shard", &shard, "--json"]].concat()).unwrap();
+        let path = dir.join(format!("part{k}.json"));
+        std::fs::write(&path, &text).unwrap();
+        // Read back and written again: the same bytes (serde_json's float round trip).
+        let (results, fixed) = team::output::read_shard(&path).unwrap();
+        let mut again = Vec::new();
+        team::output::shard_json(&mut again, &results, &fixed).unwrap();
+        assert_eq!(String::from_utf8(again).unwrap(), text);
+        files.push(path.to_str().unwrap().to_owned());
+    }
+    let merge = |files: &[&str], json: bool| {
+        let mut a = vec!["--merge"];
+        a.extend(files);
+        if json {
+            a.push("--json");
+        }
+        run_cli(&a)
+    };
+    let f: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_eq!(merge(&[f[2], f[0], f[1]], true).unwrap(), whole);
+    let table = run_cli(&args).unwrap();
+    assert_eq!(merge(&f, false).unwrap(), table);
+
+    let err = |r: Result<String, cli::AppError>| match r {
+        Err(e @ cli::AppError::Run(_)) => e.to_string(),
+        other => panic!("expected a merge error, got {other:?}"),
+    };
+    assert_eq!(err(merge(&f[..2], true)), "cannot merge: shard 3/3 missing");
+    assert_eq!(
+        err(merge(&[f[0], f[1], f[1]], true)),
+        "cannot merge: shard 2/3 is given twice"
+    );
+    let other = dir.join("other.json");
+    let text = run_cli(&["t_sim=40", "--reps", "4", "--shard", "3/3", "--json"]).unwrap();
+    std::fs::write(&other, text).unwrap();
+    let e = err(merge(&[f[0], f[1], other.to_str().unwrap()], true));
+    assert!(e.contains("cannot merge"), "{e}");
+    let whole_file = dir.join("whole.json");
+    std::fs::write(&whole_file, &whole).unwrap();
+    let e = err(merge(&[whole_file.to_str().unwrap()], true));
+    assert!(e.contains("not a shard file"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sequential_stopping_on_the_command_line_meets_its_target_on_any_threads() {
+    let args = [
+        "interrupts=none,resume",
+        "t_sim=50",
+        "--precision",
+        "8",
+        "--json",
+    ];
+    let one = run_cli(&[&args[..], &["--threads", "1"]].concat()).unwrap();
+    let three = run_cli(&[&args[..], &["--threads", "3"]].concat()).unwrap();
+    assert_eq!(one, three);
+    let doc: serde_json::Value = serde_json::from_str(&one).unwrap();
+    let reps = doc["reps"].as_u64().unwrap();
+    assert!((5..1000).contains(&reps), "{reps}");
+    for scenario in doc["scenarios"].as_array().unwrap() {
+        assert_eq!(
+            scenario["replications"].as_array().unwrap().len() as u64,
+            reps
+        );
+        let s = &scenario["summary"]["throughput"];
+        let (lo, hi, mean) = (
+            s["ci95"][0].as_f64().unwrap(),
+            s["ci95"][1].as_f64().unwrap(),
+            s["mean"].as_f64().unwrap(),
+        );
+        assert!((hi - lo) / 2.0 <= 0.08 * mean);
+    }
+    // The same replications as a fixed run of that many.
+    let fixed = run_cli(&[
+        "interrupts=none,resume",
+        "t_sim=50",
+        "--reps",
+        &reps.to_string(),
+        "--json",
+    ])
+    .unwrap();
+    assert_eq!(fixed, one);
+}
+
+#[test]
+fn one_replication_reruns_alone_with_its_seed() {
+    let all = run_cli(&["t_sim=40", "--reps", "5", "--json"]).unwrap();
+    let one = run_cli(&["t_sim=40", "--rep", "3", "--json"]).unwrap();
+    let all: serde_json::Value = serde_json::from_str(&all).unwrap();
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    let rep = &one["scenarios"][0]["replications"][0];
+    assert_eq!(rep["rep"], 3);
+    assert_eq!(rep["seed"], replication_seed(1, 3));
+    assert_eq!(rep, &all["scenarios"][0]["replications"][3]);
 }

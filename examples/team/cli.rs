@@ -1,38 +1,98 @@
-//! The command line: `key=v1,v2` sweeps and `--flags`, turned into scenarios, run, written.
+//! The command line (clap): `key=v1,v2` sweeps and `--flags`, turned into a stepsim
+//! [`Experiment`], run, written. Everything generic — seeds, threads, sweeps, stopping,
+//! shards, merging, summaries — is `stepsim::experiment`'s; this file only wires the team's
+//! parameters, model and outputs to it.
 
-use super::output::{self, Report, ScenarioReport};
-use super::params::{self, Param, Params};
-use super::runner::{self, RunError};
+use super::model::{Run, simulate};
+use super::output::{self, Report};
+use super::params::Params;
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
+use stepsim::experiment::{
+    Experiment, ExperimentError, Parameters, Results, Shard, Stopping, Sweep,
+};
 
-pub const USAGE: &str = "\
-usage: team [key=value[,value...]]... [--reps N] [--threads N] [--json] [--csv DIR] [--svg FILE]
-       team --params | --help
-
-  key=v1,v2,...  sweep a parameter: every combination of the lists is a scenario
-                 (the first key on the command line varies slowest)
-  --reps N       replications per scenario (default 20), run in parallel
-  --threads N    worker threads (default: every core); results do not depend on it
-  --json         write one JSON document to stdout instead of the table
-  --csv DIR      write scenarios.csv, replications.csv, jobs.csv, samples.csv,
-                 activities.csv into DIR
-  --svg FILE     plot backlog and mean age over time, one line per scenario
-  --params       list every parameter with its default and meaning
-";
+const AFTER_HELP: &str = "\
+Examples:
+  team interrupts=none,discard,resume,decomp --svg team.svg
+  team n_coder=2,3 --precision 2 --stop-on throughput,utilization
+  team --reps 30 --shard 2/3 --json > part2.json   # one of three shards
+  team --merge part1.json part2.json part3.json --json";
 
 /// What the command line asks for.
+#[derive(Parser, Debug)]
+#[command(
+    name = "team",
+    about = "The software team model: replications of every scenario of a sweep, in parallel.",
+    after_help = AFTER_HELP
+)]
 pub struct Options {
-    /// Each given parameter with its values, in command-line order.
-    pub sweep: Vec<(&'static Param, Vec<String>)>,
-    pub reps: usize,
-    pub threads: usize,
+    /// Sweep a parameter: every combination of the lists is a scenario (the first key on
+    /// the command line varies slowest). --params lists the keys.
+    #[arg(value_name = "KEY=V1,V2,...")]
+    pub sweep: Vec<String>,
+    /// Replications per scenario, run in parallel [default: 20]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub reps: Option<usize>,
+    /// Worker threads [default: every core]; results do not depend on it
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub threads: Option<usize>,
+    /// Sequential stopping: run replications until the 95% CI half-width of every
+    /// --stop-on metric is within PCT% of its mean in every scenario (at most --max-reps)
+    #[arg(long, value_name = "PCT", value_parser = percent, conflicts_with_all = ["reps", "shard", "rep"])]
+    pub precision: Option<f64>,
+    /// The metrics --precision stops on
+    #[arg(
+        long,
+        value_name = "METRIC,...",
+        value_delimiter = ',',
+        default_value = "throughput"
+    )]
+    pub stop_on: Vec<String>,
+    /// The most replications --precision runs
+    #[arg(long, value_name = "N", value_parser = at_least_one, default_value = "1000")]
+    pub max_reps: usize,
+    /// Run only shard K of N of the (scenario, replication) tasks, and write its results
+    /// as JSON to stdout, for --merge
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Merge the shard files of one experiment into exactly the report one process prints
+    #[arg(long, value_name = "FILE", num_args = 1..,
+          conflicts_with_all = ["sweep", "reps", "shard", "precision", "rep", "csv"])]
+    pub merge: Vec<PathBuf>,
+    /// Run only replication R of each scenario, with its usual seed (to rerun a failure)
+    #[arg(long, value_name = "R", conflicts_with = "shard")]
+    pub rep: Option<usize>,
+    /// Write one JSON document to stdout instead of the table
+    #[arg(long)]
     pub json: bool,
+    /// Write scenarios.csv, metrics.csv, replications.csv, jobs.csv, samples.csv and
+    /// activities.csv into DIR
+    #[arg(long, value_name = "DIR", conflicts_with = "shard")]
     pub csv: Option<PathBuf>,
+    /// Plot backlog and mean age over time, one line per scenario
+    #[arg(long, value_name = "FILE", conflicts_with = "shard")]
     pub svg: Option<PathBuf>,
-    pub list_params: bool,
-    pub help: bool,
+    /// List every parameter with its default and meaning
+    #[arg(long)]
+    pub params: bool,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("needs a whole number of at least 1".to_owned()),
+    }
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err("needs a percentage above 0, such as 5 or 2.5%".to_owned()),
+    }
 }
 
 /// Why the example stopped.
@@ -40,8 +100,9 @@ pub struct Options {
 pub enum AppError {
     /// A bad command line (exit status 2).
     Usage(String),
-    /// A replication failed: an engine error or a broken accounting identity (status 1).
-    Run(RunError),
+    /// A replication failed (an engine error or a broken accounting identity), or shard
+    /// files do not merge (status 1).
+    Run(String),
     /// Writing the output failed (status 1).
     Output(String),
 }
@@ -58,9 +119,7 @@ impl AppError {
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AppError::Usage(m) => write!(f, "{m}\n(see --help; --params lists the parameters)"),
-            AppError::Run(e) => write!(f, "{e}"),
-            AppError::Output(m) => f.write_str(m),
+            AppError::Usage(m) | AppError::Run(m) | AppError::Output(m) => f.write_str(m),
         }
     }
 }
@@ -71,146 +130,155 @@ impl From<std::io::Error> for AppError {
     }
 }
 
-fn usage(message: impl Into<String>) -> AppError {
-    AppError::Usage(message.into())
+fn usage(message: impl fmt::Display) -> AppError {
+    AppError::Usage(format!(
+        "{message}\n(see --help; --params lists the parameters)"
+    ))
 }
 
-/// Reads the arguments (without the program name). Every value is checked here, before
-/// anything runs.
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, AppError> {
-    let mut options = Options {
-        sweep: Vec::new(),
-        reps: 20,
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        json: false,
-        csv: None,
-        svg: None,
-        list_params: false,
-        help: false,
+/// Reads the arguments (without the program name). `Ok(None)`: help was written to `out`.
+pub fn parse(
+    args: impl IntoIterator<Item = String>,
+    out: &mut dyn Write,
+) -> Result<Option<Options>, AppError> {
+    let args = std::iter::once("team".to_owned()).chain(args);
+    match Options::try_parse_from(args) {
+        Ok(options) => Ok(Some(options)),
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            writeln!(out, "{}", e.render().to_string().trim_end())?;
+            Ok(None)
+        }
+        Err(e) => Err(AppError::Usage(
+            e.render()
+                .to_string()
+                .trim_start_matches("error: ")
+                .trim_end()
+                .to_owned(),
+        )),
+    }
+}
+
+/// The whole program: parse, run every replication (or merge shards), write the outputs.
+pub fn run(args: impl IntoIterator<Item = String>, out: &mut dyn Write) -> Result<(), AppError> {
+    let Some(options) = parse(args, out)? else {
+        return Ok(());
     };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if let Some(flag) = arg.strip_prefix("--") {
-            let (flag, inline) = match flag.split_once('=') {
-                Some((f, v)) => (f, Some(v.to_owned())),
-                None => (flag, None),
-            };
-            let mut value = |what: &str| {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| usage(format!("--{flag} needs {what}")))
-            };
-            match flag {
-                "reps" => options.reps = whole(flag, &value("a number")?, 1)?,
-                "threads" => options.threads = whole(flag, &value("a number")?, 1)?,
-                "csv" => options.csv = Some(value("a directory")?.into()),
-                "svg" => options.svg = Some(value("a file name")?.into()),
-                "json" => options.json = true,
-                "params" => options.list_params = true,
-                "help" => options.help = true,
-                _ => return Err(usage(format!("unknown option {arg:?}"))),
-            }
-        } else if arg == "-h" {
-            options.help = true;
+    if options.params {
+        out.write_all(Params::default().listing().as_bytes())?;
+        return Ok(());
+    }
+    if !options.merge.is_empty() {
+        return merge(&options, out);
+    }
+    let base = Params::default();
+    let sweep = Sweep::parse(&base, &options.sweep).map_err(usage)?;
+    if sweep.values("seed").is_some_and(|v| v.len() > 1) {
+        return Err(usage(
+            "seed is the base seed of every scenario (they share their replications' seeds: \
+             common random numbers); give it one value",
+        ));
+    }
+    let scenarios = sweep.scenarios(&base).map_err(usage)?;
+    let seed = scenarios[0].params.seed;
+    let mut experiment = Experiment::new(scenarios)
+        .seed(seed)
+        .reps(options.reps.unwrap_or(20));
+    if let Some(threads) = options.threads {
+        experiment = experiment.threads(threads);
+    }
+    if let Some(shard) = options.shard {
+        experiment = experiment.shard(shard);
+    }
+    if let Some(rep) = options.rep {
+        experiment = experiment.only(rep);
+    }
+    if let Some(pct) = options.precision {
+        let stop = Stopping::new(&options.stop_on, pct / 100.0, options.max_reps);
+        experiment = experiment.until(stop.min_reps(5.min(options.max_reps)));
+    }
+    // Hidden by indicatif when stderr is not a terminal (pipes, CI, tests).
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} replications, {eta} left")
+            .expect("a valid template"),
+    );
+    let progress = bar.clone();
+    experiment = experiment.on_progress(move |p| {
+        progress.set_length(p.total as u64);
+        progress.inc(1);
+    });
+    let results = experiment.run(simulate);
+    bar.finish_and_clear();
+    let results = results.map_err(|e| failed(e, &experiment, &sweep))?;
+
+    if results.shard.is_some() {
+        output::shard_json(out, &results, &sweep.fixed())?;
+        return Ok(());
+    }
+    if let Some(met) = results.target_met {
+        let pct = options.precision.unwrap_or_default();
+        let metrics = options.stop_on.join(", ");
+        if met {
+            eprintln!(
+                "{metrics}: 95% CI half-width within {pct}% of the mean after {} replications",
+                results.reps
+            );
         } else {
-            let Some((key, values)) = arg.split_once('=') else {
-                return Err(usage(format!(
-                    "{arg:?} is neither key=value nor an --option"
-                )));
-            };
-            let param = params::find(key).map_err(usage)?;
-            if options.sweep.iter().any(|(p, _)| p.name == param.name) {
-                return Err(usage(format!("{key} is given twice")));
-            }
-            let values: Vec<String> = values.split(',').map(str::to_owned).collect();
-            let mut scratch = Params::default();
-            for v in &values {
-                (param.set)(&mut scratch, v)
-                    .map_err(|e| usage(format!("bad value for {key}: {e}")))?;
-            }
-            options.sweep.push((param, values));
+            eprintln!(
+                "warning: {metrics} not within {pct}% after {} replications (--max-reps)",
+                results.reps
+            );
         }
     }
-    Ok(options)
+    write(&options, Report::new(results, sweep.fixed()), out)
 }
 
-fn whole(flag: &str, text: &str, min: usize) -> Result<usize, AppError> {
-    match text.parse::<usize>() {
-        Ok(n) if n >= min => Ok(n),
-        _ => Err(usage(format!(
-            "--{flag} needs a whole number of at least {min}, not {text:?}"
-        ))),
+/// A failed experiment, with the command that reruns a failed replication alone.
+fn failed(e: ExperimentError, experiment: &Experiment<Params>, sweep: &Sweep) -> AppError {
+    match &e {
+        ExperimentError::Failed(f) => {
+            let params = &experiment.scenarios()[f.scenario].params;
+            let mut args: Vec<String> = sweep
+                .axes()
+                .iter()
+                .map(|(key, _)| format!("{key}={}", params.get(key).unwrap_or_default()))
+                .collect();
+            args.push(format!("--rep {}", f.replication));
+            AppError::Run(format!(
+                "{e}\nrerun it alone: cargo run --example team -- {}",
+                args.join(" ")
+            ))
+        }
+        ExperimentError::UnknownMetric { .. } | ExperimentError::Invalid(_) => usage(e),
+        _ => AppError::Run(e.to_string()),
     }
 }
 
-/// The Cartesian product of the sweep, in command-line order (the first key varies
-/// slowest), each scenario labelled by the keys that vary.
-pub fn scenarios(sweep: &[(&'static Param, Vec<String>)]) -> Vec<(String, Params)> {
-    let mut scenarios = vec![(Vec::<String>::new(), Params::default())];
-    for (param, values) in sweep {
-        let varies = values.len() > 1;
-        scenarios = scenarios
-            .into_iter()
-            .flat_map(|(label, base)| {
-                values.iter().map(move |v| {
-                    let mut p = base.clone();
-                    (param.set)(&mut p, v).expect("checked by parse");
-                    let mut label = label.clone();
-                    if varies {
-                        label.push(format!("{}={v}", param.name));
-                    }
-                    (label, p)
-                })
-            })
-            .collect();
+/// `--merge FILE...`: the shards' results, checked and combined, written as one run's.
+fn merge(options: &Options, out: &mut dyn Write) -> Result<(), AppError> {
+    let mut parts: Vec<Results<Params, Run>> = Vec::new();
+    let mut fixed: Option<Vec<String>> = None;
+    for path in &options.merge {
+        let (part, part_fixed) = output::read_shard(path).map_err(AppError::Run)?;
+        if fixed.as_ref().is_some_and(|f| *f != part_fixed) {
+            return Err(AppError::Run(format!(
+                "cannot merge: {} was run with other parameters ({})",
+                path.display(),
+                part_fixed.join(" ")
+            )));
+        }
+        fixed = Some(part_fixed);
+        parts.push(part);
     }
-    // Without a varying key there is one scenario: name it by what was set, if anything.
-    let fixed: Vec<String> = sweep
-        .iter()
-        .map(|(param, values)| format!("{}={}", param.name, values.join(",")))
-        .collect();
-    scenarios
-        .into_iter()
-        .map(|(label, p)| match (label.is_empty(), fixed.is_empty()) {
-            (false, _) => (label.join(" "), p),
-            (true, false) => (fixed.join(" "), p),
-            (true, true) => ("defaults".to_owned(), p),
-        })
-        .collect()
+    let results = Results::merge(parts).map_err(|e| AppError::Run(e.to_string()))?;
+    write(
+        options,
+        Report::new(results, fixed.unwrap_or_default()),
+        out,
+    )
 }
 
-/// The whole program: parse, run every replication, write the requested outputs.
-pub fn run(args: impl IntoIterator<Item = String>, out: &mut dyn Write) -> Result<(), AppError> {
-    let options = parse(args)?;
-    if options.help {
-        out.write_all(USAGE.as_bytes())?;
-        return Ok(());
-    }
-    if options.list_params {
-        out.write_all(params::listing().as_bytes())?;
-        return Ok(());
-    }
-    let scenarios = scenarios(&options.sweep);
-    let all_params: Vec<Params> = scenarios.iter().map(|(_, p)| p.clone()).collect();
-    let progress = std::io::stderr().is_terminal() && scenarios.len() * options.reps > 1;
-    let results = runner::run_all(&all_params, options.reps, options.threads, progress)
-        .map_err(AppError::Run)?;
-
-    let report = Report {
-        reps: options.reps,
-        fixed: options
-            .sweep
-            .iter()
-            .filter(|(_, values)| values.len() == 1)
-            .map(|(p, values)| format!("{}={}", p.name, values[0]))
-            .collect(),
-        scenarios: scenarios
-            .into_iter()
-            .zip(results)
-            .map(|((label, params), runs)| ScenarioReport::new(label, params, runs))
-            .collect(),
-    };
+/// The table or JSON on `out`, and the files asked for.
+fn write(options: &Options, report: Report, out: &mut dyn Write) -> Result<(), AppError> {
     if options.json {
         output::json(out, &report)?;
     } else {
@@ -220,7 +288,8 @@ pub fn run(args: impl IntoIterator<Item = String>, out: &mut dyn Write) -> Resul
         output::csv(dir, &report)
             .map_err(|e| AppError::Output(format!("writing CSV to {}: {e}", dir.display())))?;
         eprintln!(
-            "wrote scenarios.csv, replications.csv, jobs.csv, samples.csv, activities.csv to {}",
+            "wrote scenarios.csv, metrics.csv, replications.csv, jobs.csv, samples.csv, \
+             activities.csv to {}",
             dir.display()
         );
     }

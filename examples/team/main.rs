@@ -9,7 +9,11 @@
 //! cargo run --release --example team -- interrupts=none,discard,resume,decomp --svg team.svg
 //! cargo run --release --example team -- n_coder=2,3 n_tester=1 p_rework=0.3 --reps 50 --json
 //! cargo run --release --example team -- t_standup_interval=0,8,2 t_standup_duration=0.5 p_pair=0,0.5
+//! cargo run --release --example team -- interrupts=none,resume --precision 2   # until ±2%
+//! cargo run --release --example team -- --reps 30 --shard 2/3 --json > part2.json
+//! cargo run --release --example team -- --merge part1.json part2.json part3.json --json
 //! cargo run --release --example team -- --params                       # every parameter
+//! cargo run --release --example team -- --help                         # every option
 //! ```
 //!
 //! Time is in ticks (think of one tick as an hour). `Exp(m)` is exponential with **mean**
@@ -111,13 +115,30 @@
 //! them (the coder time pairing costs over coding alone); `pair_wait` = mean time from
 //! planning pair work to its start, over pair activities that started.
 //!
-//! ## Replications, seeds, threads
-//! `--reps N` runs N replications of every scenario in parallel (`--threads`, default every
-//! core). Replication r of a scenario uses the seed `replication_seed(seed, r)` and its own
-//! simulation, so a scenario is reproducible on its own and the output does not depend on the
-//! thread count. Each random purpose has its own stream (`job-gaps`, `job-durations`,
-//! `job-pairs`, `interrupt-gaps`, `interrupt-targets`, `interrupt-durations`, `tester-J`), so
-//! scenarios of a sweep are compared on common random numbers (stand-ups draw nothing).
+//! ## Replications, seeds, threads, stopping, shards: `stepsim::experiment`
+//! The experiment machinery is the library's ([`stepsim::experiment`]); this example only
+//! gives it the parameters (`Params` implements `Parameters`) and one replication
+//! (`model::simulate`, whose `Run` is `Measured`).
+//! - `--reps N` runs N replications of every scenario in parallel (`--threads`, default
+//!   every core). Replication r uses the seed `replication_seed(seed, r)` in every scenario,
+//!   with its own simulation, so the output does not depend on the thread count. Each random
+//!   purpose has its own stream (`job-gaps`, `job-durations`, `job-pairs`, `interrupt-gaps`,
+//!   `interrupt-targets`, `interrupt-durations`, `tester-J`), so scenarios of a sweep are
+//!   compared on common random numbers (stand-ups draw nothing). `seed` therefore takes one
+//!   value.
+//! - `--precision PCT` (sequential stopping) runs replications, at most `--max-reps`, until
+//!   the 95% CI half-width of every `--stop-on` metric (default `throughput`) is within PCT%
+//!   of its mean in every scenario, and keeps the first count that does: the same
+//!   replications as a fixed `--reps` of that count, on any thread count.
+//! - A failing replication (an engine error, a broken accounting identity, a panic) stops the
+//!   run with its scenario, replication and seed, and the command that reruns it alone
+//!   (`--rep R`: replication R only, with its usual seed).
+//! - `--shard K/N --json` runs the (scenario, replication) tasks numbered K−1 modulo N and
+//!   writes a shard file (`stepsim-team-shard/1`: each replication's metrics, accounting
+//!   and shared-queue samples); `--merge FILE...` checks that the files are every shard of
+//!   one run and prints exactly the table or JSON one process prints (not `--csv`, whose
+//!   per-job records shard files do not carry). Sequential stopping cannot be sharded.
+//!   `docs/cluster.md` runs this on Slurm and Kubernetes.
 //!
 //! ## Outputs
 //! The default is a table per scenario, leaving out metrics that do not apply (interrupts
@@ -151,7 +172,8 @@
 //! ```
 //!
 //! `--csv DIR` writes, for polars or pandas, `scenarios.csv` (scenario, label, every
-//! parameter), `replications.csv` (scenario, rep, seed, every metric, the accounting),
+//! parameter), `metrics.csv` (long format: scenario, replication, seed, metric, value),
+//! `replications.csv` (scenario, rep, seed, every metric, the accounting),
 //! `jobs.csv` (one row per regular job: id, t_create, duration, t_start, t_end, fate,
 //! reworks, author), `samples.csv` (scenario, rep, t, queue, length, mean_age) and
 //! `activities.csv` (one row per participant of each activity: scenario, rep, activity, kind
@@ -162,12 +184,13 @@
 //! time, averaged across replications, one line per scenario.
 //!
 //! ## Copying this model
-//! `params.rs` (parameters and their parsing), `model.rs` (the job, the interrupt cause, the
-//! actor enum, the shared office and its ledger, what activities are for and their records,
-//! one replication), one module per actor,
-//! `metrics.rs`, `runner.rs` (parallel replications), `output.rs` and `cli.rs`. To add an
-//! actor: a module with a struct implementing `Process<Team>`, a variant of `Actor`, and a
-//! spawn in `model::simulate`.
+//! `params.rs` (parameters, their parsing, and `impl Parameters`), `model.rs` (the job, the
+//! interrupt cause, the actor enum, the shared office and its ledger, what activities are
+//! for and their records, one replication), one module per actor, `metrics.rs` (what a
+//! replication measures), `output.rs` (table, JSON and shard files with serde, CSV with
+//! `csv`, SVG) and `cli.rs` (the command line with `clap`, wired to
+//! [`stepsim::experiment`]). To add an actor: a module with a struct implementing
+//! `Process<Team>`, a variant of `Actor`, and a spawn in `model::simulate`.
 
 pub mod cli;
 pub mod coder;
@@ -179,7 +202,6 @@ pub mod model;
 pub mod monitor;
 pub mod output;
 pub mod params;
-pub mod runner;
 pub mod tester;
 
 use std::process::ExitCode;

@@ -1,15 +1,17 @@
-//! What a replication measures ([`Metrics`]), the accounting identity ([`Accounting`]), and
-//! the summaries across replications ([`Summary`]: mean, sd, 95% confidence interval).
+//! What a replication measures ([`Metrics`]) and the accounting identity ([`Accounting`]).
+//! The summaries across replications (mean, sd, 95% confidence interval) are stepsim's:
+//! [`Run`] is [`Measured`], by the names of [`Metrics::values`].
 
 use super::model::{
     ActivityRecord, Fate, JobKind, Ledger, Office, Purpose, QueueName, Run, Tally, Team,
 };
 use super::params::Params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use stepsim::experiment::{self, Measured};
 use stepsim::{Simulation, stats};
 
 /// The metrics of one replication (see the table in the example's docs).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub created: u64,
     pub completed: u64,
@@ -132,7 +134,7 @@ impl Metrics {
 
 /// Where the regular jobs are at the end of a replication. The identity
 /// `created = completed + discarded + waiting + in_progress` says none was lost.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accounting {
     pub created: u64,
     pub completed: u64,
@@ -214,51 +216,10 @@ impl std::fmt::Display for Accounting {
     }
 }
 
-/// Mean, standard deviation and 95% confidence interval of one metric over replications.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Summary {
-    /// Replications where the metric is defined.
-    pub n: usize,
-    pub mean: f64,
-    /// Sample standard deviation (`None` for a single replication).
-    pub sd: Option<f64>,
-    /// `mean ± t(0.975, n-1) · sd / √n` (`None` for a single replication).
-    pub ci95: Option<[f64; 2]>,
-}
-
-impl Summary {
-    /// The library's summary of `values` ([`stats::Summary`], Student's t for the interval),
-    /// in this report's shape; `None` if `values` is empty.
-    pub fn of(values: &[f64]) -> Option<Summary> {
-        let s = stats::Summary::of(values).ok()?;
-        Some(Summary {
-            n: values.len(),
-            mean: s.mean,
-            sd: s.std_dev,
-            ci95: s.ci95().ok().map(|ci| [ci.lower(), ci.upper()]),
-        })
+impl Measured for Run {
+    fn metrics(&self) -> experiment::Metrics {
+        self.metrics.values().into_iter().collect()
     }
-
-    /// Half the width of the confidence interval.
-    pub fn half_width(&self) -> Option<f64> {
-        self.ci95.map(|[lo, hi]| (hi - lo) / 2.0)
-    }
-}
-
-/// Summaries of every metric over the replications of one scenario, in table order
-/// (metrics undefined in every replication, such as tester utilization without testers,
-/// are left out).
-pub fn summarize(runs: &[Run]) -> Vec<(&'static str, Summary)> {
-    let per_run: Vec<_> = runs.iter().map(|r| r.metrics.values()).collect();
-    let Some(first) = per_run.first() else {
-        return Vec::new();
-    };
-    (0..first.len())
-        .filter_map(|m| {
-            let values: Vec<f64> = per_run.iter().filter_map(|v| v[m].1).collect();
-            Summary::of(&values).map(|s| (first[m].0, s))
-        })
-        .collect()
 }
 
 /// The shared queue's backlog and mean age over time, averaged across replications.

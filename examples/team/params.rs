@@ -3,12 +3,15 @@
 //!
 //! To add a parameter to your own model, add a field to [`Params`], its default to
 //! `Params::default`, and one row to [`PARAMS`]: the command line, `--params`, scenario
-//! labels, JSON and CSV pick it up from there.
+//! labels, JSON and CSV pick it up from there. [`Params`] implements stepsim's
+//! [`Parameters`] from that table, so stepsim's [`Sweep`](stepsim::experiment::Sweep) reads
+//! `key=v1,v2` lists, checks them and makes the scenarios.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use stepsim::experiment::{Key, Parameters};
 
 /// Every knob of the team model. Names are the tutorial's, so its readers feel at home.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     pub n_coder: usize,
     pub n_tester: usize,
@@ -60,7 +63,7 @@ impl Default for Params {
 }
 
 /// The order in which coders take jobs from the shared queue.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
     /// First in, first out.
@@ -86,7 +89,7 @@ impl Params {
 }
 
 /// How interrupts reach the coders.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Interrupts {
     /// No interrupter.
@@ -101,7 +104,7 @@ pub enum Interrupts {
 }
 
 /// Where a job that fails its test goes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Rework {
     /// Back to its author's own queue.
@@ -350,7 +353,8 @@ pub static PARAMS: [Param; 20] = [
     },
     Param {
         name: "seed",
-        meaning: "base seed; replication r runs with a seed derived from (seed, r)",
+        meaning: "base seed, one value for every scenario: replication r runs with a seed derived \
+                  from (seed, r) only, the same in every scenario (common random numbers)",
         get: |p| p.seed.to_string(),
         set: |p, v| {
             p.seed = v
@@ -361,33 +365,27 @@ pub static PARAMS: [Param; 20] = [
     },
 ];
 
-/// The parameter called `name`, or an error that lists the valid names (and the closest one).
-pub fn find(name: &str) -> Result<&'static Param, String> {
-    if let Some(param) = PARAMS.iter().find(|p| p.name == name) {
-        return Ok(param);
+impl Parameters for Params {
+    fn keys() -> Vec<Key> {
+        PARAMS
+            .iter()
+            .map(|p| Key {
+                name: p.name,
+                description: p.meaning,
+            })
+            .collect()
     }
-    let names: Vec<&str> = PARAMS.iter().map(|p| p.name).collect();
-    let closest = names
-        .iter()
-        .map(|n| (edit_distance(name, n), *n))
-        .min()
-        .filter(|(d, _)| *d <= 3)
-        .map(|(_, n)| format!(" (did you mean {n}?)"))
-        .unwrap_or_default();
-    Err(format!(
-        "unknown parameter {name:?}{closest}; valid parameters: {}",
-        names.join(", ")
-    ))
-}
 
-/// The `--params` listing: every parameter with its default and meaning.
-pub fn listing() -> String {
-    let defaults = Params::default();
-    let mut out = String::from("parameter             default  meaning\n");
-    for p in &PARAMS {
-        out += &format!("{:<21} {:<8} {}\n", p.name, (p.get)(&defaults), p.meaning);
+    fn get(&self, key: &str) -> Option<String> {
+        PARAMS.iter().find(|p| p.name == key).map(|p| (p.get)(self))
     }
-    out
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match PARAMS.iter().find(|p| p.name == key) {
+            Some(p) => (p.set)(self, value),
+            None => Err(format!("no parameter {key}")),
+        }
+    }
 }
 
 fn number(text: &str) -> Result<f64, String> {
@@ -430,20 +428,4 @@ fn count(text: &str, min: usize) -> Result<usize, String> {
         Ok(_) => Err(format!("{text:?} must be at least {min}")),
         Err(_) => Err(format!("{text:?} is not a whole number")),
     }
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
