@@ -616,6 +616,44 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    /// Every live process, in slot order, mutably: to adjust them all between steps — for
+    /// one, to give back what a [restored](crate::save) simulation's processes share
+    /// outside the simulation.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    ///
+    /// struct Napper { naps: u32 }
+    /// impl Process<Boxed<()>> for Napper {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         self.naps += 1;
+    ///         Command::Sleep(1.0)
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.spawn(Box::new(Napper { naps: 0 }));
+    /// sim.spawn(Box::new(Napper { naps: 10 }));
+    /// sim.run_until(2.5)?;
+    /// let naps: Vec<u32> = sim
+    ///     .processes_mut()
+    ///     .filter_map(|(_, p)| p.as_process_any_mut().downcast_mut::<Napper>())
+    ///     .map(|n| n.naps)
+    ///     .collect();
+    /// assert_eq!(naps, [3, 13]);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
+    pub fn processes_mut(&mut self) -> impl Iterator<Item = (Pid, &mut M::Proc)> {
+        let (sim, meta) = (self.id, &self.meta);
+        self.procs.iter_mut().filter_map(move |(i, slot)| {
+            let pid = Pid {
+                sim,
+                idx: i as u32,
+                generation: meta[i].generation,
+            };
+            slot.body.as_mut().map(|body| (pid, body))
+        })
+    }
+
     /// The process `pid` as a `T` — the type inside a boxed process, or the model's own
     /// process enum — if it is one (see [`Simulation::process`] for when it is there).
     pub fn process_as<T: Any>(&self, pid: Pid) -> Option<&T> {

@@ -27,8 +27,9 @@
 //!   or a file): attach one to the restored simulation with
 //!   [`Simulation::observe`].
 //!
-//! Restoring also needs the items to be `Clone` (a process's exit value and a signal's value
-//! are copied to every process that waits for them).
+//! A process's exit value and a signal's value are copied for every process that waits for
+//! them, so a simulation that holds one needs its items' `Clone` again:
+//! [`Restore::clone_values`].
 //!
 //! A save that cannot be complete fails with [`Error::Unsaveable`] (through the format's own
 //! error type), naming what is missing, and a restore that lacks a function fails naming it:
@@ -118,6 +119,7 @@ pub struct Restore<M: Model> {
     filters: HashMap<Arc<str>, Filter<M::Item>>,
     orders: HashMap<Arc<str>, Order<M::Item>>,
     natural: Option<Order<M::Item>>,
+    clone: Option<CloneFn<M::Item>>,
 }
 
 impl<M: Model> Default for Restore<M> {
@@ -126,6 +128,7 @@ impl<M: Model> Default for Restore<M> {
             filters: HashMap::new(),
             orders: HashMap::new(),
             natural: None,
+            clone: None,
         }
     }
 }
@@ -153,6 +156,17 @@ impl<M: Model> Restore<M> {
         self
     }
 
+    /// The items' `Clone`, to copy exit values
+    /// ([`Context::exit_value`](crate::Context::exit_value)) and signal values for each
+    /// process that waits for them.
+    pub fn clone_values(mut self) -> Self
+    where
+        M::Item: Clone,
+    {
+        self.clone = Some(M::Item::clone);
+        self
+    }
+
     /// A filter, under its name (a [`Filter::named`]; a filter without a name is ignored,
     /// as nothing saved can refer to it).
     pub fn filter(mut self, filter: Filter<M::Item>) -> Self {
@@ -168,7 +182,7 @@ struct Registry<T> {
     filters: HashMap<Arc<str>, Filter<T>>,
     orders: HashMap<Arc<str>, Order<T>>,
     natural: Option<Order<T>>,
-    clone: CloneFn<T>,
+    clone: Option<CloneFn<T>>,
 }
 
 thread_local! {
@@ -304,14 +318,14 @@ impl<M: Model> Simulation<M> {
     ) -> Result<Self, D::Error>
     where
         M::Proc: Deserialize<'de>,
-        M::Item: Deserialize<'de> + Clone,
+        M::Item: Deserialize<'de>,
         M::Cause: Deserialize<'de>,
     {
         let registry: Registry<M::Item> = Registry {
             filters: with.filters.clone(),
             orders: with.orders.clone(),
             natural: with.natural,
-            clone: M::Item::clone,
+            clone: with.clone,
         };
         RESTORING.with(|r| *r.borrow_mut() = Some(Box::new(registry)));
         let _clear = Restoring;
@@ -422,6 +436,12 @@ pub(crate) mod sorted_pairs {
     }
 }
 
+fn needs_clone() -> String {
+    "the saved simulation holds an exit value or a signal's value, copied for each process \
+     that waits for it: give the items' Clone with Restore::clone_values"
+        .to_owned()
+}
+
 /// `Option<(T, CloneFn<T>)>` (an exit value and how to copy it), saved as `Option<T>`.
 pub(crate) mod exit_value {
     use super::*;
@@ -439,8 +459,8 @@ pub(crate) mod exit_value {
         match Option::<T>::deserialize(d)? {
             None => Ok(None),
             Some(v) => {
-                let clone =
-                    lookup::<T, _>("an exit value", |r| Ok(r.clone)).map_err(de::Error::custom)?;
+                let clone = lookup::<T, _>("an exit value", |r| r.clone.ok_or_else(needs_clone))
+                    .map_err(de::Error::custom)?;
                 Ok(Some((v, clone)))
             }
         }
@@ -462,7 +482,10 @@ pub(crate) mod clone_fn {
         d: D,
     ) -> Result<Option<CloneFn<T>>, D::Error> {
         if bool::deserialize(d)? {
-            lookup::<T, _>("a signal's value", |r| Ok(Some(r.clone))).map_err(de::Error::custom)
+            lookup::<T, _>("a signal's value", |r| {
+                r.clone.map(Some).ok_or_else(needs_clone)
+            })
+            .map_err(de::Error::custom)
         } else {
             Ok(None)
         }

@@ -626,6 +626,67 @@ mod save {
         );
     }
 
+    /// Leaves its number as its exit value after a while; or joins another.
+    #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+    enum Leaver {
+        Leaves(u32),
+        Joins(Pid, Option<u32>),
+    }
+
+    struct Leavers;
+
+    impl Model for Leavers {
+        type Item = u32;
+        type Cause = ();
+        type Proc = Leaver;
+    }
+
+    impl Process<Leavers> for Leaver {
+        fn step(&mut self, cx: &mut Context<'_, Leavers>, wake: Wake<u32>) -> Command<u32> {
+            match (self, wake) {
+                (Leaver::Leaves(_), Wake::Started) => Command::Sleep(5.0),
+                (Leaver::Leaves(n), _) => {
+                    cx.exit_value(*n);
+                    Command::Done
+                }
+                (Leaver::Joins(p, _), Wake::Started) => Command::Join(*p),
+                (Leaver::Joins(_, got), Wake::Completed(Outcome::Joined(_, exit))) => {
+                    *got = match exit {
+                        stepsim::Exit::Returned(v) => v,
+                        _ => None,
+                    };
+                    Command::Done
+                }
+                _ => Command::Done,
+            }
+        }
+    }
+
+    #[test]
+    fn exit_values_need_the_items_clone_again() {
+        let mut sim = Simulation::<Leavers>::new(0);
+        sim.keep_finished(true);
+        let leaver = sim.spawn(Leaver::Leaves(42));
+        let joiners: Vec<Pid> = (0..2).map(|_| sim.spawn(Leaver::Joins(leaver, None))).collect();
+        // Cut at the instant the exit value is left, before the joiners are woken.
+        sim.run_until(5.0).unwrap();
+        while sim.process(joiners[0]).is_some_and(|_| !sim.is_finished(leaver).unwrap()) {
+            sim.step().unwrap();
+        }
+        let mut json = Vec::new();
+        sim.save(&mut serde_json::Serializer::new(&mut json)).unwrap();
+        let read = |with: &Restore<Leavers>| {
+            Simulation::<Leavers>::restore(&mut serde_json::Deserializer::from_slice(&json), with)
+        };
+        let err = read(&Restore::new()).unwrap_err().to_string();
+        assert!(err.contains("Restore::clone_values"), "{err}");
+        let mut again = read(&Restore::new().clone_values()).unwrap();
+        again.run().unwrap();
+        for p in joiners {
+            assert!(matches!(again.process(p), Some(Leaver::Joins(_, Some(42)))), "{:?}", again.process(p));
+        }
+    }
+
     #[test]
     fn a_poisoned_simulation_cannot_be_saved() {
         #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
