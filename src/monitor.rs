@@ -145,8 +145,8 @@ pub struct QueueMonitor {
     stay: Tally,
     puts: u64,
     gets: u64,
-    /// When each item now in the queue entered it, in the queue's order.
-    #[cfg_attr(feature = "serde", serde(skip))]
+    /// When each item now in the queue entered it, in the queue's order (saved too: a
+    /// restored simulation's monitor goes on measuring their stays).
     entered: VecDeque<f64>,
 }
 

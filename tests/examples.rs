@@ -35,8 +35,18 @@ fn build_examples(profile_dir: &Path) {
     };
     let target_dir = profile_dir.parent().expect("a target dir");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // The features this test was built with (an example may need one, such as
+    // `checkpoint`'s serde): building with others would rebuild and check other binaries.
+    let features: Vec<&str> = [
+        ("serde", cfg!(feature = "serde")),
+        ("plot", cfg!(feature = "plot")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
     let status = Command::new(cargo)
         .args(["build", "--quiet", "--examples", "--profile", profile])
+        .arg(format!("--features={}", features.join(",")))
         .arg("--manifest-path")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .arg("--target-dir")
@@ -120,7 +130,8 @@ macro_rules! examples {
         /// Every file in `examples/` has a test above (and so an expected output).
         #[test]
         fn every_example_is_checked() {
-            let checked = [$(stringify!($name)),*];
+            // `checkpoint` needs the serde feature: checked below when it is on.
+            let checked = [$(stringify!($name),)* "checkpoint"];
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
             for entry in std::fs::read_dir(dir).expect("examples/") {
                 let path = entry.expect("dir entry").path();
@@ -211,4 +222,43 @@ fn team_shards_in_three_processes_merge_into_the_one_process_json() {
         "the merged JSON differs from one process's"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The checkpoint example (the serde feature: `cargo test --all-features --test examples
+/// checkpoint`, which `.ci/run` runs): its table, and the same table from a second run of
+/// the program that restores what a first one saved.
+#[cfg(feature = "serde")]
+mod checkpoint {
+    use super::*;
+
+    #[test]
+    fn checkpoint() {
+        check("checkpoint", &[]);
+    }
+
+    #[test]
+    fn a_second_run_restores_what_the_first_saved() {
+        let exe = example_binary("checkpoint");
+        let file = std::env::temp_dir().join(format!("stepsim-warm-{}.json", std::process::id()));
+        let run = |args: &[&std::ffi::OsStr]| {
+            let out = Command::new(&exe)
+                .args(args)
+                .output()
+                .expect("running checkpoint");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).expect("utf-8")
+        };
+        let saved = run(&["--save".as_ref(), file.as_os_str()]);
+        assert!(saved.contains("saved to"), "{saved}");
+        let restored = run(&["--restore".as_ref(), file.as_os_str()]);
+        std::fs::remove_file(&file).ok();
+        // The one-process run prints the warm state and the table, then its own check.
+        let whole = run(&[]);
+        let table: String = whole.lines().take(7).map(|l| format!("{l}\n")).collect();
+        assert_eq!(restored, table);
+    }
 }

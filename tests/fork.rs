@@ -226,6 +226,10 @@ fn build(plan: &Plan) -> Simulation<Forked> {
         sim.preemptive_resource(1).unwrap(),
     ];
     let container = sim.container(3.0, 1.0).unwrap();
+    sim.monitor(queues[0], "fifo").unwrap();
+    sim.monitor(queues[3], "reverse").unwrap();
+    sim.monitor(resources[2], "preemptive").unwrap();
+    sim.monitor(container, "tank").unwrap();
     let world = World {
         queues,
         picky,
@@ -247,7 +251,12 @@ fn build(plan: &Plan) -> Simulation<Forked> {
 /// clock and the event count. Handles print the number of their simulation (`sim: 3`),
 /// which differs between two simulations built alike: it is left out.
 fn outcome(sim: &Simulation<Forked>) -> String {
-    let mut out = format!("t={} events={}\n", sim.now(), sim.events());
+    let mut out = format!(
+        "t={} events={}\n{}\n",
+        sim.now(),
+        sim.events(),
+        sim.statistics()
+    );
     for (p, actor) in sim.clone().into_processes() {
         out += &format!("{p:?}: {actor:?}\n");
     }
@@ -667,14 +676,20 @@ mod save {
         let mut sim = Simulation::<Leavers>::new(0);
         sim.keep_finished(true);
         let leaver = sim.spawn(Leaver::Leaves(42));
-        let joiners: Vec<Pid> = (0..2).map(|_| sim.spawn(Leaver::Joins(leaver, None))).collect();
+        let joiners: Vec<Pid> = (0..2)
+            .map(|_| sim.spawn(Leaver::Joins(leaver, None)))
+            .collect();
         // Cut at the instant the exit value is left, before the joiners are woken.
         sim.run_until(5.0).unwrap();
-        while sim.process(joiners[0]).is_some_and(|_| !sim.is_finished(leaver).unwrap()) {
+        while sim
+            .process(joiners[0])
+            .is_some_and(|_| !sim.is_finished(leaver).unwrap())
+        {
             sim.step().unwrap();
         }
         let mut json = Vec::new();
-        sim.save(&mut serde_json::Serializer::new(&mut json)).unwrap();
+        sim.save(&mut serde_json::Serializer::new(&mut json))
+            .unwrap();
         let read = |with: &Restore<Leavers>| {
             Simulation::<Leavers>::restore(&mut serde_json::Deserializer::from_slice(&json), with)
         };
@@ -683,7 +698,11 @@ mod save {
         let mut again = read(&Restore::new().clone_values()).unwrap();
         again.run().unwrap();
         for p in joiners {
-            assert!(matches!(again.process(p), Some(Leaver::Joins(_, Some(42)))), "{:?}", again.process(p));
+            assert!(
+                matches!(again.process(p), Some(Leaver::Joins(_, Some(42)))),
+                "{:?}",
+                again.process(p)
+            );
         }
     }
 
