@@ -1243,3 +1243,56 @@ fn one_replication_reruns_alone_with_its_seed() {
     assert_eq!(rep["seed"], replication_seed(1, 3));
     assert_eq!(rep, &all["scenarios"][0]["replications"][3]);
 }
+
+/// The team saved and restored mid-run, at several points (`simulate_with_checkpoints`:
+/// simulation and office to JSON and back into fresh ones), ends with the same JSON report
+/// as the uninterrupted run, in every interrupt mode, with stand-ups, pair work, testers
+/// and every queue policy. Needs the serde feature: `cargo test --all-features --test team`
+/// (which `.ci/run` runs).
+#[cfg(feature = "serde")]
+#[test]
+fn the_team_saved_and_restored_mid_run_ends_with_the_same_json() {
+    use stepsim::experiment::Sweep;
+    use team::model::simulate_with_checkpoints;
+    use team::output::{Report, json};
+
+    let base = Params {
+        t_sim: 60.0,
+        t_interrupt_interval: 1.0,
+        ..Params::default()
+    };
+    let sweep = Sweep::parse(
+        &base,
+        &[
+            "interrupts=none,discard,resume,decomp".to_owned(),
+            "n_tester=0,1".to_owned(),
+            "t_standup_interval=0,7".to_owned(),
+            "t_standup_duration=0.5".to_owned(),
+            "p_pair=0,0.5".to_owned(),
+            "policy=oldest,newest,shortest,longest".to_owned(),
+        ],
+    )
+    .unwrap();
+    let scenarios = sweep.scenarios(&base).unwrap();
+    let report = |checkpoints: &[f64]| {
+        let results = Experiment::new(scenarios.clone())
+            .reps(3)
+            .run(|p: &Params, seed| simulate_with_checkpoints(p, seed, checkpoints))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut out = Vec::new();
+        json(&mut out, &Report::new(results, sweep.fixed())).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let uncut = report(&[]);
+    assert!(
+        uncut.contains("\"completed\""),
+        "a report: {}",
+        &uncut[..200]
+    );
+    for cuts in [&[0.0][..], &[13.7], &[5.0, 21.25, 40.0, 59.999]] {
+        assert!(
+            report(cuts) == uncut,
+            "saved and restored at {cuts:?}: another report"
+        );
+    }
+}

@@ -64,7 +64,7 @@
 //! [`pair_up`](Coder::pair_up), [`put_aside`](Coder::put_aside)) cannot wait and so cannot be
 //! interrupted: each is a critical region by its signature.
 
-use super::model::{Cx, Interruption, Job, JobKind, Office, Purpose, Tally, Team};
+use super::model::{Cx, Interruption, Job, JobKind, Office, OfficeRef, Purpose, Tally, Team};
 use super::params::{Interrupts, Params};
 use std::mem;
 use std::rc::Rc;
@@ -75,13 +75,15 @@ use stepsim::{Activity, ActivityId, Command, First, Interrupt, Outcome, Process,
 const ROUNDING: f64 = 1e-9;
 
 /// A coder; see the [module docs](self).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Coder {
     /// This coder's number: its own queue is `office.own[me]`, its process id
     /// `office.coders()[me]`, and its desk in the ledger is `me`.
     me: usize,
     /// Decomp mode: the fragment size.
     fragment: Option<f64>,
-    office: Rc<Office>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(super) office: OfficeRef,
     state: State,
     /// Work put aside by interrupts and activities, the most recent on top.
     stack: Vec<Piece>,
@@ -94,6 +96,7 @@ pub struct Coder {
 
 /// What the coder is doing; each state is one wait.
 #[derive(Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum State {
     /// Waiting for a job in the own queue or the shared queue.
     Idle,
@@ -109,6 +112,7 @@ pub enum State {
 
 /// How a coder carries on after an activity.
 #[derive(Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Then {
     /// Issue this wait again: the gets withdrawn when the coder was summoned while idle
     /// (boxed: a `FirstOf` keeps its branches inline, and coders are stored inline).
@@ -139,6 +143,7 @@ impl From<Interruption> for Cause {
 
 /// A job and how much of it is still to do.
 #[derive(Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Piece {
     pub job: Job,
     pub left: f64,
@@ -153,6 +158,7 @@ impl Piece {
 
 /// A regular job whose fragments are in the own queue or in progress.
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Split {
     job: Job,
     fragments_left: u32,
@@ -214,7 +220,7 @@ impl Coder {
         Coder {
             me,
             fragment: (params.interrupts == Interrupts::Decomp).then_some(params.t_decomposition),
-            office,
+            office: OfficeRef::from(office),
             state: State::Idle,
             stack: Vec::new(),
             split: None,

@@ -16,16 +16,18 @@
 //! over, and the stand-up's record says how late it was; a coder that only got free after the
 //! stand-up ended never joins it.
 
-use super::model::{Cx, Interruption, Job, Office, Purpose, Team};
+use super::model::{Cx, Interruption, Job, Office, OfficeRef, Purpose, Team};
 use super::params::Params;
 use std::rc::Rc;
 use stepsim::{Activity, Command, Outcome, Process, Wake};
 
 /// The facilitator; see the [module docs](self).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Facilitator {
     interval: f64,
     duration: f64,
-    office: Rc<Office>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(super) office: OfficeRef,
     /// Stand-ups planned so far.
     planned: u32,
 }
@@ -35,7 +37,7 @@ impl Facilitator {
         Facilitator {
             interval: params.t_standup_interval,
             duration: params.t_standup_duration,
-            office,
+            office: OfficeRef::from(office),
             planned: 0,
         }
     }

@@ -11,21 +11,22 @@
 //! Gaps, targets and durations come from three streams of their own, so a sweep over
 //! `n_coder` keeps the interrupt times, and one over the mode keeps times and targets.
 
-use super::model::{Cx, Interruption, Job, JobKind, Office, Team};
+use super::model::{Cx, ExpMean, Interruption, Job, JobKind, LogNormalOf, Office, OfficeRef, Team};
 use super::params::{Interrupts, Params};
 use std::rc::Rc;
 use stepsim::rand::RngExt;
-use stepsim::rand_distr::{Distribution, Exp, LogNormal};
 use stepsim::{Command, Outcome, Pid, Process, Simulation, Stream, Wake};
 
 /// The interrupter; see the [module docs](self).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Interrupter {
     mode: Interrupts,
     /// The coders, in the order of `office.own`.
     coders: Vec<Pid>,
-    office: Rc<Office>,
-    gap: Exp<f64>,
-    duration: LogNormal<f64>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(super) office: OfficeRef,
+    gap: ExpMean,
+    duration: LogNormalOf,
     gaps: Stream,
     targets: Stream,
     durations: Stream,
@@ -41,10 +42,9 @@ impl Interrupter {
         Interrupter {
             mode: params.interrupts,
             coders,
-            office,
-            gap: Exp::new(1.0 / params.t_interrupt_interval).expect("t_interrupt_interval > 0"),
-            duration: LogNormal::new(params.t_interrupt_mean, params.t_interrupt_std)
-                .expect("t_interrupt_std >= 0"),
+            office: OfficeRef::from(office),
+            gap: ExpMean(params.t_interrupt_interval),
+            duration: LogNormalOf(params.t_interrupt_mean, params.t_interrupt_std),
             gaps: sim.new_stream_named("interrupt-gaps"),
             targets: sim.new_stream_named("interrupt-targets"),
             durations: sim.new_stream_named("interrupt-durations"),

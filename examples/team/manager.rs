@@ -11,18 +11,19 @@
 //! the same jobs (one uniform draw per job, paired if below `p_pair`): scenarios are compared
 //! on common random numbers. With one coder nobody can pair, and no job is marked.
 
-use super::model::{Cx, Interruption, Job, JobKind, Office, Team};
+use super::model::{Cx, ExpMean, Interruption, Job, JobKind, LogNormalOf, Office, OfficeRef, Team};
 use super::params::Params;
 use std::rc::Rc;
 use stepsim::rand::RngExt;
-use stepsim::rand_distr::{Distribution, Exp, LogNormal};
 use stepsim::{Command, Outcome, Process, Simulation, Stream, Wake};
 
 /// The manager; see the [module docs](self).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Manager {
-    office: Rc<Office>,
-    gap: Exp<f64>,
-    duration: LogNormal<f64>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(super) office: OfficeRef,
+    gap: ExpMean,
+    duration: LogNormalOf,
     /// 0 when nobody can pair.
     p_pair: f64,
     gaps: Stream,
@@ -33,9 +34,9 @@ pub struct Manager {
 impl Manager {
     pub fn new(sim: &Simulation<Team>, params: &Params, office: Rc<Office>) -> Self {
         Manager {
-            office,
-            gap: Exp::new(1.0 / params.t_job_interval).expect("t_job_interval > 0"),
-            duration: LogNormal::new(params.t_job_mean, params.t_job_std).expect("t_job_std >= 0"),
+            office: OfficeRef::from(office),
+            gap: ExpMean(params.t_job_interval),
+            duration: LogNormalOf(params.t_job_mean, params.t_job_std),
             p_pair: if params.pairs() { params.p_pair } else { 0.0 },
             gaps: sim.new_stream_named("job-gaps"),
             durations: sim.new_stream_named("job-durations"),

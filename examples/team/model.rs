@@ -11,14 +11,16 @@ use super::metrics::{Accounting, Metrics};
 use super::monitor::Monitor;
 use super::params::{Interrupts, Params, Policy};
 use super::tester::Tester;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cell::{OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::fmt;
+use std::ops::Deref;
 use std::rc::Rc;
+use stepsim::rand_distr::{Distribution, Exp, LogNormal};
 use stepsim::{
     Activity, ActivityId, Capacity, Command, Context, Model, Pid, Process, QueueId, Simulation,
-    Wake,
+    Stream, Wake,
 };
 
 /// The model: queues carry [`Job`]s, interrupts carry an [`Interruption`], and the
@@ -34,8 +36,56 @@ impl Model for Team {
 /// Shorthand for the context every actor's `step` gets.
 pub type Cx<'a> = Context<'a, Team>;
 
+/// An actor's way to the [`Office`] it shares with the others. A saved team
+/// (`checkpoint`) writes the office once, beside the simulation, not in every actor: a
+/// restored actor's office is detached until [`Actor::attach`] gives it the restored one.
+#[derive(Default)]
+pub struct OfficeRef(Option<Rc<Office>>);
+
+impl From<Rc<Office>> for OfficeRef {
+    fn from(office: Rc<Office>) -> Self {
+        OfficeRef(Some(office))
+    }
+}
+
+impl Deref for OfficeRef {
+    type Target = Office;
+
+    fn deref(&self) -> &Office {
+        // A panic in a step poisons the simulation, which then says where it happened.
+        self.0
+            .as_deref()
+            .expect("a restored actor's office is attached before the run goes on")
+    }
+}
+
+/// `Exp` with this mean, kept as its parameter: an actor holding it saves as it is.
+/// (`rand_distr`'s distributions serialize only with a feature that brings in `serde_with`.)
+#[derive(Copy, Clone, Debug, Serialize, Deserialize)]
+pub struct ExpMean(pub f64);
+
+impl ExpMean {
+    pub fn sample(self, stream: &mut Stream) -> f64 {
+        Exp::new(1.0 / self.0)
+            .expect("the parameters check the mean")
+            .sample(stream)
+    }
+}
+
+/// `LN(mu, sigma)`, kept as its parameters (see [`ExpMean`]).
+#[derive(Copy, Clone, Debug, Serialize, Deserialize)]
+pub struct LogNormalOf(pub f64, pub f64);
+
+impl LogNormalOf {
+    pub fn sample(self, stream: &mut Stream) -> f64 {
+        LogNormal::new(self.0, self.1)
+            .expect("the parameters check sigma")
+            .sample(stream)
+    }
+}
+
 /// The kinds of work a coder does.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     /// A job made by the manager: the unit of the accounting identity.
@@ -69,7 +119,7 @@ impl JobKind {
 
 /// A unit of work. Deliberately not `Clone`: a job is moved from queue to coder to tester,
 /// never copied, so counting the values that exist counts the jobs.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Regular jobs: the index of the job's record in the [`Ledger`]. Others: a sequence
     /// number per kind.
@@ -88,7 +138,7 @@ pub struct Job {
 }
 
 /// What an interrupter hands a coder with `cx.interrupt` (discard and resume modes).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub enum Interruption {
     /// Discard mode: drop the job in hand for good.
     Discard,
@@ -97,6 +147,7 @@ pub enum Interruption {
 }
 
 /// Every kind of process in the model: one enum, so the simulation stores them inline.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Actor {
     Manager(Manager),
     Coder(Coder),
@@ -104,6 +155,21 @@ pub enum Actor {
     Interrupter(Interrupter),
     Monitor(Monitor),
     Facilitator(Facilitator),
+}
+
+impl Actor {
+    /// Gives a restored actor the office it shares (see [`OfficeRef`]).
+    pub fn attach(&mut self, office: &Rc<Office>) {
+        let office = OfficeRef::from(Rc::clone(office));
+        match self {
+            Actor::Manager(a) => a.office = office,
+            Actor::Coder(a) => a.office = office,
+            Actor::Tester(a) => a.office = office,
+            Actor::Interrupter(a) => a.office = office,
+            Actor::Monitor(a) => a.office = office,
+            Actor::Facilitator(a) => a.office = office,
+        }
+    }
 }
 
 impl Process<Team> for Actor {
@@ -120,7 +186,7 @@ impl Process<Team> for Actor {
 }
 
 /// A queue's name, as the monitor and the CSV files give it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QueueName {
     Shared,
     Test,
@@ -139,7 +205,7 @@ impl fmt::Display for QueueName {
 }
 
 /// Counts per [`JobKind`].
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally([u64; 4]);
 
 impl Tally {
@@ -166,7 +232,7 @@ impl Tally {
 }
 
 /// What happened to a regular job, as far as the run saw.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub id: u64,
     pub t_create: f64,
@@ -183,7 +249,7 @@ pub struct JobRecord {
 }
 
 /// Where a regular job ended up.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fate {
     /// Still waiting or in progress at `t_sim`.
@@ -193,7 +259,7 @@ pub enum Fate {
 }
 
 /// One monitor sample of one queue.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub t: f64,
     pub queue: QueueName,
@@ -205,6 +271,7 @@ pub struct Sample {
 
 /// What the actors write down as the run goes.
 #[derive(Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Ledger {
     /// One record per regular job, indexed by its id.
     pub jobs: Vec<JobRecord>,
@@ -232,7 +299,7 @@ pub struct Ledger {
 }
 
 /// What an activity is for.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Purpose {
     /// A stand-up of every coder.
     StandUp,
@@ -251,6 +318,7 @@ impl Purpose {
 }
 
 /// What every actor shares: where the queues are, and the ledger.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Office {
     pub shared: QueueId,
     pub test: Option<QueueId>,
@@ -260,6 +328,7 @@ pub struct Office {
     pub queues: Vec<(QueueName, QueueId)>,
     pub t_integration: f64,
     /// The coders' process ids, in the order of `own`: set once they are spawned.
+    #[cfg_attr(feature = "serde", serde(with = "set_once"))]
     pub coders: OnceCell<Vec<Pid>>,
     pub ledger: RefCell<Ledger>,
 }
@@ -450,6 +519,9 @@ pub enum Failure {
     Engine(stepsim::Error),
     /// A job went missing or appeared from nowhere.
     Accounting(String),
+    /// Saving or restoring the team failed ([`simulate_with_checkpoints`]).
+    #[cfg(feature = "serde")]
+    Checkpoint(String),
 }
 
 impl fmt::Display for Failure {
@@ -457,6 +529,8 @@ impl fmt::Display for Failure {
         match self {
             Failure::Engine(e) => write!(f, "simulation error: {e}"),
             Failure::Accounting(m) => write!(f, "accounting identity broken: {m}"),
+            #[cfg(feature = "serde")]
+            Failure::Checkpoint(m) => write!(f, "checkpoint: {m}"),
         }
     }
 }
@@ -547,6 +621,13 @@ pub struct Run {
 
 /// Builds the team, runs it until `t_sim`, and checks that every job is accounted for.
 pub fn simulate(params: &Params, seed: u64) -> Result<Run, Failure> {
+    let (mut sim, office) = build(params, seed)?;
+    sim.run_until(params.t_sim)?;
+    finish(&sim, &office, params, seed)
+}
+
+/// The team at t = 0.
+fn build(params: &Params, seed: u64) -> Result<(Simulation<Team>, Rc<Office>), Failure> {
     let mut sim = Simulation::<Team>::new(seed);
     let office = Office::open(&mut sim, params)?;
 
@@ -574,11 +655,18 @@ pub fn simulate(params: &Params, seed: u64) -> Result<Run, Failure> {
         let facilitator = Facilitator::new(params, office.clone());
         sim.spawn_named("facilitator", Actor::Facilitator(facilitator));
     }
+    Ok((sim, office))
+}
 
-    sim.run_until(params.t_sim)?;
-
-    let accounting = Accounting::audit(&sim, &office).map_err(Failure::Accounting)?;
-    let activities = ActivityRecord::read_all(&sim, &office)?;
+/// The replication's result, read at its end.
+fn finish(
+    sim: &Simulation<Team>,
+    office: &Office,
+    params: &Params,
+    seed: u64,
+) -> Result<Run, Failure> {
+    let accounting = Accounting::audit(sim, office).map_err(Failure::Accounting)?;
+    let activities = ActivityRecord::read_all(sim, office)?;
     let ledger = office.ledger.take();
     Ok(Run {
         seed,
@@ -588,4 +676,109 @@ pub fn simulate(params: &Params, seed: u64) -> Result<Run, Failure> {
         samples: ledger.samples,
         activities,
     })
+}
+
+/// Like [`simulate`], but saved and restored at each of `at` on the way: the team's state
+/// (the simulation, with `stepsim::save`, and the office beside it) written to JSON, dropped,
+/// read back into a fresh simulation and office, and run on. The run must end as
+/// [`simulate`]'s does.
+#[cfg(feature = "serde")]
+pub fn simulate_with_checkpoints(params: &Params, seed: u64, at: &[f64]) -> Result<Run, Failure> {
+    let (mut sim, mut office) = build(params, seed)?;
+    for &t in at {
+        sim.run_until(t)?;
+        let json = checkpoint::save(&mut sim, &office).map_err(Failure::Checkpoint)?;
+        drop((sim, office));
+        (sim, office) = checkpoint::restore(&json).map_err(Failure::Checkpoint)?;
+    }
+    sim.run_until(params.t_sim)?;
+    finish(&sim, &office, params, seed)
+}
+
+/// A team written to JSON and read back: the simulation and the office it shares.
+#[cfg(feature = "serde")]
+pub mod checkpoint {
+    use super::*;
+    use serde::de::Deserializer;
+    use serde::ser::Serializer;
+    use std::cell::RefCell;
+    use stepsim::save::Restore;
+
+    /// The functions a restored team needs again: the orders of its priority queues.
+    fn functions() -> Restore<Team> {
+        Restore::new()
+            .order("newest first", newest_first)
+            .order("shortest first", shortest_first)
+            .order("longest first", longest_first)
+            .order("own queue", own_order)
+    }
+
+    /// The simulation, written by `Simulation::save` as a part of a larger document.
+    struct Saving<'a>(RefCell<&'a mut Simulation<Team>>);
+
+    impl Serialize for Saving<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.0.borrow_mut().save(s)
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Saved<'a> {
+        office: &'a Office,
+        simulation: Saving<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct Restored {
+        office: Office,
+        #[serde(deserialize_with = "restore_simulation")]
+        simulation: Simulation<Team>,
+    }
+
+    fn restore_simulation<'de, D: Deserializer<'de>>(d: D) -> Result<Simulation<Team>, D::Error> {
+        Simulation::restore(d, &functions())
+    }
+
+    pub fn save(sim: &mut Simulation<Team>, office: &Office) -> Result<Vec<u8>, String> {
+        let saved = Saved {
+            office,
+            simulation: Saving(RefCell::new(sim)),
+        };
+        serde_json::to_vec(&saved).map_err(|e| e.to_string())
+    }
+
+    pub fn restore(json: &[u8]) -> Result<(Simulation<Team>, Rc<Office>), String> {
+        let Restored {
+            office,
+            mut simulation,
+        } = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        let office = Rc::new(office);
+        for (_, actor) in simulation.processes_mut() {
+            actor.attach(&office);
+        }
+        Ok((simulation, office))
+    }
+}
+
+/// `OnceCell<T>` as an `Option<T>` (serde has no impl for it).
+#[cfg(feature = "serde")]
+mod set_once {
+    use super::*;
+
+    pub fn serialize<T: Serialize, S: serde::Serializer>(
+        cell: &OnceCell<T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        cell.get().serialize(s)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<OnceCell<T>, D::Error> {
+        let cell = OnceCell::new();
+        if let Some(v) = Option::<T>::deserialize(d)? {
+            let _ = cell.set(v);
+        }
+        Ok(cell)
+    }
 }

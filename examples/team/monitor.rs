@@ -5,14 +5,16 @@
 //! until the next multiple of `t_monitor` (computed as k·t_monitor, so the sample times do
 //! not drift by rounding).
 
-use super::model::{Cx, Interruption, Job, Office, Sample, Team};
+use super::model::{Cx, Interruption, Job, Office, OfficeRef, Sample, Team};
 use std::rc::Rc;
 use stepsim::{Command, Process, Wake};
 
 /// The monitor; see the [module docs](self).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Monitor {
     period: f64,
-    office: Rc<Office>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(super) office: OfficeRef,
     /// Number of samples taken so far.
     taken: u32,
 }
@@ -21,7 +23,7 @@ impl Monitor {
     pub fn new(period: f64, office: Rc<Office>) -> Self {
         Monitor {
             period,
-            office,
+            office: OfficeRef::from(office),
             taken: 0,
         }
     }

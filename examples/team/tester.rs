@@ -10,7 +10,7 @@
 //! queue); otherwise it is complete. Testers are never interrupted. Each tester draws its
 //! verdicts from its own stream (`tester-J`).
 
-use super::model::{Cx, Interruption, Job, Office, Tally, Team};
+use super::model::{Cx, Interruption, Job, Office, OfficeRef, Tally, Team};
 use super::params::{Params, Rework};
 use std::mem;
 use std::rc::Rc;
@@ -18,16 +18,19 @@ use stepsim::rand::RngExt;
 use stepsim::{Command, Outcome, Process, Simulation, Stream, Wake};
 
 /// A tester; see the [module docs](self).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Tester {
     /// Where this tester reports the job in its hands.
     desk: usize,
     p_rework: f64,
     rework: Rework,
     verdicts: Stream,
-    office: Rc<Office>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(super) office: OfficeRef,
     state: State,
 }
 
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 enum State {
     Idle,
     Testing(Job),
@@ -46,7 +49,7 @@ impl Tester {
             p_rework: params.p_rework,
             rework: params.rework,
             verdicts: sim.new_stream_named(&format!("tester-{index}")),
-            office,
+            office: OfficeRef::from(office),
             state: State::Idle,
         }
     }
