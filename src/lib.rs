@@ -121,6 +121,12 @@ pub use stats::{
 pub use timeline::Timeline;
 pub use trace::{Observer, Record, TraceEvent, TraceKind, TraceLog, WaitKind, Waiting};
 
+/// The guide's chapter on forks, saves and real time, run as doctests until the guide module
+/// includes it.
+#[doc = include_str!("guide/checkpoints.md")]
+#[cfg(doctest)]
+pub struct CheckpointsGuideDoctests;
+
 /// The README's code blocks, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -304,14 +304,18 @@ impl<C: Clock> Realtime<C> {
 
     /// Runs, without waiting, every event that is due on the clock now, and sets the
     /// simulation's clock to the time due now ([`due`](Realtime::due)): the step of a host's
-    /// loop (a frame, a poll) between its own work. Strictness applies to each event as in
-    /// [`step`](Realtime::step). With a zero factor it runs the whole simulation.
+    /// loop (a frame, a poll) between its own work. The events run late by design — by up to
+    /// the time since the host last called — so [`strict`](Realtime::strict) does not apply
+    /// here. With a zero factor it runs the whole simulation.
     pub fn catch_up<M: Model>(&mut self, sim: &mut Simulation<M>) -> Result<(), Error> {
         let due = self.due(sim);
         if due == f64::MAX {
-            return self.run(sim).map(|_| ());
+            return sim.run().map(|_| ());
         }
-        self.run_until(sim, due)
+        let strict = std::mem::replace(&mut self.strict, false);
+        let ran = self.run_until(sim, due);
+        self.strict = strict;
+        ran
     }
 
     fn origin<M: Model>(&mut self, sim: &Simulation<M>) -> (Duration, f64) {
@@ -498,6 +502,21 @@ mod tests {
         assert_eq!(sim.now(), 3.5);
         assert_eq!(woken(&sim, p).len(), 4, "t = 0, 1, 2, 3");
         assert_eq!(clock.now(), 35 * MS, "catching up never waits");
+    }
+
+    #[test]
+    fn catching_up_is_never_too_slow() {
+        let clock = ManualClock::new();
+        let mut sim = Simulation::<Boxed<()>>::new(0);
+        busy(&mut sim, 1.0, Duration::ZERO, &clock);
+        let mut pacer = Realtime::with_clock(10 * MS, clock.clone()).strict(true);
+        pacer.sync(&sim);
+        clock.advance(Duration::from_secs(1)); // the host was busy for 100 units
+        pacer.catch_up(&mut sim).unwrap();
+        assert_eq!(sim.now(), 100.0);
+        // Strict again for paced runs: the event at t=100, 50 ms late, fails.
+        clock.advance(50 * MS);
+        assert!(matches!(pacer.step(&mut sim), Err(Error::TooSlow { .. })));
     }
 
     #[test]
