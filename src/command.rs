@@ -142,6 +142,7 @@ impl<T> fmt::Debug for Filter<T> {
 /// # let _ = (cmd, critical);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Command<T> {
     /// Wait `dt` units of simulated time (finite, ≥ 0); completes with [`Outcome::Slept`].
     Sleep(f64),
@@ -547,6 +548,7 @@ pub type SignalValue<T> = Result<Option<T>, Arc<str>>;
 
 /// How a joined process ended.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Exit<T> {
     /// It returned `Done`, leaving this value (see
     /// [`Context::exit_value`](crate::Context::exit_value)), or none.
@@ -587,6 +589,7 @@ impl<T, I> Wake<T, I> {
 
 /// The kind of a [`Wake`], without its payload (what the trace records).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WakeKind {
     /// [`Wake::Started`].
     Started,
@@ -648,6 +651,7 @@ impl fmt::Display for WakeKind {
 /// What a completed wait produced: in [`Wake::Completed`], and for the winning branch of a
 /// `FirstOf` in [`First::outcome`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Outcome<T> {
     /// A `Sleep` or `Yield` elapsed.
     Slept,

@@ -284,6 +284,7 @@ pub(crate) struct Busy {
 
 /// Why [`Simulation::run`] returned.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Ended {
     /// Nothing is scheduled and no process waits: every process has finished.
     Finished,
@@ -990,7 +991,7 @@ impl<M: Model> Simulation<M> {
     ///         assert_eq!(waiting.len(), 1);
     ///         assert_eq!(waiting[0].to_string(), "process #0 \"idle\" waits on get:q0 since t=0");
     ///     }
-    ///     Ended::Finished => unreachable!(),
+    ///     other => unreachable!("{other:?}"), // `Ended` is non-exhaustive
     /// }
     /// sim.fail_when_blocked(true);
     /// assert!(sim.run().is_err()); // Error::Blocked, naming the process

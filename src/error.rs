@@ -68,6 +68,7 @@ impl fmt::Display for Origin {
 
 /// Everything that can go wrong.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// A delay (of a sleep, or an activity's duration) that is negative, NaN or infinite,
     /// or that would end past the largest finite time.

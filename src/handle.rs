@@ -105,6 +105,7 @@ primitive_handle!(
 
 /// Any handle, as named in an [`Error`](crate::Error).
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Handle {
     /// A process handle.
     Process(Pid),

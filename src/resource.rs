@@ -67,6 +67,7 @@ use std::collections::VecDeque;
 
 /// The kind of a resource.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResourceKind {
     /// FIFO.
     Plain,

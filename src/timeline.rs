@@ -124,6 +124,7 @@ impl Interval {
 
 /// Something that happened to a process at an instant.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MarkerKind {
     /// It was stepped with `Wake::Interrupted`.
     Interrupted,

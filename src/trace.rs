@@ -89,6 +89,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What happened in one traced event.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TraceKind {
     /// The process was stepped with a wake of this kind.
     Wake(WakeKind),
@@ -106,6 +107,7 @@ pub enum TraceKind {
 /// What a process waits on, without the wait's parameters (durations, items, amounts):
 /// the [`Waiting::on`] of a [`TraceKind::Wait`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WaitKind {
     /// A `Sleep` (written `sleep`).
     Sleep,
