@@ -70,6 +70,7 @@ pub mod container;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod guide;
 pub mod handle;
 pub mod monitor;
 pub mod process;
