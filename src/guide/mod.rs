@@ -15,6 +15,9 @@
 //! 9. [`unit_testing`]: testing a process by calling `step` yourself.
 //! 10. [`from_simpy`]: translating a SimPy model, construct by construct.
 //!
+//! And for reference, [`semantics`]: the rules in full (every command and what an interrupt
+//! does to it, same-instant ordering, preemption, errors, determinism).
+//!
 //! The [crate docs](crate) hold the one-page overview, and each module's docs the reference
 //! for its part of the API.
 
@@ -47,3 +50,6 @@ pub mod unit_testing {}
 
 #[doc = include_str!("from_simpy.md")]
 pub mod from_simpy {}
+
+#[doc = include_str!("semantics.md")]
+pub mod semantics {}
