@@ -73,6 +73,13 @@ pub struct Priority {
 impl Priority {
     /// A request at `level` that preempts (on a preemptive resource): `Priority::new(1)`,
     /// `Priority::new(0.5)`.
+    ///
+    /// ```
+    /// use stepsim::Priority;
+    /// let urgent = Priority::new(0);
+    /// let routine = Priority::without_preempting(5);
+    /// assert!(urgent.level < routine.level && urgent.preempt && !routine.preempt);
+    /// ```
     pub fn new(level: impl Into<f64>) -> Self {
         Priority {
             level: level.into(),
@@ -732,6 +739,16 @@ impl<T> First<T> {
 /// A withdrawn wait, delivered at an interruptible wait: see [`Wake::Interrupted`].
 ///
 /// Two interrupts are equal when a process sees the same: cause, request, waited and taken.
+///
+/// ```
+/// use stepsim::{Command, Interrupt, Reason};
+/// // What a process sees when a sleep of 10 is interrupted after 4:
+/// let interrupt: Interrupt<(), &str> = Interrupt::new("phone", Command::Sleep(10.0), 4.0);
+/// assert_eq!(interrupt.cause, Reason::Interrupt("phone"));
+/// assert_eq!(interrupt.remaining_sleep(), Some(6.0));
+/// assert_eq!(interrupt.request, Command::Sleep(10.0)); // start again ...
+/// assert_eq!(interrupt.resume(), Command::Sleep(6.0)); // ... or carry on
+/// ```
 #[derive(Clone, Debug)]
 pub struct Interrupt<T, I> {
     /// Why: the model's interrupt cause, a preemption, or a summons.
