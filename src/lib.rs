@@ -21,14 +21,17 @@
 //! the coder once; the coder carries on where it was.
 //!
 //! ```
-//! use stepsim::{Boxed, Capacity, Command, Context, Outcome, Pid, Process, QueueId, Simulation, Wake};
+//! use stepsim::{
+//!     Boxed, Capacity, Command, Context, Outcome, Pid, Process, QueueId, Simulation, Wake,
+//! };
 //!
 //! type M = Boxed<f64, &'static str>; // queues carry f64 durations, interrupts a &str
+//! type W = Wake<f64, &'static str>;
 //!
 //! enum Coder { Idle { jobs: QueueId, done: u32 }, Working { jobs: QueueId, done: u32 } }
 //!
 //! impl Process<M> for Coder {
-//!     fn step(&mut self, _cx: &mut Context<'_, M>, wake: Wake<f64, &'static str>) -> Command<f64> {
+//!     fn step(&mut self, _cx: &mut Context<'_, M>, wake: W) -> Command<f64> {
 //!         match (&*self, wake) {
 //!             (&Coder::Idle { jobs, done }, Wake::Completed(Outcome::Got(duration))) => {
 //!                 *self = Coder::Working { jobs, done };
@@ -49,7 +52,7 @@
 //! /// Interrupts the coder at t = 3.
 //! struct Manager { coder: Pid }
 //! impl Process<M> for Manager {
-//!     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<f64, &'static str>) -> Command<f64> {
+//!     fn step(&mut self, cx: &mut Context<'_, M>, wake: W) -> Command<f64> {
 //!         if let Wake::Started = wake {
 //!             return Command::Sleep(3.0);
 //!         }
