@@ -283,6 +283,20 @@ pub(crate) struct Busy {
 }
 
 /// Why [`Simulation::run`] returned.
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// struct Nap;
+/// impl Process<Boxed<()>> for Nap {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         if let Wake::Started = wake { Command::Sleep(2.0) } else { Command::Done }
+///     }
+/// }
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// sim.spawn(Box::new(Nap));
+/// assert_eq!(sim.run()?, stepsim::Ended::Finished);
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Ended {

@@ -19,6 +19,21 @@ pub(crate) fn next_sim_id() -> u32 {
 ///
 /// Returned by [`Simulation::spawn`](crate::Simulation::spawn) and
 /// [`Context::spawn`](crate::Context::spawn). Cheap to copy and compare.
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// struct Nap;
+/// impl Process<Boxed<()>> for Nap {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         if let Wake::Started = wake { Command::Sleep(2.0) } else { Command::Done }
+///     }
+/// }
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// let a = sim.spawn_named("a", Box::new(Nap));
+/// let b = sim.spawn(Box::new(Nap));
+/// assert_ne!(a, b);
+/// assert_eq!(sim.name(a), Some("a"));
+/// ```
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pid {
     pub(crate) sim: u32,
