@@ -697,6 +697,17 @@ impl<M: Model> Simulation<M> {
 
     /// [`Simulation::new_stream`] keyed by a name (hashed with FNV-1a, stable across
     /// platforms): a fresh generator at every call.
+    ///
+    /// ```
+    /// use stepsim::rand_distr::{Distribution, Exp};
+    /// use stepsim::{Boxed, Simulation};
+    /// let sim = Simulation::<Boxed<()>>::new(42);
+    /// let mut arrivals = sim.new_stream_named("arrivals"); // make it once, keep it
+    /// let gap = Exp::new(0.5).unwrap().sample(&mut arrivals);
+    /// // The same seed and name give the same draws, whatever else the model does.
+    /// let mut again = Simulation::<Boxed<()>>::new(42).new_stream_named("arrivals");
+    /// assert_eq!(gap, Exp::new(0.5).unwrap().sample(&mut again));
+    /// ```
     pub fn new_stream_named(&self, name: &str) -> Stream {
         derive_stream(self.seed, name_key(name))
     }

@@ -175,6 +175,22 @@ impl<M: Model, P: Process<M> + ?Sized> Process<M> for Box<P> {
 /// assert_eq!(sim.now(), 1.5);
 /// # Ok::<(), stepsim::Error>(())
 /// ```
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// /// A model whose queues carry `String`s and whose interrupts carry a `u8`.
+/// type Shop = Boxed<String, u8>;
+/// struct Clerk;
+/// impl Process<Shop> for Clerk {
+///     fn step(&mut self, _: &mut Context<'_, Shop>, _: Wake<String, u8>) -> Command<String> {
+///         Command::Done
+///     }
+/// }
+/// let mut sim = Simulation::<Shop>::new(0);
+/// sim.spawn(Box::new(Clerk));
+/// sim.run()?;
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 pub struct Boxed<T, I = ()>(PhantomData<fn() -> (T, I)>);
 
 impl<T: 'static, I: 'static> Model for Boxed<T, I> {
