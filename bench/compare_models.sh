@@ -26,7 +26,8 @@ PY="${PYTHON:-python3}"
 examples=(emergency_department breakdowns)
 target="${CARGO_TARGET_DIR:-target}"
 
-cargo build --release --quiet $(printf -- '--example %s ' "${examples[@]}")
+# The benchmark profile (fat LTO, Cargo.toml), whose artifacts cargo puts in target/release.
+cargo build --profile bench --quiet $(printf -- '--example %s ' "${examples[@]}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for name in "${examples[@]}"; do
@@ -88,8 +89,6 @@ def version(cmd):
     except Exception:
         return "?"
 
-rev = version(["git", "rev-parse", "--short", "HEAD"])
-dirty = version(["git", "status", "--porcelain"])
 lines = [
     "# stepsim against SimPy: the modeler's examples",
     "",
@@ -104,8 +103,7 @@ lines = [
     "",
     f"Machine: {platform.machine()}, Linux {platform.release()}; "
     f"{version(['rustc', '--version'])}; Python {platform.python_version()}, "
-    f"simpy {version([sys.executable, '-c', 'import simpy; print(simpy.__version__)'])}; "
-    f"commit `{rev}`{' (with uncommitted changes)' if dirty else ''}.",
+    f"simpy {version([sys.executable, '-c', 'import simpy; print(simpy.__version__)'])}.",
     "",
 ]
 summary = []

@@ -75,6 +75,27 @@ pub(crate) enum Join {
 
 /// A plan for an activity, built step by step and handed to
 /// [`Simulation::plan`](crate::Simulation::plan) or [`Context::plan`](crate::Context::plan).
+///
+/// ```
+/// use stepsim::{Activity, Boxed, Simulation};
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// # use stepsim::{Command, Context, Process, Wake};
+/// # struct Idle;
+/// # impl Process<Boxed<()>> for Idle {
+/// #     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, w: Wake<()>) -> Command<()> {
+/// #         match w { Wake::Interrupted(i) => Command::Attend(i.activity().unwrap()),
+/// #                   _ => Command::Sleep(10.0) }
+/// #     }
+/// # }
+/// let (ann, bob) = (sim.spawn(Box::new(Idle)), sim.spawn(Box::new(Idle)));
+/// // A half-hour review at t=3 with both.
+/// let review = sim.plan(Activity::new(0.5).at(3.0).with(ann).with(bob).named("review"))?;
+/// sim.run_until(4.0)?;
+/// let record = sim.activity_view(review)?;
+/// assert_eq!((record.started_at(), record.ended_at()), (Some(3.0), Some(3.5)));
+/// assert_eq!(record.label(), Some("review"));
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Activity {

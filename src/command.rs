@@ -74,6 +74,13 @@ pub struct Priority {
 impl Priority {
     /// A request at `level` that preempts (on a preemptive resource): `Priority::new(1)`,
     /// `Priority::new(0.5)`.
+    ///
+    /// ```
+    /// use stepsim::Priority;
+    /// let urgent = Priority::new(0);
+    /// let routine = Priority::without_preempting(5);
+    /// assert!(urgent.level < routine.level && urgent.preempt && !routine.preempt);
+    /// ```
     pub fn new(level: impl Into<f64>) -> Self {
         Priority {
             level: level.into(),
@@ -179,6 +186,7 @@ impl<T> fmt::Debug for Filter<T> {
 /// # let _ = (cmd, critical);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -593,6 +601,21 @@ pub enum Wake<T, I = ()> {
 }
 
 /// Why a wait was withdrawn: the cause of a [`Wake::Interrupted`].
+///
+/// ```
+/// use stepsim::{Command, Interrupt, Reason};
+/// /// What an interrupted process does, by why it was interrupted.
+/// fn on_interrupt(i: Interrupt<(), &'static str>) -> Command<()> {
+///     match i.cause {
+///         Reason::Interrupt("urgent") => Command::Sleep(1.0), // do the urgent thing
+///         Reason::Interrupt(_) => i.resume(),                  // ignore it, carry on
+///         Reason::Preempted(_) => i.request,                   // ask again for the slot
+///         Reason::Summoned(activity) => Command::Attend(activity),
+///     }
+/// }
+/// let i = Interrupt::new("fyi", Command::Sleep(5.0), 2.0);
+/// assert_eq!(on_interrupt(i), Command::Sleep(3.0));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Reason<I> {
@@ -611,7 +634,21 @@ pub enum Reason<I> {
 pub type SignalValue<T> = Result<Option<T>, Arc<str>>;
 
 /// How a joined process ended.
+///
+/// ```
+/// use stepsim::{Exit, Outcome, Wake};
+/// fn describe(wake: Wake<u32>) -> String {
+///     match wake {
+///         Wake::Completed(Outcome::Joined(_, Exit::Returned(Some(v)))) => format!("returned {v}"),
+///         Wake::Completed(Outcome::Joined(_, Exit::Failed(e))) => format!("failed: {e}"),
+///         Wake::Completed(Outcome::Joined(..)) => "finished".into(),
+///         _ => "something else".into(),
+///     }
+/// }
+/// # let _ = describe;
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Exit<T> {
     /// It returned `Done`, leaving this value (see
@@ -654,6 +691,7 @@ impl<T, I> Wake<T, I> {
 
 /// The kind of a [`Wake`], without its payload (what the trace records).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WakeKind {
     /// [`Wake::Started`].
     Started,
@@ -714,7 +752,24 @@ impl fmt::Display for WakeKind {
 
 /// What a completed wait produced: in [`Wake::Completed`], and for the winning branch of a
 /// `FirstOf` in [`First::outcome`].
+///
+/// ```
+/// use stepsim::{Command, Outcome, QueueId, Wake};
+/// /// A packer: every completed wait leads to the next command.
+/// fn next(wake: Wake<u32>, belt: QueueId) -> Command<u32> {
+///     match wake {
+///         Wake::Completed(Outcome::Got(size)) => Command::Sleep(size as f64), // pack it
+///         Wake::Completed(Outcome::Slept) | Wake::Started => Command::Get(belt),
+///         // It issues only gets and sleeps (and `Outcome` may grow new kinds of waits).
+///         other => unreachable!("{other:?}"),
+///     }
+/// }
+/// # let belt = { let mut sim = stepsim::Simulation::<stepsim::Boxed<u32>>::new(0);
+/// #     sim.queue(stepsim::Capacity::Unbounded).unwrap() };
+/// assert_eq!(next(Wake::Completed(Outcome::Got(3)), belt), Command::Sleep(3.0));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Outcome<T> {
     /// A `Sleep` or `Yield` elapsed.
@@ -767,6 +822,20 @@ impl<T, I> From<Outcome<T>> for Wake<T, I> {
 }
 
 /// How a [`Command::FirstOf`] completed.
+///
+/// ```
+/// use stepsim::{Command, First, Outcome, Wake};
+/// /// Waits for a job or a timeout; says which happened.
+/// fn on_wake(wake: Wake<&'static str>) -> &'static str {
+///     match wake {
+///         Wake::First(First { index: 0, outcome: Outcome::Got(job), .. }) => job,
+///         Wake::First(First { index: 1, .. }) => "timed out",
+///         _ => "other",
+///     }
+/// }
+/// let timed_out = Wake::First(First::new(1, Outcome::Slept, Default::default()));
+/// assert_eq!(on_wake(timed_out), "timed out");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(
     feature = "serde",
@@ -801,6 +870,16 @@ impl<T> First<T> {
 /// A withdrawn wait, delivered at an interruptible wait: see [`Wake::Interrupted`].
 ///
 /// Two interrupts are equal when a process sees the same: cause, request, waited and taken.
+///
+/// ```
+/// use stepsim::{Command, Interrupt, Reason};
+/// // What a process sees when a sleep of 10 is interrupted after 4:
+/// let interrupt: Interrupt<(), &str> = Interrupt::new("phone", Command::Sleep(10.0), 4.0);
+/// assert_eq!(interrupt.cause, Reason::Interrupt("phone"));
+/// assert_eq!(interrupt.remaining_sleep(), Some(6.0));
+/// assert_eq!(interrupt.request, Command::Sleep(10.0)); // start again ...
+/// assert_eq!(interrupt.resume(), Command::Sleep(6.0)); // ... or carry on
+/// ```
 #[derive(Clone, Debug)]
 #[cfg_attr(
     feature = "serde",

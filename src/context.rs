@@ -45,6 +45,23 @@ pub struct Context<'a, M: Model> {
 
 impl<'a, M: Model> Context<'a, M> {
     /// The current simulated time.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Late;
+    /// impl Process<Boxed<()>> for Late {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started => Command::Sleep(7.0),
+    ///             _ => { assert_eq!(cx.now(), 7.0); Command::Done }
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.spawn(Box::new(Late));
+    /// sim.run()?;
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn now(&self) -> f64 {
         self.sim.now
     }
@@ -71,6 +88,31 @@ impl<'a, M: Model> Context<'a, M> {
     }
 
     /// Spawns a process; it starts at this instant, after the current step.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Child;
+    /// impl Process<Boxed<()>> for Child {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         Command::Done
+    ///     }
+    /// }
+    /// /// Spawns a child and waits for it to finish.
+    /// struct Parent;
+    /// impl Process<Boxed<()>> for Parent {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started => Command::Join(cx.spawn(Box::new(Child))),
+    ///             _ => Command::Done, // Outcome::Joined
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.spawn(Box::new(Parent));
+    /// sim.run()?;
+    /// assert_eq!(sim.live_processes(), 0);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn spawn(&mut self, process: M::Proc) -> Pid {
         self.sim.spawn_from(process, None, self.me)
     }
@@ -85,6 +127,38 @@ impl<'a, M: Model> Context<'a, M> {
     /// Interrupts `target`; the interrupt lands at this instant, urgently (see
     /// [`crate::engine`] for the rules). Returns `false`, and does nothing, if `target` has
     /// finished. Interrupting itself, or a handle from another simulation, is an error.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Pid, Process, Simulation, Wake};
+    /// type M = Boxed<(), u32>; // interrupts carry a number
+    /// struct Worker;
+    /// impl Process<M> for Worker {
+    ///     fn step(&mut self, _: &mut Context<'_, M>, wake: Wake<(), u32>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started => Command::Sleep(10.0),
+    ///             _ => Command::Done, // Wake::Interrupted at t=2
+    ///         }
+    ///     }
+    /// }
+    /// struct Boss { worker: Pid }
+    /// impl Process<M> for Boss {
+    ///     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<(), u32>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started => Command::Sleep(2.0),
+    ///             _ => {
+    ///                 assert!(cx.interrupt(self.worker, 7)); // delivered
+    ///                 Command::Done
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<M>::new(0);
+    /// let worker = sim.spawn(Box::new(Worker));
+    /// sim.spawn(Box::new(Boss { worker }));
+    /// sim.run()?;
+    /// assert_eq!(sim.now(), 2.0);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn interrupt(&mut self, target: Pid, cause: M::Cause) -> bool {
         match self.sim.interrupt_from(self.me, target, cause) {
             Ok(()) => true,
@@ -98,6 +172,29 @@ impl<'a, M: Model> Context<'a, M> {
 
     /// Gives back one slot of `r` held by this process. The next waiter gets it at this
     /// instant, after the current step. Releasing a slot not held is an error.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Outcome, Process, ResourceId, Simulation, Wake};
+    /// struct User { r: ResourceId }
+    /// impl Process<Boxed<()>> for User {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started => Command::Acquire(self.r),
+    ///             Wake::Completed(Outcome::Acquired(_)) => Command::Sleep(4.0),
+    ///             _ => {
+    ///                 cx.release(self.r); // the next in line gets it at this instant
+    ///                 Command::Sleep(1.0) // and this process carries on
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// let r = sim.resource(1)?;
+    /// sim.spawn(Box::new(User { r }));
+    /// sim.run_until(4.5)?;
+    /// assert_eq!(sim.resource_view(r)?.in_use(), 0);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn release(&mut self, r: ResourceId) {
         if let Err(e) = self.sim.release_from(self.me, r) {
             self.record(e);
@@ -106,6 +203,17 @@ impl<'a, M: Model> Context<'a, M> {
 
     /// Takes the head item of `q` if one is there *and* no process is already waiting for
     /// it (a non-blocking get never overtakes a blocked one).
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Capacity, Simulation};
+    /// let mut sim = Simulation::<Boxed<u32>>::new(0);
+    /// let q = sim.queue(Capacity::Unbounded)?;
+    /// let mut cx = sim.context();
+    /// assert_eq!(cx.try_get(q), None);
+    /// cx.try_put(q, 5).unwrap();
+    /// assert_eq!(cx.try_get(q), Some(5));
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn try_get(&mut self, q: QueueId) -> Option<M::Item> {
         self.try_take(q, None)
     }
@@ -132,6 +240,16 @@ impl<'a, M: Model> Context<'a, M> {
 
     /// Puts `item` into `q` if it has room and no putter is blocked; otherwise hands the
     /// item back as `Err`.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Simulation};
+    /// let mut sim = Simulation::<Boxed<&'static str>>::new(0);
+    /// let tray = sim.queue(1)?;
+    /// let mut cx = sim.context();
+    /// assert_eq!(cx.try_put(tray, "a"), Ok(()));
+    /// assert_eq!(cx.try_put(tray, "b"), Err("b")); // full: the item comes back
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn try_put(&mut self, q: QueueId, item: M::Item) -> Result<(), M::Item> {
         let Some(qi) = self.check(self.sim.check_queue(q, self.me)) else {
             return Err(item);
@@ -150,6 +268,32 @@ impl<'a, M: Model> Context<'a, M> {
 
     /// Takes a slot of `r` if one is free and nobody is waiting for it; the process then
     /// holds it as after `Acquire` (at priority level 0).
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, ResourceId, Simulation, Wake};
+    /// /// Uses the printer if it is free, and otherwise gives up at once.
+    /// struct Impatient { printer: ResourceId, printed: bool }
+    /// impl Process<Boxed<()>> for Impatient {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started if cx.try_acquire(self.printer) => {
+    ///                 self.printed = true;
+    ///                 Command::Sleep(1.0) // holds it; finishing releases it
+    ///             }
+    ///             _ => Command::Done,
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.keep_finished(true);
+    /// let printer = sim.resource(1)?;
+    /// let a = sim.spawn(Box::new(Impatient { printer, printed: false }));
+    /// let b = sim.spawn(Box::new(Impatient { printer, printed: false }));
+    /// sim.run()?;
+    /// assert!(sim.process_as::<Impatient>(a).unwrap().printed);
+    /// assert!(!sim.process_as::<Impatient>(b).unwrap().printed);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn try_acquire(&mut self, r: ResourceId) -> bool {
         let Some(ri) = self.check(self.sim.check_resource(r, self.me)) else {
             return false;
@@ -263,6 +407,36 @@ impl<'a, M: Model> Context<'a, M> {
 
     /// Leaves a value for the processes that join this one: each joiner receives a clone in
     /// [`Exit::Returned`](crate::Exit::Returned). Call it before returning `Done`.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Exit, Outcome, Process, Simulation, Wake};
+    /// struct Worker;
+    /// impl Process<Boxed<u32>> for Worker {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<u32>>, _: Wake<u32>) -> Command<u32> {
+    ///         cx.exit_value(42); // what a joiner receives
+    ///         Command::Done
+    ///     }
+    /// }
+    /// struct Boss { answer: Option<u32> }
+    /// impl Process<Boxed<u32>> for Boss {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<u32>>, wake: Wake<u32>) -> Command<u32> {
+    ///         match wake {
+    ///             Wake::Started => Command::Join(cx.spawn(Box::new(Worker))),
+    ///             Wake::Completed(Outcome::Joined(_, Exit::Returned(value))) => {
+    ///                 self.answer = value;
+    ///                 Command::Done
+    ///             }
+    ///             other => unreachable!("{other:?}"),
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<u32>>::new(0);
+    /// sim.keep_finished(true);
+    /// let boss = sim.spawn(Box::new(Boss { answer: None }));
+    /// sim.run()?;
+    /// assert_eq!(sim.process_as::<Boss>(boss).unwrap().answer, Some(42));
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn exit_value(&mut self, value: M::Item)
     where
         M::Item: Clone,
@@ -351,6 +525,26 @@ impl<'a, M: Model> Context<'a, M> {
     /// On a context from [`Simulation::context`], which acts for no process, it is the
     /// simulation's own stream, [`Simulation::rng`]; on one from [`Simulation::context_of`],
     /// that process's stream.
+    ///
+    /// ```
+    /// use stepsim::rand::RngExt;
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Dice { rolls: Vec<u32> }
+    /// impl Process<Boxed<()>> for Dice {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         self.rolls.push(cx.rng().random_range(1..=6));
+    ///         if self.rolls.len() == 3 { Command::Done } else { Command::Sleep(1.0) }
+    ///     }
+    /// }
+    /// let rolls = |seed| {
+    ///     let mut sim = Simulation::<Boxed<()>>::new(seed);
+    ///     sim.keep_finished(true);
+    ///     let pid = sim.spawn(Box::new(Dice { rolls: Vec::new() }));
+    ///     sim.run().unwrap();
+    ///     sim.process_as::<Dice>(pid).unwrap().rolls.clone()
+    /// };
+    /// assert_eq!(rolls(7), rolls(7)); // the same seed draws the same numbers
+    /// ```
     pub fn rng(&mut self) -> &mut Stream {
         self.sim.process_rng(self.me)
     }
@@ -369,6 +563,21 @@ impl<'a, M: Model> Context<'a, M> {
 
     /// Ends this step with a model error: the run returns [`Error::Model`] with `message`,
     /// naming this process and the time. Use it for broken invariants of the model.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Strict;
+    /// impl Process<Boxed<()>> for Strict {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         cx.fail("stock went negative");
+    ///         Command::Done
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.spawn_named("inventory", Box::new(Strict));
+    /// let error = sim.run().unwrap_err();
+    /// assert!(error.to_string().contains("stock went negative"), "{error}");
+    /// ```
     pub fn fail(&mut self, message: impl Into<String>) {
         let origin = self.origin();
         self.record(Error::Model {

@@ -310,7 +310,22 @@ pub(crate) struct Busy {
 }
 
 /// Why [`Simulation::run`] returned.
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// struct Nap;
+/// impl Process<Boxed<()>> for Nap {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         if let Wake::Started = wake { Command::Sleep(2.0) } else { Command::Done }
+///     }
+/// }
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// sim.spawn(Box::new(Nap));
+/// assert_eq!(sim.run()?, stepsim::Ended::Finished);
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Ended {
     /// Nothing is scheduled and no process waits: every process has finished.
     Finished,
@@ -500,6 +515,12 @@ pub struct Simulation<M: Model> {
 impl<M: Model> Simulation<M> {
     /// A new simulation at time 0. `seed` is the master seed of every random stream: the
     /// processes' own ([`Context::rng`]) and those made with [`Simulation::new_stream`].
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Simulation};
+    /// let sim = Simulation::<Boxed<()>>::new(42);
+    /// assert_eq!((sim.now(), sim.seed()), (0.0, 42));
+    /// ```
     pub fn new(seed: u64) -> Self {
         Simulation {
             id: next_sim_id(),
@@ -555,6 +576,24 @@ impl<M: Model> Simulation<M> {
     /// Time of the next event, or `None` if nothing is scheduled. Timers of withdrawn waits
     /// (a losing `FirstOf` branch, an interrupted sleep) are not events: they are dropped
     /// from the front of the queue first, which is why this takes `&mut self`.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Nap;
+    /// impl Process<Boxed<()>> for Nap {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+    ///         if let Wake::Started = wake { Command::Sleep(2.5) } else { Command::Done }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.spawn(Box::new(Nap));
+    /// assert_eq!(sim.peek(), Some(0.0)); // the start
+    /// sim.run_until(1.0)?;
+    /// assert_eq!(sim.peek(), Some(2.5)); // the wake-up
+    /// sim.run()?;
+    /// assert_eq!(sim.peek(), None); // nothing left
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn peek(&mut self) -> Option<f64> {
         self.prune();
         self.queue.peek().map(|(t, _, _)| f64::from_bits(t))
@@ -656,6 +695,24 @@ impl<M: Model> Simulation<M> {
 
     /// The process `pid` as a `T` — the type inside a boxed process, or the model's own
     /// process enum — if it is one (see [`Simulation::process`] for when it is there).
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Counter { steps: u32 }
+    /// impl Process<Boxed<()>> for Counter {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         self.steps += 1;
+    ///         if self.steps == 3 { Command::Done } else { Command::Yield }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.keep_finished(true); // or read it before it finishes
+    /// let pid = sim.spawn(Box::new(Counter { steps: 0 }));
+    /// sim.run()?;
+    /// assert_eq!(sim.process_as::<Counter>(pid).map(|c| c.steps), Some(3));
+    /// assert!(sim.process_as::<String>(pid).is_none()); // not that type
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn process_as<T: Any>(&self, pid: Pid) -> Option<&T> {
         self.process(pid)?.as_process_any().downcast_ref()
     }
@@ -735,6 +792,17 @@ impl<M: Model> Simulation<M> {
 
     /// [`Simulation::new_stream`] keyed by a name (hashed with FNV-1a, stable across
     /// platforms): a fresh generator at every call.
+    ///
+    /// ```
+    /// use stepsim::rand_distr::{Distribution, Exp};
+    /// use stepsim::{Boxed, Simulation};
+    /// let sim = Simulation::<Boxed<()>>::new(42);
+    /// let mut arrivals = sim.new_stream_named("arrivals"); // make it once, keep it
+    /// let gap = Exp::new(0.5).unwrap().sample(&mut arrivals);
+    /// // The same seed and name give the same draws, whatever else the model does.
+    /// let mut again = Simulation::<Boxed<()>>::new(42).new_stream_named("arrivals");
+    /// assert_eq!(gap, Exp::new(0.5).unwrap().sample(&mut again));
+    /// ```
     pub fn new_stream_named(&self, name: &str) -> Stream {
         derive_stream(self.seed, name_key(name))
     }
@@ -769,17 +837,57 @@ impl<M: Model> Simulation<M> {
 
     /// Adds a process; its first step runs at the current instant (urgently, after the
     /// starts and interrupts already scheduled for it).
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Hello;
+    /// impl Process<Boxed<()>> for Hello {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         println!("hello at t={}", cx.now());
+    ///         Command::Done
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// let pid = sim.spawn(Box::new(Hello));
+    /// sim.run()?;
+    /// assert!(sim.is_finished(pid)?);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn spawn(&mut self, process: M::Proc) -> Pid {
         self.spawn_inner(process, None, None)
     }
 
     /// [`Simulation::spawn`] with a name, used in traces and error messages, and in the key
     /// of the process's own random stream (see [`crate::rng`]).
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Idle;
+    /// impl Process<Boxed<()>> for Idle {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         Command::Done
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// let pid = sim.spawn_named("coder-1", Box::new(Idle));
+    /// assert_eq!(sim.name(pid), Some("coder-1"));
+    /// ```
     pub fn spawn_named(&mut self, name: impl Into<String>, process: M::Proc) -> Pid {
         self.spawn_inner(process, Some(name.into().into_boxed_str()), None)
     }
 
     /// A FIFO queue.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Capacity, Simulation};
+    /// let mut sim = Simulation::<Boxed<u32>>::new(0);
+    /// let inbox = sim.queue(Capacity::Unbounded)?;
+    /// let belt = sim.queue(3)?; // at most 3 items: `Put` waits while it is full
+    /// assert_eq!(sim.queue_view(belt)?.capacity(), Capacity::Bounded(3));
+    /// assert!(sim.queue(0).is_err()); // a zero capacity
+    /// # let _ = inbox;
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn queue(&mut self, capacity: impl Into<Capacity>) -> Result<QueueId, Error> {
         self.add_queue(capacity.into(), None, false)
     }
@@ -833,6 +941,16 @@ impl<M: Model> Simulation<M> {
     }
 
     /// A resource with `capacity` slots (at least 1), served FIFO.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Simulation};
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// let pumps = sim.resource(2)?;
+    /// let view = sim.resource_view(pumps)?;
+    /// assert_eq!((view.capacity(), view.in_use(), view.available()), (2, 0, 2));
+    /// assert!(sim.resource(0).is_err()); // at least one slot
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn resource(&mut self, capacity: usize) -> Result<ResourceId, Error> {
         self.add_resource(ResourceKind::Plain, capacity)
     }
@@ -849,6 +967,17 @@ impl<M: Model> Simulation<M> {
     }
 
     /// A container holding `level` out of `capacity` (use `f64::INFINITY` for no limit).
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Simulation};
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// let tank = sim.container(100.0, 40.0)?; // 40 litres in a 100-litre tank
+    /// let mut cx = sim.context();
+    /// assert!(cx.try_get_amount(tank, 15.0));
+    /// assert!(!cx.try_put_amount(tank, 80.0)); // no room for 80
+    /// assert_eq!(sim.container_view(tank)?.level(), 25.0);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn container(&mut self, capacity: f64, level: f64) -> Result<ContainerId, Error> {
         let bad = if capacity.is_nan() || capacity <= 0.0 {
             Some((capacity, "a container's capacity must be > 0"))
@@ -946,6 +1075,34 @@ impl<M: Model> Simulation<M> {
     }
 
     /// A pending signal; see [`crate::signal`].
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Outcome, Process, SignalId, Simulation, Wake};
+    /// struct Waiter { go: SignalId, woke: Option<f64> }
+    /// impl Process<Boxed<&'static str>> for Waiter {
+    ///     fn step(&mut self, cx: &mut Context<'_, Boxed<&'static str>>, wake: Wake<&'static str>)
+    ///         -> Command<&'static str> {
+    ///         match wake {
+    ///             Wake::Started => Command::Signal(self.go),
+    ///             Wake::Completed(Outcome::Signaled(_, value)) => {
+    ///                 assert_eq!(value, Ok(Some("green")));
+    ///                 self.woke = Some(cx.now());
+    ///                 Command::Done
+    ///             }
+    ///             other => unreachable!("{other:?}"),
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<&'static str>>::new(0);
+    /// sim.keep_finished(true);
+    /// let go = sim.signal();
+    /// let waiter = sim.spawn(Box::new(Waiter { go, woke: None }));
+    /// sim.run_until(3.0)?;
+    /// sim.context().succeed(go, "green"); // fires at t=3, with a value
+    /// sim.run()?;
+    /// assert_eq!(sim.process_as::<Waiter>(waiter).unwrap().woke, Some(3.0));
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn signal(&mut self) -> SignalId {
         self.signals.push(SignalState::new());
         SignalId {
@@ -956,6 +1113,28 @@ impl<M: Model> Simulation<M> {
 
     /// A barrier that releases when `parties` (at least 1) have arrived; see
     /// [`crate::barrier`].
+    ///
+    /// ```
+    /// use stepsim::{BarrierId, Boxed, Command, Context, Outcome, Process, Simulation, Wake};
+    /// struct Hiker { meet: BarrierId, walk: f64 }
+    /// impl Process<Boxed<()>> for Hiker {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started => Command::Sleep(self.walk),
+    ///             Wake::Completed(Outcome::Slept) => Command::Arrive(self.meet),
+    ///             _ => Command::Done, // released: everyone is there
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// let summit = sim.barrier(3)?;
+    /// for walk in [2.0, 5.0, 3.0] {
+    ///     sim.spawn(Box::new(Hiker { meet: summit, walk }));
+    /// }
+    /// sim.run()?;
+    /// assert_eq!(sim.now(), 5.0); // released when the slowest arrived
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn barrier(&mut self, parties: usize) -> Result<BarrierId, Error> {
         if parties == 0 {
             return Err(Error::ZeroCapacity {
@@ -1049,12 +1228,50 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Interrupts `target` with `cause` (see the module docs for when it lands).
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Reason, Simulation, Wake};
+    /// type M = Boxed<(), &'static str>;
+    /// struct Sleeper { woken_by: Option<&'static str> }
+    /// impl Process<M> for Sleeper {
+    ///     fn step(&mut self, _: &mut Context<'_, M>, wake: Wake<(), &'static str>) -> Command<()> {
+    ///         match wake {
+    ///             Wake::Started => Command::Sleep(100.0),
+    ///             Wake::Interrupted(i) => {
+    ///                 if let Reason::Interrupt(why) = i.cause { self.woken_by = Some(why); }
+    ///                 Command::Done
+    ///             }
+    ///             _ => Command::Done,
+    ///         }
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<M>::new(0);
+    /// sim.keep_finished(true);
+    /// let pid = sim.spawn(Box::new(Sleeper { woken_by: None }));
+    /// sim.run_until(1.0)?;
+    /// sim.interrupt(pid, "alarm")?; // lands at t=1
+    /// sim.run()?;
+    /// assert_eq!(sim.process_as::<Sleeper>(pid).unwrap().woken_by, Some("alarm"));
+    /// assert!(sim.interrupt(pid, "again").is_err()); // Error::Finished
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn interrupt(&mut self, target: Pid, cause: M::Cause) -> Result<(), Error> {
         self.interrupt_from(None, target, cause)
     }
 
     /// A context acting from outside any process: for non-blocking operations before or
     /// between runs, and for unit tests that call [`Process::step`] by hand.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Capacity, Simulation};
+    /// let mut sim = Simulation::<Boxed<&'static str>>::new(0);
+    /// let jobs = sim.queue(Capacity::Unbounded)?;
+    /// let mut cx = sim.context();
+    /// assert!(cx.is_outside());
+    /// cx.try_put(jobs, "first job").unwrap(); // seed the model before the run
+    /// assert_eq!(sim.queue_view(jobs)?.len(), 1);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn context(&mut self) -> Context<'_, M> {
         Context {
             sim: self,
@@ -1108,7 +1325,7 @@ impl<M: Model> Simulation<M> {
     ///         assert_eq!(waiting.len(), 1);
     ///         assert_eq!(waiting[0].to_string(), "process #0 \"idle\" waits on get:q0 since t=0");
     ///     }
-    ///     Ended::Finished => unreachable!(),
+    ///     other => unreachable!("{other:?}"), // `Ended` is non-exhaustive
     /// }
     /// sim.fail_when_blocked(true);
     /// assert!(sim.run().is_err()); // Error::Blocked, naming the process
@@ -1164,6 +1381,25 @@ impl<M: Model> Simulation<M> {
 
     /// Runs every event *before* `until` (events at exactly `until` are not processed, as in
     /// SimPy), then sets the clock to `until`.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Ticker { ticks: u32 }
+    /// impl Process<Boxed<()>> for Ticker {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+    ///         if !matches!(wake, Wake::Started) { self.ticks += 1; }
+    ///         Command::Sleep(1.0) // forever
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// let t = sim.spawn(Box::new(Ticker { ticks: 0 }));
+    /// sim.run_until(10.0)?;
+    /// assert_eq!(sim.now(), 10.0);
+    /// assert_eq!(sim.process_as::<Ticker>(t).unwrap().ticks, 9); // the tick at 10 is not run yet
+    /// sim.run_until(20.0)?; // carry on
+    /// assert_eq!(sim.process_as::<Ticker>(t).unwrap().ticks, 19);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn run_until(&mut self, until: f64) -> Result<(), Error> {
         self.check_poison()?;
         self.check_time(until, "run_until", None)?;
@@ -1175,6 +1411,28 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Processes exactly one event; `false` if nothing was scheduled.
+    ///
+    /// ```
+    /// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+    /// struct Twice { left: u32 }
+    /// impl Process<Boxed<()>> for Twice {
+    ///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+    ///         if self.left == 0 { return Command::Done; }
+    ///         self.left -= 1;
+    ///         Command::Sleep(1.5)
+    ///     }
+    /// }
+    /// let mut sim = Simulation::<Boxed<()>>::new(0);
+    /// sim.spawn(Box::new(Twice { left: 2 }));
+    /// let mut times = Vec::new();
+    /// while sim.step()? {
+    ///     times.push(sim.now()); // the clock after each event
+    /// }
+    /// assert_eq!(times.first(), Some(&0.0));
+    /// assert!(times.contains(&1.5));
+    /// assert_eq!(sim.now(), 3.0);
+    /// # Ok::<(), stepsim::Error>(())
+    /// ```
     pub fn step(&mut self) -> Result<bool, Error> {
         self.check_poison()?;
         self.process_next()

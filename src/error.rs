@@ -74,7 +74,24 @@ impl fmt::Display for Origin {
 }
 
 /// Everything that can go wrong.
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Error, Process, Simulation, Wake};
+/// struct Negative;
+/// impl Process<Boxed<()>> for Negative {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, _: Wake<()>) -> Command<()> {
+///         Command::Sleep(-1.0)
+///     }
+/// }
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// sim.spawn_named("coder-1", Box::new(Negative));
+/// let error = sim.run().unwrap_err();
+/// assert!(matches!(error, Error::InvalidDelay { .. }));
+/// println!("{error}"); // names the time, the process and what was wrong
+/// assert!(sim.run().is_ok()); // the process is finished; the simulation is still usable
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Error {
     /// A delay (of a sleep, or an activity's duration) that is negative, NaN or infinite,

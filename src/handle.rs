@@ -27,6 +27,21 @@ pub(crate) fn reserve_sim_id(id: u32) {
 ///
 /// Returned by [`Simulation::spawn`](crate::Simulation::spawn) and
 /// [`Context::spawn`](crate::Context::spawn). Cheap to copy and compare.
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// struct Nap;
+/// impl Process<Boxed<()>> for Nap {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         if let Wake::Started = wake { Command::Sleep(2.0) } else { Command::Done }
+///     }
+/// }
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// let a = sim.spawn_named("a", Box::new(Nap));
+/// let b = sim.spawn(Box::new(Nap));
+/// assert_ne!(a, b);
+/// assert_eq!(sim.name(a), Some("a"));
+/// ```
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Pid {
@@ -115,6 +130,7 @@ primitive_handle!(
 
 /// Any handle, as named in an [`Error`](crate::Error).
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Handle {
     /// A process handle.

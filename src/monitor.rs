@@ -402,6 +402,22 @@ impl ContainerMonitor {
 ///
 /// Prints as one table, a row per statistic; [`Statistics::to_csv`] gives the same as
 /// long-format CSV (`name,statistic,value`) for polars or pandas.
+///
+/// ```
+/// use stepsim::{Boxed, Capacity, Simulation};
+/// let mut sim = Simulation::<Boxed<u32>>::new(0);
+/// let jobs = sim.queue(Capacity::Unbounded)?;
+/// sim.monitor(jobs, "jobs")?;
+/// sim.context().try_put(jobs, 1).unwrap();
+/// sim.run_until(10.0)?;
+/// let stats = sim.statistics();
+/// let jobs = stats.queue("jobs").unwrap();
+/// assert_eq!((jobs.puts(), jobs.gets()), (1, 0));
+/// assert_eq!(jobs.mean_length(10.0), Some(1.0)); // one job waited all along
+/// println!("{stats}"); // a table of every monitor
+/// assert!(stats.to_csv().contains("jobs")); // or long-format CSV
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Statistics {

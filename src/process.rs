@@ -82,6 +82,28 @@ pub trait Model: Sized + 'static {
 /// or after a run with [`Simulation::process_as`](crate::Simulation::process_as) (boxed or
 /// enum processes alike), or take every process out at the end with
 /// [`Simulation::into_processes`](crate::Simulation::into_processes).
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Outcome, Process, Simulation, Wake};
+/// /// Counts down from `n`, one unit of time per step.
+/// struct Countdown { n: u32 }
+/// impl Process<Boxed<()>> for Countdown {
+///     fn step(&mut self, _cx: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         match wake {
+///             Wake::Started | Wake::Completed(Outcome::Slept) if self.n > 0 => {
+///                 self.n -= 1;
+///                 Command::Sleep(1.0)
+///             }
+///             _ => Command::Done,
+///         }
+///     }
+/// }
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// sim.spawn(Box::new(Countdown { n: 3 }));
+/// sim.run()?;
+/// assert_eq!(sim.now(), 3.0);
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 pub trait Process<M: Model>: AsAny {
     /// Advances the state machine.
     fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<M::Item, M::Cause>) -> Command<M::Item>;
@@ -151,6 +173,22 @@ impl<M: Model, P: Process<M> + ?Sized> Process<M> for Box<P> {
 /// sim.spawn(Box::new(Hello));
 /// sim.run()?;
 /// assert_eq!(sim.now(), 1.5);
+/// # Ok::<(), stepsim::Error>(())
+/// ```
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// /// A model whose queues carry `String`s and whose interrupts carry a `u8`.
+/// type Shop = Boxed<String, u8>;
+/// struct Clerk;
+/// impl Process<Shop> for Clerk {
+///     fn step(&mut self, _: &mut Context<'_, Shop>, _: Wake<String, u8>) -> Command<String> {
+///         Command::Done
+///     }
+/// }
+/// let mut sim = Simulation::<Shop>::new(0);
+/// sim.spawn(Box::new(Clerk));
+/// sim.run()?;
 /// # Ok::<(), stepsim::Error>(())
 /// ```
 pub struct Boxed<T, I = ()>(PhantomData<fn() -> (T, I)>);

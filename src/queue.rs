@@ -239,6 +239,17 @@ impl<T> QueueState<T> {
 }
 
 /// A read-only look at a queue.
+///
+/// ```
+/// use stepsim::{Boxed, Simulation};
+/// let mut sim = Simulation::<Boxed<u32>>::new(0);
+/// let q = sim.queue(2)?;
+/// sim.context().try_put(q, 7).unwrap();
+/// let view = sim.queue_view(q)?;
+/// assert_eq!((view.len(), view.is_full()), (1, false));
+/// assert_eq!(view.iter().copied().collect::<Vec<_>>(), [7]);
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 pub struct QueueView<'a, T> {
     pub(crate) state: &'a QueueState<T>,
 }

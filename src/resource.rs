@@ -67,6 +67,7 @@ use std::collections::VecDeque;
 
 /// The kind of a resource.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ResourceKind {
     /// FIFO.
@@ -224,6 +225,16 @@ impl ResourceState {
 }
 
 /// A read-only look at a resource.
+///
+/// ```
+/// use stepsim::{Boxed, ResourceKind, Simulation};
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// let doctors = sim.priority_resource(2)?;
+/// let view = sim.resource_view(doctors)?;
+/// assert_eq!(view.kind(), ResourceKind::Priority);
+/// assert_eq!((view.capacity(), view.in_use(), view.queue_len()), (2, 0, 0));
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 pub struct ResourceView<'a> {
     pub(crate) state: &'a ResourceState,
 }

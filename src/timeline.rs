@@ -124,6 +124,7 @@ impl Interval {
 
 /// Something that happened to a process at an instant.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MarkerKind {
     /// It was stepped with `Wake::Interrupted`.
     Interrupted,
@@ -185,6 +186,28 @@ impl Row {
 }
 
 /// Every traced process's waits and markers; see [the module docs](self).
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// struct Nap;
+/// impl Process<Boxed<()>> for Nap {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         if let Wake::Started = wake { Command::Sleep(2.0) } else { Command::Done }
+///     }
+/// }
+/// use stepsim::{Timeline, TraceLog};
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// let log = TraceLog::with_waits(); // the timeline needs the waits
+/// sim.observe(log.clone());
+/// sim.spawn_named("napper", Box::new(Nap));
+/// sim.run()?;
+/// let timeline = Timeline::from_log(&log);
+/// let row = &timeline.rows()[0];
+/// assert_eq!(row.label, "napper");
+/// assert_eq!(row.intervals[0].duration(), 2.0); // the nap
+/// assert!(row.finished());
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timeline {
     rows: Vec<Row>,

@@ -89,6 +89,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What happened in one traced event.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TraceKind {
     /// The process was stepped with a wake of this kind.
     Wake(WakeKind),
@@ -106,6 +107,7 @@ pub enum TraceKind {
 /// What a process waits on, without the wait's parameters (durations, items, amounts):
 /// the [`Waiting::on`] of a [`TraceKind::Wait`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum WaitKind {
     /// A `Sleep` (written `sleep`).
@@ -302,6 +304,31 @@ impl fmt::Display for TraceEvent<'_> {
 pub const CSV_HEADER: &str = "time,pid,name,event";
 
 /// Sees every event of a run.
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// struct Nap;
+/// impl Process<Boxed<()>> for Nap {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         if let Wake::Started = wake { Command::Sleep(2.0) } else { Command::Done }
+///     }
+/// }
+/// use stepsim::{Observer, TraceEvent};
+/// /// Counts the events it sees.
+/// struct Count(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+/// impl Observer for Count {
+///     fn on_event(&mut self, _event: &TraceEvent<'_>) {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     }
+/// }
+/// let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// sim.observe(Count(seen.clone()));
+/// sim.spawn(Box::new(Nap));
+/// sim.run()?;
+/// assert!(seen.load(std::sync::atomic::Ordering::Relaxed) >= 2); // started, slept, done
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 pub trait Observer {
     /// Called once per event, in order.
     fn on_event(&mut self, event: &TraceEvent<'_>);
@@ -336,6 +363,25 @@ pub struct Record {
 /// [`Simulation::observe`](crate::Simulation::observe). It is `Send` and `Sync` (the records
 /// sit behind an `Arc<Mutex<..>>`), so a simulation observed by one can run on another
 /// thread while this thread keeps the other clone.
+///
+/// ```
+/// use stepsim::{Boxed, Command, Context, Process, Simulation, Wake};
+/// struct Nap;
+/// impl Process<Boxed<()>> for Nap {
+///     fn step(&mut self, _: &mut Context<'_, Boxed<()>>, wake: Wake<()>) -> Command<()> {
+///         if let Wake::Started = wake { Command::Sleep(2.0) } else { Command::Done }
+///     }
+/// }
+/// use stepsim::TraceLog;
+/// let mut sim = Simulation::<Boxed<()>>::new(0);
+/// let log = TraceLog::new(); // a clone shares the records
+/// sim.observe(log.clone());
+/// sim.spawn_named("napper", Box::new(Nap));
+/// sim.run()?;
+/// println!("{}", log.to_csv()); // time,pid,name,event
+/// assert!(log.to_csv().lines().count() > 2);
+/// # Ok::<(), stepsim::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct TraceLog {
     records: Arc<Mutex<Vec<Record>>>,

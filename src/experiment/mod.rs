@@ -946,10 +946,5 @@ impl fmt::Display for ExperimentError {
 
 impl std::error::Error for ExperimentError {}
 
-/// The tutorial chapter's code blocks, run as doctests until the guide module includes it.
-#[doc = include_str!("../guide/experiments.md")]
-#[cfg(doctest)]
-pub struct GuideDoctests;
-
 #[cfg(test)]
 mod tests;

@@ -182,6 +182,7 @@ use std::fmt;
 
 /// What went wrong in a statistics call. The statistic is left unchanged.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum StatsError {
     /// An observation, level, time or parameter that is NaN or infinite.
     NotFinite {
