@@ -303,6 +303,28 @@ impl<T: Copy> Calendar<T> {
         }
     }
 
+    /// The key of the earliest event, without removing it.
+    #[inline]
+    pub(crate) fn first_key(&self) -> Option<(u64, u64)> {
+        match self.earliest()? {
+            None => self.fifo.front().map(|&i| {
+                let n = &self.nodes[i as usize];
+                (n.t, n.k)
+            }),
+            Some(_) => Some(self.lkey.get()),
+        }
+    }
+
+    /// The caller took an event at time `t` from outside the queue, earlier than every
+    /// event queued: events pushed at `t` from now on may use the FIFO (empty, since every
+    /// one of its events would be earlier than that event, or at `t` itself).
+    #[inline]
+    pub(crate) fn advance(&mut self, t: u64) {
+        if self.fifo.is_empty() {
+            self.now = t;
+        }
+    }
+
     /// The earliest event, without removing it.
     #[inline]
     pub(crate) fn peek(&self) -> Option<(u64, u64, &T)> {
@@ -321,7 +343,20 @@ impl<T: Copy> Calendar<T> {
     /// Removes and returns the earliest event.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(u64, u64, T)> {
+        self.pop_before(u64::MAX)
+    }
+
+    /// Removes and returns the earliest event if its time is before `limit` (bits).
+    #[inline]
+    pub(crate) fn pop_before(&mut self, limit: u64) -> Option<(u64, u64, T)> {
         let earliest = self.earliest()?;
+        let t = match earliest {
+            None => self.nodes[*self.fifo.front().expect("non-empty") as usize].t,
+            Some(_) => self.lkey.get().0,
+        };
+        if t >= limit {
+            return None;
+        }
         let b = match earliest {
             Some(b) => b,
             None => {

@@ -964,6 +964,9 @@ impl<M: Model> Simulation<M> {
                     // A live or finishing target wakes its joiners from its exit event.
                     let t = self.live(p).expect("not exited");
                     self.procs[t].rare().joiners.push(waiter);
+                    if self.procs[t].phase == Phase::Finishing {
+                        self.queue_exit(t);
+                    }
                 }
                 BranchWait::Join(p)
             }
