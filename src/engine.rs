@@ -1228,7 +1228,14 @@ impl<M: Model> Simulation<M> {
                 }
             }
             None => {
-                if self.queue.first_key().is_none_or(|first| (t, k) < first) {
+                // For the current instant, where the head will be searched for next anyway,
+                // search now; for a later time, only if the head is known.
+                let first = if t == (self.now + 0.0).to_bits() {
+                    self.queue.first_key().is_none_or(|first| (t, k) < first)
+                } else {
+                    self.queue.before_all_known(t, k)
+                };
+                if first {
                     self.next = Some((t, k, e));
                 } else {
                     self.queue.push(t, k, e);
@@ -1619,6 +1626,7 @@ impl<M: Model> Simulation<M> {
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
+    #[inline]
     fn run_hook(&mut self, hook: Hook) -> Result<(), Error> {
         match hook {
             Hook::None => {}

@@ -315,6 +315,23 @@ impl<T: Copy> Calendar<T> {
         }
     }
 
+    /// Whether `(t, k)` comes before every queued event, as far as is known without
+    /// searching for the earliest listed one (`false` when that is not known).
+    #[inline]
+    pub(crate) fn before_all_known(&self, t: u64, k: u64) -> bool {
+        if let Some(&i) = self.fifo.front() {
+            let n = &self.nodes[i as usize];
+            if !before(t, k, n.t, n.k) {
+                return false;
+            }
+        }
+        if self.listed == 0 {
+            return true;
+        }
+        let (lt, lk) = self.lkey.get();
+        self.lfront.get() != NIL && before(t, k, lt, lk)
+    }
+
     /// The caller took an event at time `t` from outside the queue, earlier than every
     /// event queued: events pushed at `t` from now on may use the FIFO (empty, since every
     /// one of its events would be earlier than that event, or at `t` itself).

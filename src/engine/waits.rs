@@ -116,6 +116,29 @@ impl BranchList {
 
     #[inline]
     pub fn push(&mut self, branch: Branch) {
+        if let BranchList::Empty = self {
+            *self = BranchList::One(branch);
+        } else {
+            self.push_more(branch);
+        }
+    }
+
+    /// The list's only branch: `clear` then `push`, in one step.
+    #[inline]
+    pub fn set_one(&mut self, branch: Branch) {
+        match self {
+            BranchList::Many(v) => {
+                v.clear();
+                v.push(branch);
+            }
+            _ => *self = BranchList::One(branch),
+        }
+    }
+
+    /// `push` onto a list that is not empty (a second branch spills it to the heap).
+    #[cold]
+    #[inline(never)]
+    fn push_more(&mut self, branch: Branch) {
         match self {
             BranchList::Empty => *self = BranchList::One(branch),
             BranchList::One(first) => {
@@ -585,7 +608,7 @@ impl<M: Model> Simulation<M> {
             self.emit_wait(idx, &Command::Sleep(dt));
         }
         let epoch = self.begin_wait(idx, false);
-        self.procs[idx].branches.push(Branch {
+        self.procs[idx].branches.set_one(Branch {
             wait: BranchWait::Sleep(dt),
             group: 0,
             all_len: 0,
