@@ -1692,7 +1692,9 @@ impl<M: Model> Simulation<M> {
     /// has fired, as SimPy continues past an already-processed event) steps it again.
     fn resume(&mut self, idx: usize, mut wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
         loop {
-            self.emit(idx, TraceKind::Wake(wake.kind()));
+            if self.observer.is_some() {
+                self.emit_to_observer(idx, TraceKind::Wake(wake.kind()));
+            }
             let pid = self.pid_of(idx);
             let slot = &mut self.procs[idx];
             slot.phase = Phase::Running;

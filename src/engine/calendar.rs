@@ -270,7 +270,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// The bucket whose head is the earliest listed event (cached, see `lfront`).
-    #[inline]
+    #[inline(always)]
     fn list_front(&self) -> Option<usize> {
         let b = self.lfront.get();
         if b != NIL {
@@ -284,7 +284,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// Where the earliest event is: the front of the FIFO (`None`) or the head of a bucket.
-    #[inline]
+    #[inline(always)]
     fn earliest(&self) -> Option<Option<usize>> {
         let bucket = self.list_front();
         match (self.fifo.front(), bucket) {
