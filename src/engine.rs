@@ -1691,48 +1691,65 @@ impl<M: Model> Simulation<M> {
     /// within the same event (joining a process that has exited, waiting on a signal that
     /// has fired, as SimPy continues past an already-processed event) steps it again.
     fn resume(&mut self, idx: usize, mut wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
-        loop {
-            if self.observer.is_some() {
-                self.emit_to_observer(idx, TraceKind::Wake(wake.kind()));
-            }
-            let pid = self.pid_of(idx);
-            let slot = &mut self.procs[idx];
-            slot.phase = Phase::Running;
-            let mut body = slot.body.take().expect("a waiting process has its body");
-            let before = self.enter(Some(pid), "step");
-            let (command, error) = {
-                let mut cx = Context {
-                    sim: self,
-                    me: Some(pid),
-                    error: None,
-                };
-                let command = body.step(&mut cx, wake);
-                (command, cx.error)
+        // One call site of `step`, so that it can be inlined.
+        while let Some(next) = self.step_once(idx, wake)? {
+            wake = next;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn step_once(
+        &mut self,
+        idx: usize,
+        wake: Wake<M::Item, M::Cause>,
+    ) -> Result<Option<WakeOf<M>>, Error> {
+        if self.observer.is_some() {
+            self.emit_to_observer(idx, TraceKind::Wake(wake.kind()));
+        }
+        let pid = self.pid_of(idx);
+        let slot = &mut self.procs[idx];
+        slot.phase = Phase::Running;
+        let mut body = slot.body.take().expect("a waiting process has its body");
+        let before = self.enter(Some(pid), "step");
+        let (command, error) = {
+            let mut cx = Context {
+                sim: self,
+                me: Some(pid),
+                error: None,
             };
-            self.leave(before);
-            self.procs[idx].body = Some(body);
-            if error.is_none()
-                && let Some(dt) = self.plain_sleep(idx, &command)
-            {
-                // Checked here so that the common case does not move the command into `issue`.
+            let command = body.step(&mut cx, wake);
+            (command, cx.error)
+        };
+        self.leave(before);
+        self.procs[idx].body = Some(body);
+        if error.is_none() {
+            // The common commands are carried out here, so that they are not moved into
+            // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
+            if let Some(dt) = self.plain_sleep(idx, &command) {
                 self.sleep(idx, dt);
-                // A `Sleep` owns nothing: skip its (out-of-line) drop glue.
                 std::mem::forget(command);
-                return Ok(());
+                return Ok(None);
             }
-            let result = match error {
-                Some(err) => Err(err),
-                None => self.issue(idx, pid, command),
-            };
-            match result {
-                Ok(None) => return Ok(()),
-                Ok(Some(next)) => wake = next,
-                Err(err) => {
-                    self.fail(idx, &err);
-                    return Err(err);
+            match command {
+                Command::Done => {
+                    std::mem::forget(command);
+                    self.finish(idx, TraceKind::Done);
+                    return Ok(None);
                 }
+                Command::Acquire(r) if self.plain_acquire(idx, r) => {
+                    std::mem::forget(command);
+                    self.acquire(idx, r);
+                    return Ok(None);
+                }
+                _ => {}
             }
         }
+        let result = match error {
+            Some(err) => Err(err),
+            None => self.issue(idx, pid, command),
+        };
+        result.inspect_err(|err| self.fail(idx, err))
     }
 
     // ----- internals: operations shared with Context -----

@@ -304,7 +304,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// The key of the earliest event, without removing it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn first_key(&self) -> Option<(u64, u64)> {
         match self.earliest()? {
             None => self.fifo.front().map(|&i| {

@@ -390,11 +390,31 @@ impl<M: Model> Simulation<M> {
         })
     }
 
+    /// Whether a branch is a sleep, a plain request or a plain get that validation would
+    /// accept: a shortcut for the common `FirstOf`s (anything else goes the full way).
+    #[inline]
+    fn plainly_valid(&self, wait: &Wait<M::Item>) -> bool {
+        match *wait {
+            Wait::Sleep(dt) => self.valid_delay(dt),
+            Wait::Acquire(r) => r.sim == self.id && (r.idx as usize) < self.resources.len(),
+            Wait::Get(q) => q.sim == self.id && (q.idx as usize) < self.queues.len(),
+            _ => false,
+        }
+    }
+
     #[inline]
     fn validate(&self, pid: Pid, command: &Command<M::Item>) -> Result<(), Error> {
         match command {
             Command::FirstOf(branches) => {
-                self.validate_branches(pid, "FirstOf", branches.as_slice(), false)
+                let b = branches.as_slice();
+                if !b.is_empty()
+                    && b.len() <= MAX_BRANCHES
+                    && b.iter().all(|w| self.plainly_valid(w))
+                {
+                    // The common first-ofs (sleeps, requests, gets): valid as they stand.
+                    return Ok(());
+                }
+                self.validate_branches(pid, "FirstOf", b, false)
             }
             Command::AllOf(branches) => {
                 self.validate_branches(pid, "AllOf", branches.as_slice(), true)
@@ -452,10 +472,7 @@ impl<M: Model> Simulation<M> {
             return Ok(None);
         }
         if let Command::Acquire(r) = command
-            && self.is_ordinary(idx)
-            && !self.trace_waits
-            && r.sim == self.id
-            && (r.idx as usize) < self.resources.len()
+            && self.plain_acquire(idx, r)
         {
             // The next most common command, from a process with nothing unusual going on
             // (no interrupt queued, no summons, nobody watching waits): valid as it stands.
@@ -617,11 +634,21 @@ impl<M: Model> Simulation<M> {
         self.schedule(self.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
     }
 
+    /// Whether `Acquire(r)` may take the fast path: valid as it stands, from a process with
+    /// nothing unusual going on (no interrupt queued, no summons), nobody watching waits.
+    #[inline]
+    pub(crate) fn plain_acquire(&self, idx: usize, r: ResourceId) -> bool {
+        self.is_ordinary(idx)
+            && !self.trace_waits
+            && r.sim == self.id
+            && (r.idx as usize) < self.resources.len()
+    }
+
     /// Starts a plain, valid `Acquire(r)` as the process's single wait: what `start` and
     /// `register` do, with a free slot nobody waits for taken at once (no trip through the
     /// wait list) when no monitor records the list's length.
     #[inline]
-    fn acquire(&mut self, idx: usize, r: ResourceId) {
+    pub(crate) fn acquire(&mut self, idx: usize, r: ResourceId) {
         let epoch = self.begin_wait(idx, false);
         debug_assert!(self.places.is_empty(), "not a resumed request");
         self.tickets += 1;
