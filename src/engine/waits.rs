@@ -479,6 +479,24 @@ impl<M: Model> Simulation<M> {
             self.acquire(idx, r);
             return Ok(None);
         }
+        if let Command::Get(q) | Command::Put(q, _) = command
+            && self.is_ordinary(idx)
+            && !self.trace_waits
+            && q.sim == self.id
+            && (q.idx as usize) < self.queues.len()
+        {
+            // A plain get or put, valid as it stands: what the general path below does for
+            // it, without the checks that cannot apply.
+            self.registering = Some(idx);
+            let epoch = self.begin_wait(idx, false);
+            self.register(idx, epoch, Wait::from_command(command), 0, 0);
+            self.registering = None;
+            let slot = &self.procs[idx];
+            if slot.spared && slot.phase == Phase::Waiting && !slot.masked {
+                self.recheck_spared(idx);
+            }
+            return Ok(None);
+        }
         self.validate(pid, &command)?;
         let slot = &mut self.procs[idx];
         if let Some(rare) = slot.rare.as_mut()
