@@ -1216,7 +1216,7 @@ impl<M: Model> Simulation<M> {
 
     /// Queues an event under its key: in the `next` register if it comes before everything
     /// queued, else in the calendar.
-    #[inline]
+    #[inline(always)]
     fn enqueue(&mut self, t: u64, k: u64, e: Event) {
         match self.next {
             Some((nt, nk, ne)) => {
@@ -1230,12 +1230,7 @@ impl<M: Model> Simulation<M> {
             None => {
                 // For the current instant, where the head will be searched for next anyway,
                 // search now; for a later time, only if the head is known.
-                let first = if t == (self.now + 0.0).to_bits() {
-                    self.queue.first_key().is_none_or(|first| (t, k) < first)
-                } else {
-                    self.queue.before_all_known(t, k)
-                };
-                if first {
+                if self.queue.before_all(t, k, t == (self.now + 0.0).to_bits()) {
                     self.next = Some((t, k, e));
                 } else {
                     self.queue.push(t, k, e);

@@ -128,7 +128,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// Queues `val` under `(t, k)`; `t` must be the bits of a non-negative `f64`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, t: u64, k: u64, val: T) {
         // The FIFO stays sorted: a push joins it only at the back, at the current instant.
         // (After a pop of an event earlier than the FIFO's, which an engine makes when it
@@ -186,7 +186,7 @@ impl<T: Copy> Calendar<T> {
 
     /// Puts node `i` into its bucket, in order, and moves the cursor back to its day if the
     /// node is earlier than the cursor (a peek may have moved the cursor past `now`).
-    #[inline]
+    #[inline(always)]
     fn link(&mut self, i: u32) {
         let Node { t, k, .. } = self.nodes[i as usize];
         let day = self.day(t);
@@ -315,10 +315,11 @@ impl<T: Copy> Calendar<T> {
         }
     }
 
-    /// Whether `(t, k)` comes before every queued event, as far as is known without
-    /// searching for the earliest listed one (`false` when that is not known).
-    #[inline]
-    pub(crate) fn before_all_known(&self, t: u64, k: u64) -> bool {
+    /// Whether `(t, k)` comes before every queued event. With `search`, the earliest listed
+    /// event is searched for if it is not known (and then known until it changes); without,
+    /// an unknown earliest listed event counts as earlier.
+    #[inline(always)]
+    pub(crate) fn before_all(&self, t: u64, k: u64, search: bool) -> bool {
         if let Some(&i) = self.fifo.front() {
             let n = &self.nodes[i as usize];
             if !before(t, k, n.t, n.k) {
@@ -328,8 +329,14 @@ impl<T: Copy> Calendar<T> {
         if self.listed == 0 {
             return true;
         }
+        if self.lfront.get() == NIL {
+            if !search {
+                return false;
+            }
+            self.list_front();
+        }
         let (lt, lk) = self.lkey.get();
-        self.lfront.get() != NIL && before(t, k, lt, lk)
+        before(t, k, lt, lk)
     }
 
     /// The caller took an event at time `t` from outside the queue, earlier than every
@@ -364,7 +371,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// Removes and returns the earliest event if its time is before `limit` (bits).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop_before(&mut self, limit: u64) -> Option<(u64, u64, T)> {
         let earliest = self.earliest()?;
         let t = match earliest {
@@ -416,6 +423,8 @@ impl<T: Copy> Calendar<T> {
     /// models with whole-number delays; with continuous times one gap and three cost the
     /// same here. Events of one instant share a bucket whatever the width, and are appended
     /// there in O(1).)
+    #[cold]
+    #[inline(never)]
     fn resize(&mut self, nb: usize) {
         self.lfront.set(NIL);
         #[cfg(test)]
