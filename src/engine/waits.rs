@@ -908,6 +908,7 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    #[inline(always)]
     fn grant(&mut self, idx: usize, r: u32, key: Key) {
         let pid = self.pid_of(idx);
         self.resources[r as usize].add_holder(pid, key, self.now);
@@ -1087,6 +1088,7 @@ impl<M: Model> Simulation<M> {
 
     /// A primitive completed a branch: record it and, if that completes the command, park
     /// the wake behind the request's own event.
+    #[inline(always)]
     fn satisfied(&mut self, w: Waiter, outcome: Outcome<M::Item>, via: AtOnce) {
         let idx = w.idx as usize;
         let slot = &mut self.procs[idx];
@@ -1477,6 +1479,7 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Offers a slot to the head request, preempting for it on a preemptive resource.
+    #[inline(always)]
     pub(crate) fn trigger_grants(&mut self, r: u32) {
         let res = &self.resources[r as usize];
         let Some(head) = res.waiting.front() else {
