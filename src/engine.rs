@@ -459,6 +459,15 @@ pub struct Simulation<M: Model> {
     seq: u64,
     events: u64,
     queue: Calendar<Event>,
+    /// The earliest scheduled event, when it was scheduled earlier than everything in
+    /// `queue` (an event for the current instant, most often): it skips the calendar. Every
+    /// key in `queue` is greater than its key.
+    next: Option<(u64, u64, Event)>,
+    /// Exits with nothing to do, not queued: a process that finished with no joiner gets
+    /// the key its exit event would have had, `(time, priority and sequence)`, and its slot
+    /// is freed where that event would have been processed. A join that registers meanwhile
+    /// queues the real exit event under that key. In key order.
+    exits: VecDeque<(u64, u64, u32)>,
     pub(crate) procs: Slab<Slot<M>>,
     pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
@@ -529,6 +538,8 @@ impl<M: Model> Simulation<M> {
             seq: 0,
             events: 0,
             queue: Calendar::new(),
+            next: None,
+            exits: VecDeque::new(),
             procs: Slab::new(),
             meta: Vec::new(),
             queues: Vec::new(),
@@ -596,7 +607,13 @@ impl<M: Model> Simulation<M> {
     /// ```
     pub fn peek(&mut self) -> Option<f64> {
         self.prune();
-        self.queue.peek().map(|(t, _, _)| f64::from_bits(t))
+        let head = self.head_key();
+        let exit = self.exits.front().map(|&(t, k, _)| (t, k));
+        match (head, exit) {
+            (Some(h), Some(x)) => Some(h.min(x).0),
+            (h, x) => h.or(x).map(|(t, _)| t),
+        }
+        .map(f64::from_bits)
     }
 
     /// From now on, keep each process that finishes — its final state and its exit — so that
@@ -1333,7 +1350,7 @@ impl<M: Model> Simulation<M> {
     /// ```
     pub fn run(&mut self) -> Result<Ended, Error> {
         self.check_poison()?;
-        while self.process_next()? {}
+        while self.process_next(u64::MAX)? {}
         let blocked = self.blocked();
         if blocked.is_empty() {
             Ok(Ended::Finished)
@@ -1403,9 +1420,8 @@ impl<M: Model> Simulation<M> {
     pub fn run_until(&mut self, until: f64) -> Result<(), Error> {
         self.check_poison()?;
         self.check_time(until, "run_until", None)?;
-        while self.peek().is_some_and(|t| t < until) {
-            self.process_next()?;
-        }
+        let limit = (until + 0.0).to_bits();
+        while self.process_next(limit)? {}
         self.now = until;
         Ok(())
     }
@@ -1435,7 +1451,7 @@ impl<M: Model> Simulation<M> {
     /// ```
     pub fn step(&mut self) -> Result<bool, Error> {
         self.check_poison()?;
-        self.process_next()
+        self.process_next(u64::MAX)
     }
 
     // ----- internals: bookkeeping -----
@@ -1567,11 +1583,68 @@ impl<M: Model> Simulation<M> {
         debug_assert!(time >= 0.0, "times are never negative");
         self.seq += 1;
         // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
-        self.queue.push(
+        self.enqueue(
             (time + 0.0).to_bits(),
             priority | self.seq,
             Event { idx, tag, kind },
         );
+    }
+
+    /// Queues an event under its key: in the `next` register if it comes before everything
+    /// queued, else in the calendar.
+    #[inline(always)]
+    fn enqueue(&mut self, t: u64, k: u64, e: Event) {
+        match self.next {
+            Some((nt, nk, ne)) => {
+                if (t, k) < (nt, nk) {
+                    self.queue.push(nt, nk, ne);
+                    self.next = Some((t, k, e));
+                } else {
+                    self.queue.push(t, k, e);
+                }
+            }
+            None => {
+                // For the current instant, where the head will be searched for next anyway,
+                // search now; for a later time, only if the head is known.
+                if self.queue.before_all(t, k, t == (self.now + 0.0).to_bits()) {
+                    self.next = Some((t, k, e));
+                } else {
+                    self.queue.push(t, k, e);
+                }
+            }
+        }
+    }
+
+    /// The key of the earliest queued event (the register's, or the calendar's).
+    #[inline]
+    fn head_key(&self) -> Option<(u64, u64)> {
+        match self.next {
+            Some((t, k, _)) => Some((t, k)),
+            None => self.queue.first_key(),
+        }
+    }
+
+    /// Takes the earliest queued event if its time is before `limit` (bits).
+    #[inline]
+    fn dequeue_before(&mut self, limit: u64) -> Option<(u64, u64, Event)> {
+        match self.next {
+            Some(n) if n.0 < limit => {
+                self.next = None;
+                self.queue.advance(n.0);
+                Some(n)
+            }
+            Some(_) => None,
+            None => self.queue.pop_before(limit),
+        }
+    }
+
+    /// Whether a pending exit comes before every queued event.
+    #[inline]
+    fn exit_due(&self) -> bool {
+        match self.exits.front() {
+            None => false,
+            Some(&(t, k, _)) => self.head_key().is_none_or(|h| (t, k) < h),
+        }
     }
 
     pub(crate) fn pid_of(&self, idx: usize) -> Pid {
@@ -1758,12 +1831,27 @@ impl<M: Model> Simulation<M> {
 
     // ----- internals: the event loop -----
 
-    fn process_next(&mut self) -> Result<bool, Error> {
+    /// Processes the next event if its time is before `limit` (the bits of a time;
+    /// `u64::MAX`: any); `false` if there is none. Withdrawn timers at the front of the
+    /// queue are dropped either way.
+    fn process_next(&mut self, limit: u64) -> Result<bool, Error> {
         // Timers of withdrawn waits are dropped where they are met. They never move the
         // clock: a withdrawn timer may lie after every real event, and calls made between
         // steps schedule at `now`.
         let event = loop {
-            let Some((time_bits, _, event)) = self.queue.pop() else {
+            if !self.exits.is_empty() && self.exit_due() {
+                if self.exits[0].0 >= limit {
+                    return Ok(false);
+                }
+                let (t, _, idx) = self.exits.pop_front().expect("checked");
+                self.now = f64::from_bits(t);
+                self.events += 1;
+                self.procs[idx as usize].phase = Phase::Exited;
+                self.free_slot(idx as usize);
+                return Ok(true);
+            }
+            let Some((time_bits, _, event)) = self.dequeue_before(limit) else {
+                self.prune();
                 return Ok(false);
             };
             if !self.is_stale(&event) {
@@ -1784,8 +1872,13 @@ impl<M: Model> Simulation<M> {
 
     /// Drops withdrawn timers from the front of the queue, so that `peek` sees a real event.
     fn prune(&mut self) {
-        while self.queue.peek().is_some_and(|(_, _, e)| self.is_stale(e)) {
-            self.queue.pop();
+        if self.next.is_some_and(|(_, _, e)| self.is_stale(&e)) {
+            self.next = None;
+        }
+        if self.next.is_none() {
+            while self.queue.peek().is_some_and(|(_, _, e)| self.is_stale(e)) {
+                self.queue.pop();
+            }
         }
     }
 
@@ -1904,6 +1997,7 @@ impl<M: Model> Simulation<M> {
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
+    #[inline]
     fn run_hook(&mut self, hook: Hook) -> Result<(), Error> {
         match hook {
             Hook::None => {}
@@ -1968,46 +2062,65 @@ impl<M: Model> Simulation<M> {
     /// within the same event (joining a process that has exited, waiting on a signal that
     /// has fired, as SimPy continues past an already-processed event) steps it again.
     fn resume(&mut self, idx: usize, mut wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
-        loop {
-            self.emit(idx, TraceKind::Wake(wake.kind()));
-            let pid = self.pid_of(idx);
-            let slot = &mut self.procs[idx];
-            slot.phase = Phase::Running;
-            let mut body = slot.body.take().expect("a waiting process has its body");
-            let before = self.enter(Some(pid), "step");
-            let (command, error) = {
-                let mut cx = Context {
-                    sim: self,
-                    me: Some(pid),
-                    error: None,
-                };
-                let command = body.step(&mut cx, wake);
-                (command, cx.error)
+        // One call site of `step`, so that it can be inlined.
+        while let Some(next) = self.step_once(idx, wake)? {
+            wake = next;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn step_once(
+        &mut self,
+        idx: usize,
+        wake: Wake<M::Item, M::Cause>,
+    ) -> Result<Option<WakeOf<M>>, Error> {
+        if self.observer.is_some() {
+            self.emit_to_observer(idx, TraceKind::Wake(wake.kind()));
+        }
+        let pid = self.pid_of(idx);
+        let slot = &mut self.procs[idx];
+        slot.phase = Phase::Running;
+        let mut body = slot.body.take().expect("a waiting process has its body");
+        let before = self.enter(Some(pid), "step");
+        let (command, error) = {
+            let mut cx = Context {
+                sim: self,
+                me: Some(pid),
+                error: None,
             };
-            self.leave(before);
-            self.procs[idx].body = Some(body);
-            if error.is_none()
-                && let Some(dt) = self.plain_sleep(idx, &command)
-            {
-                // Checked here so that the common case does not move the command into `issue`.
+            let command = body.step(&mut cx, wake);
+            (command, cx.error)
+        };
+        self.leave(before);
+        self.procs[idx].body = Some(body);
+        if error.is_none() {
+            // The common commands are carried out here, so that they are not moved into
+            // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
+            if let Some(dt) = self.plain_sleep(idx, &command) {
                 self.sleep(idx, dt);
-                // A `Sleep` owns nothing: skip its (out-of-line) drop glue.
                 std::mem::forget(command);
-                return Ok(());
+                return Ok(None);
             }
-            let result = match error {
-                Some(err) => Err(err),
-                None => self.issue(idx, pid, command),
-            };
-            match result {
-                Ok(None) => return Ok(()),
-                Ok(Some(next)) => wake = next,
-                Err(err) => {
-                    self.fail(idx, &err);
-                    return Err(err);
+            match command {
+                Command::Done => {
+                    std::mem::forget(command);
+                    self.finish(idx, TraceKind::Done);
+                    return Ok(None);
                 }
+                Command::Acquire(r) if self.plain_acquire(idx, r) => {
+                    std::mem::forget(command);
+                    self.acquire(idx, r);
+                    return Ok(None);
+                }
+                _ => {}
             }
         }
+        let result = match error {
+            Some(err) => Err(err),
+            None => self.issue(idx, pid, command),
+        };
+        result.inspect_err(|err| self.fail(idx, err))
     }
 
     // ----- internals: operations shared with Context -----
@@ -2164,7 +2277,32 @@ impl<M: Model> Simulation<M> {
             self.emit(idx, TraceKind::InterruptDropped);
         }
         self.emit(idx, how);
-        self.schedule(self.now, NORMAL, idx as u32, pid.generation, Kind::Exit);
+        let joined = self.procs[idx]
+            .rare
+            .as_ref()
+            .is_some_and(|r| !r.joiners.is_empty());
+        if joined {
+            self.schedule(self.now, NORMAL, idx as u32, pid.generation, Kind::Exit);
+        } else {
+            // Nothing to do but free the slot: no event (see `exits`).
+            self.seq += 1;
+            self.exits
+                .push_back(((self.now + 0.0).to_bits(), NORMAL | self.seq, idx as u32));
+        }
+    }
+
+    /// A join registers on a finishing process whose exit was not queued: queue it now,
+    /// under the key it was given.
+    pub(crate) fn queue_exit(&mut self, idx: usize) {
+        if let Some(at) = self.exits.iter().position(|&(_, _, i)| i as usize == idx) {
+            let (t, k, _) = self.exits.remove(at).expect("found");
+            let e = Event {
+                idx: idx as u32,
+                tag: self.meta[idx].generation,
+                kind: Kind::Exit,
+            };
+            self.enqueue(t, k, e);
+        }
     }
 
     /// How a finishing process ended, for one joiner.
@@ -2191,6 +2329,13 @@ impl<M: Model> Simulation<M> {
         // The slot stays until every joiner is woken: a joiner stepped here may join the
         // exited process again, and must see it exited (and its exit), not a new occupant.
         let result = self.wake_waiters(&joiners, |sim| Outcome::Joined(pid, sim.exit_of(idx)));
+        self.free_slot(idx);
+        result
+    }
+
+    /// The last of an exit: drops (or keeps) the finished process and frees its slot.
+    fn free_slot(&mut self, idx: usize) {
+        let pid = self.pid_of(idx);
         let mut slot = self.procs.remove(idx);
         if self.keep_finished {
             let rare = slot.rare.take().map(|r| *r);
@@ -2214,7 +2359,6 @@ impl<M: Model> Simulation<M> {
             self.spare_branches.push(branches);
         }
         self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
-        result
     }
 
     /// Completes the branches of `waiters` inside the current event, in order (joiners of an

@@ -131,7 +131,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// Queues `val` under `(t, k)`; `t` must be the bits of a non-negative `f64`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, t: u64, k: u64, val: T) {
         // The FIFO stays sorted: a push joins it only at the back, at the current instant.
         // (After a pop of an event earlier than the FIFO's, which an engine makes when it
@@ -189,7 +189,7 @@ impl<T: Copy> Calendar<T> {
 
     /// Puts node `i` into its bucket, in order, and moves the cursor back to its day if the
     /// node is earlier than the cursor (a peek may have moved the cursor past `now`).
-    #[inline]
+    #[inline(always)]
     fn link(&mut self, i: u32) {
         let Node { t, k, .. } = self.nodes[i as usize];
         let day = self.day(t);
@@ -273,7 +273,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// The bucket whose head is the earliest listed event (cached, see `lfront`).
-    #[inline]
+    #[inline(always)]
     fn list_front(&self) -> Option<usize> {
         let b = self.lfront.get();
         if b != NIL {
@@ -287,7 +287,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// Where the earliest event is: the front of the FIFO (`None`) or the head of a bucket.
-    #[inline]
+    #[inline(always)]
     fn earliest(&self) -> Option<Option<usize>> {
         let bucket = self.list_front();
         match (self.fifo.front(), bucket) {
@@ -303,6 +303,52 @@ impl<T: Copy> Calendar<T> {
                     Some(b)
                 })
             }
+        }
+    }
+
+    /// The key of the earliest event, without removing it.
+    #[inline(always)]
+    pub(crate) fn first_key(&self) -> Option<(u64, u64)> {
+        match self.earliest()? {
+            None => self.fifo.front().map(|&i| {
+                let n = &self.nodes[i as usize];
+                (n.t, n.k)
+            }),
+            Some(_) => Some(self.lkey.get()),
+        }
+    }
+
+    /// Whether `(t, k)` comes before every queued event. With `search`, the earliest listed
+    /// event is searched for if it is not known (and then known until it changes); without,
+    /// an unknown earliest listed event counts as earlier.
+    #[inline(always)]
+    pub(crate) fn before_all(&self, t: u64, k: u64, search: bool) -> bool {
+        if let Some(&i) = self.fifo.front() {
+            let n = &self.nodes[i as usize];
+            if !before(t, k, n.t, n.k) {
+                return false;
+            }
+        }
+        if self.listed == 0 {
+            return true;
+        }
+        if self.lfront.get() == NIL {
+            if !search {
+                return false;
+            }
+            self.list_front();
+        }
+        let (lt, lk) = self.lkey.get();
+        before(t, k, lt, lk)
+    }
+
+    /// The caller took an event at time `t` from outside the queue, earlier than every
+    /// event queued: events pushed at `t` from now on may use the FIFO (empty, since every
+    /// one of its events would be earlier than that event, or at `t` itself).
+    #[inline]
+    pub(crate) fn advance(&mut self, t: u64) {
+        if self.fifo.is_empty() {
+            self.now = t;
         }
     }
 
@@ -324,7 +370,20 @@ impl<T: Copy> Calendar<T> {
     /// Removes and returns the earliest event.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(u64, u64, T)> {
+        self.pop_before(u64::MAX)
+    }
+
+    /// Removes and returns the earliest event if its time is before `limit` (bits).
+    #[inline(always)]
+    pub(crate) fn pop_before(&mut self, limit: u64) -> Option<(u64, u64, T)> {
         let earliest = self.earliest()?;
+        let t = match earliest {
+            None => self.nodes[*self.fifo.front().expect("non-empty") as usize].t,
+            Some(_) => self.lkey.get().0,
+        };
+        if t >= limit {
+            return None;
+        }
         let b = match earliest {
             Some(b) => b,
             None => {
@@ -367,6 +426,8 @@ impl<T: Copy> Calendar<T> {
     /// models with whole-number delays; with continuous times one gap and three cost the
     /// same here. Events of one instant share a bucket whatever the width, and are appended
     /// there in O(1).)
+    #[cold]
+    #[inline(never)]
     fn resize(&mut self, nb: usize) {
         self.lfront.set(NIL);
         #[cfg(test)]

@@ -140,6 +140,8 @@ where
             seq: self.seq,
             events: self.events,
             queue: self.queue.clone(),
+            next: self.next,
+            exits: self.exits.clone(),
             procs: self.procs.clone(),
             meta: self.meta.clone(),
             queues: self.queues.clone(),

@@ -120,6 +120,29 @@ impl BranchList {
 
     #[inline]
     pub fn push(&mut self, branch: Branch) {
+        if let BranchList::Empty = self {
+            *self = BranchList::One(branch);
+        } else {
+            self.push_more(branch);
+        }
+    }
+
+    /// The list's only branch: `clear` then `push`, in one step.
+    #[inline]
+    pub fn set_one(&mut self, branch: Branch) {
+        match self {
+            BranchList::Many(v) => {
+                v.clear();
+                v.push(branch);
+            }
+            _ => *self = BranchList::One(branch),
+        }
+    }
+
+    /// `push` onto a list that is not empty (a second branch spills it to the heap).
+    #[cold]
+    #[inline(never)]
+    fn push_more(&mut self, branch: Branch) {
         match self {
             BranchList::Empty => *self = BranchList::One(branch),
             BranchList::One(first) => {
@@ -371,11 +394,31 @@ impl<M: Model> Simulation<M> {
         })
     }
 
+    /// Whether a branch is a sleep, a plain request or a plain get that validation would
+    /// accept: a shortcut for the common `FirstOf`s (anything else goes the full way).
+    #[inline]
+    fn plainly_valid(&self, wait: &Wait<M::Item>) -> bool {
+        match *wait {
+            Wait::Sleep(dt) => self.valid_delay(dt),
+            Wait::Acquire(r) => r.sim == self.id && (r.idx as usize) < self.resources.len(),
+            Wait::Get(q) => q.sim == self.id && (q.idx as usize) < self.queues.len(),
+            _ => false,
+        }
+    }
+
     #[inline]
     fn validate(&self, pid: Pid, command: &Command<M::Item>) -> Result<(), Error> {
         match command {
             Command::FirstOf(branches) => {
-                self.validate_branches(pid, "FirstOf", branches.as_slice(), false)
+                let b = branches.as_slice();
+                if !b.is_empty()
+                    && b.len() <= MAX_BRANCHES
+                    && b.iter().all(|w| self.plainly_valid(w))
+                {
+                    // The common first-ofs (sleeps, requests, gets): valid as they stand.
+                    return Ok(());
+                }
+                self.validate_branches(pid, "FirstOf", b, false)
             }
             Command::AllOf(branches) => {
                 self.validate_branches(pid, "AllOf", branches.as_slice(), true)
@@ -433,14 +476,29 @@ impl<M: Model> Simulation<M> {
             return Ok(None);
         }
         if let Command::Acquire(r) = command
-            && self.is_ordinary(idx)
-            && !self.trace_waits
-            && r.sim == self.id
-            && (r.idx as usize) < self.resources.len()
+            && self.plain_acquire(idx, r)
         {
             // The next most common command, from a process with nothing unusual going on
             // (no interrupt queued, no summons, nobody watching waits): valid as it stands.
             self.acquire(idx, r);
+            return Ok(None);
+        }
+        if let Command::Get(q) | Command::Put(q, _) = command
+            && self.is_ordinary(idx)
+            && !self.trace_waits
+            && q.sim == self.id
+            && (q.idx as usize) < self.queues.len()
+        {
+            // A plain get or put, valid as it stands: what the general path below does for
+            // it, without the checks that cannot apply.
+            self.registering = Some(idx);
+            let epoch = self.begin_wait(idx, false);
+            self.register(idx, epoch, Wait::from_command(command), 0, 0);
+            self.registering = None;
+            let slot = &self.procs[idx];
+            if slot.spared && slot.phase == Phase::Waiting && !slot.masked {
+                self.recheck_spared(idx);
+            }
             return Ok(None);
         }
         self.validate(pid, &command)?;
@@ -589,7 +647,7 @@ impl<M: Model> Simulation<M> {
             self.emit_wait(idx, &Command::Sleep(dt));
         }
         let epoch = self.begin_wait(idx, false);
-        self.procs[idx].branches.push(Branch {
+        self.procs[idx].branches.set_one(Branch {
             wait: BranchWait::Sleep(dt),
             group: 0,
             all_len: 0,
@@ -598,11 +656,21 @@ impl<M: Model> Simulation<M> {
         self.schedule(self.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
     }
 
+    /// Whether `Acquire(r)` may take the fast path: valid as it stands, from a process with
+    /// nothing unusual going on (no interrupt queued, no summons), nobody watching waits.
+    #[inline]
+    pub(crate) fn plain_acquire(&self, idx: usize, r: ResourceId) -> bool {
+        self.is_ordinary(idx)
+            && !self.trace_waits
+            && r.sim == self.id
+            && (r.idx as usize) < self.resources.len()
+    }
+
     /// Starts a plain, valid `Acquire(r)` as the process's single wait: what `start` and
     /// `register` do, with a free slot nobody waits for taken at once (no trip through the
     /// wait list) when no monitor records the list's length.
     #[inline]
-    fn acquire(&mut self, idx: usize, r: ResourceId) {
+    pub(crate) fn acquire(&mut self, idx: usize, r: ResourceId) {
         let epoch = self.begin_wait(idx, false);
         debug_assert!(self.places.is_empty(), "not a resumed request");
         self.tickets += 1;
@@ -844,6 +912,7 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    #[inline(always)]
     fn grant(&mut self, idx: usize, r: u32, key: Key) {
         let pid = self.pid_of(idx);
         self.resources[r as usize].add_holder(pid, key, self.now);
@@ -968,6 +1037,9 @@ impl<M: Model> Simulation<M> {
                     // A live or finishing target wakes its joiners from its exit event.
                     let t = self.live(p).expect("not exited");
                     self.procs[t].rare().joiners.push(waiter);
+                    if self.procs[t].phase == Phase::Finishing {
+                        self.queue_exit(t);
+                    }
                 }
                 BranchWait::Join(p)
             }
@@ -1020,6 +1092,7 @@ impl<M: Model> Simulation<M> {
 
     /// A primitive completed a branch: record it and, if that completes the command, park
     /// the wake behind the request's own event.
+    #[inline(always)]
     fn satisfied(&mut self, w: Waiter, outcome: Outcome<M::Item>, via: AtOnce) {
         let idx = w.idx as usize;
         let slot = &mut self.procs[idx];
@@ -1410,6 +1483,7 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Offers a slot to the head request, preempting for it on a preemptive resource.
+    #[inline(always)]
     pub(crate) fn trigger_grants(&mut self, r: u32) {
         let res = &self.resources[r as usize];
         let Some(head) = res.waiting.front() else {
