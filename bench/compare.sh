@@ -2,7 +2,7 @@
 # Runs stepsim (benches/compare.rs, release build) and SimPy (bench/simpy_bench.py) back to
 # back on this machine and prints markdown tables: the models, and the scale test.
 #
-#   bench/compare.sh                 # scale 5 (SimPy models), W1/W2 as in issue 5; ~10 minutes
+#   bench/compare.sh                 # scale 5 (SimPy models), W1 and W2 at their full size; ~10 minutes
 #   bench/compare.sh --quick         # scale 1, short W1/W2, one run each: a smoke test (~1 min)
 #   bench/compare.sh --runs 5        # runs per model and side (median reported; default 3)
 #   bench/compare.sh --scale 2       # the SimPy workloads' scale

@@ -806,7 +806,7 @@ fn wait_events_name_every_kind_of_wait() {
     );
 }
 
-// ----- issue 3 primitives -----
+// ----- containers, signals and barriers -----
 
 use crate::command::{Filter, Outcome as O, Priority};
 
@@ -1223,7 +1223,7 @@ fn try_acquire_and_container_try_ops() {
 #[test]
 fn a_sleeping_process_costs_little_memory() {
     // The engine's share of a live sleeping process: its slot without the process's own
-    // state, the per-index bookkeeping and one queued event. Issue 5's budget is 128 bytes.
+    // state, the per-index bookkeeping and one queued event. The budget is 128 bytes.
     // The process here is 32 bytes with no spare bit pattern (like a PCG stream), so the
     // slot pays for its `Option` tag too.
     struct Plain;
@@ -1264,7 +1264,7 @@ fn a_sleeping_process_costs_little_memory() {
     }
 }
 
-// ----- activities (issue 6) -----
+// ----- activities -----
 
 use crate::activity::Activity;
 use crate::handle::ActivityId;
