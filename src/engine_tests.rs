@@ -806,7 +806,7 @@ fn wait_events_name_every_kind_of_wait() {
     );
 }
 
-// ----- containers, signals and barriers -----
+// ----- priority resources, containers, filter queues, signals, barriers, all-of, joins -----
 
 use crate::command::{Filter, Outcome as O, Priority};
 
