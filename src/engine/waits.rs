@@ -1106,6 +1106,8 @@ impl<M: Model> Simulation<M> {
             };
             match outcome {
                 Outcome::Acquired(r) if hook == Hook::None => {
+                    // Owns nothing: skip its (out-of-line) drop glue.
+                    std::mem::forget(outcome);
                     slot.parked = Parked::Slot;
                     slot.ready = r.idx;
                 }
@@ -1423,10 +1425,10 @@ impl<M: Model> Simulation<M> {
         me: Option<Pid>,
     ) -> Option<Option<super::Busy>> {
         let queue = &self.queues[q as usize];
-        let inside = if queue.filtered {
-            "a queue's filter"
+        let inside: &'static &'static str = if queue.filtered {
+            &"a queue's filter"
         } else if queue.order.is_some() {
-            "a priority queue's order"
+            &"a priority queue's order"
         } else {
             return None;
         };
