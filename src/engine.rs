@@ -80,6 +80,9 @@ pub type WakeOf<M> = Wake<<M as Model>::Item, <M as Model>::Cause>;
 /// The command type of a model: what its processes' `step` returns.
 pub type CommandOf<M> = Command<<M as Model>::Item>;
 
+/// A process's `step`, as the engine calls it.
+type StepFn<M> = fn(&mut <M as Model>::Proc, &mut Context<'_, M>, WakeOf<M>) -> CommandOf<M>;
+
 pub(crate) const URGENT: u64 = 0;
 pub(crate) const NORMAL: u64 = 1 << 63;
 
@@ -2066,7 +2069,7 @@ impl<M: Model> Simulation<M> {
     fn resume(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
         // The wake goes to `step` where it lies, not copied into a loop variable first (a
         // `Wake` is large): the rare command that continues at once loops elsewhere.
-        match self.step_once(idx, wake)? {
+        match self.step_once(idx, wake, Self::step_of)? {
             None => Ok(()),
             Some(next) => self.resume_again(idx, next),
         }
@@ -2090,7 +2093,15 @@ impl<M: Model> Simulation<M> {
         idx: usize,
         wake: Wake<M::Item, M::Cause>,
     ) -> Result<Option<WakeOf<M>>, Error> {
-        self.step_once(idx, wake)
+        // Through an opaque pointer: a second direct call of `step` would keep it from being
+        // inlined at the hot one.
+        self.step_once(idx, wake, std::hint::black_box(Self::step_of))
+    }
+
+    /// The process's `step`, as a function to hand to [`Simulation::step_once`].
+    #[inline(always)]
+    fn step_of(body: &mut M::Proc, cx: &mut Context<'_, M>, wake: WakeOf<M>) -> CommandOf<M> {
+        body.step(cx, wake)
     }
 
     #[inline(always)]
@@ -2098,6 +2109,7 @@ impl<M: Model> Simulation<M> {
         &mut self,
         idx: usize,
         wake: Wake<M::Item, M::Cause>,
+        step: StepFn<M>,
     ) -> Result<Option<WakeOf<M>>, Error> {
         if self.observer.is_some() {
             self.emit_to_observer(idx, TraceKind::Wake(wake.kind()));
@@ -2113,7 +2125,7 @@ impl<M: Model> Simulation<M> {
                 me: Some(pid),
                 error: None,
             };
-            let command = body.step(&mut cx, wake);
+            let command = step(&mut body, &mut cx, wake);
             (command, cx.error)
         };
         self.leave(before);
