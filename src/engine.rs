@@ -80,6 +80,9 @@ pub type WakeOf<M> = Wake<<M as Model>::Item, <M as Model>::Cause>;
 /// The command type of a model: what its processes' `step` returns.
 pub type CommandOf<M> = Command<<M as Model>::Item>;
 
+/// A process's `step`, as the engine calls it.
+type StepFn<M> = fn(&mut <M as Model>::Proc, &mut Context<'_, M>, WakeOf<M>) -> CommandOf<M>;
+
 pub(crate) const URGENT: u64 = 0;
 pub(crate) const NORMAL: u64 = 1 << 63;
 
@@ -304,9 +307,11 @@ impl<M: Model> Slot<M> {
 /// What was running when a panic unwound out of the simulation.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Busy {
-    at: f64,
+    // No time: the clock never moves while user code runs, nor after a panic poisoned the
+    // simulation, so the time is `now` (kept small: every event marks and restores one).
     process: Option<Pid>,
-    inside: &'static str,
+    /// What ran (a reference to the text, to keep the mark small).
+    inside: &'static &'static str,
 }
 
 /// Why [`Simulation::run`] returned.
@@ -1775,7 +1780,7 @@ impl<M: Model> Simulation<M> {
         match self.busy {
             Some(busy) => Err(Error::Poisoned {
                 origin: Origin {
-                    at: busy.at,
+                    at: self.now,
                     process: busy.process.map(|p| self.process_ref(p)),
                 },
                 inside: busy.inside,
@@ -1788,12 +1793,12 @@ impl<M: Model> Simulation<M> {
     /// what ran before, to hand to [`Simulation::leave`] when it returns. A panic skips the
     /// `leave`, and the mark poisons the simulation.
     #[inline]
-    pub(crate) fn enter(&mut self, process: Option<Pid>, inside: &'static str) -> Option<Busy> {
-        self.busy.replace(Busy {
-            at: self.now,
-            process,
-            inside,
-        })
+    pub(crate) fn enter(
+        &mut self,
+        process: Option<Pid>,
+        inside: &'static &'static str,
+    ) -> Option<Busy> {
+        self.busy.replace(Busy { process, inside })
     }
 
     /// The user code marked by [`Simulation::enter`] returned.
@@ -1812,7 +1817,7 @@ impl<M: Model> Simulation<M> {
     #[cold]
     #[inline(never)]
     fn emit_to_observer(&mut self, idx: usize, kind: TraceKind) {
-        let before = self.enter(Some(self.pid_of(idx)), "an observer");
+        let before = self.enter(Some(self.pid_of(idx)), &"an observer");
         let obs = self.observer.as_mut().expect("checked");
         let slot = &self.procs[idx];
         let event = TraceEvent {
@@ -1864,7 +1869,7 @@ impl<M: Model> Simulation<M> {
             Kind::Hook(_) | Kind::ActivityCheck | Kind::ActivityEnd => None,
             _ => Some(self.pid_of(event.idx as usize)),
         };
-        let before = self.enter(process, "an event");
+        let before = self.enter(process, &"an event");
         let result = self.dispatch_event(event);
         self.leave(before);
         result.map(|()| true)
@@ -2061,12 +2066,42 @@ impl<M: Model> Simulation<M> {
     /// Steps a process and carries out the command it returns; a command that completes
     /// within the same event (joining a process that has exited, waiting on a signal that
     /// has fired, as SimPy continues past an already-processed event) steps it again.
-    fn resume(&mut self, idx: usize, mut wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
-        // One call site of `step`, so that it can be inlined.
-        while let Some(next) = self.step_once(idx, wake)? {
+    fn resume(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
+        // The wake goes to `step` where it lies, not copied into a loop variable first (a
+        // `Wake` is large): the rare command that continues at once loops elsewhere.
+        match self.step_once(idx, wake, Self::step_of)? {
+            None => Ok(()),
+            Some(next) => self.resume_again(idx, next),
+        }
+    }
+
+    /// [`Simulation::resume`]'s loop, for a command that completed within the same event.
+    #[cold]
+    #[inline(never)]
+    fn resume_again(&mut self, idx: usize, mut wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
+        while let Some(next) = self.step_once_outlined(idx, wake)? {
             wake = next;
         }
         Ok(())
+    }
+
+    /// [`Simulation::step_once`], not inlined: the hot call site of `step` stays the only
+    /// inlined one.
+    #[inline(never)]
+    fn step_once_outlined(
+        &mut self,
+        idx: usize,
+        wake: Wake<M::Item, M::Cause>,
+    ) -> Result<Option<WakeOf<M>>, Error> {
+        // Through an opaque pointer: a second direct call of `step` would keep it from being
+        // inlined at the hot one.
+        self.step_once(idx, wake, std::hint::black_box(Self::step_of))
+    }
+
+    /// The process's `step`, as a function to hand to [`Simulation::step_once`].
+    #[inline(always)]
+    fn step_of(body: &mut M::Proc, cx: &mut Context<'_, M>, wake: WakeOf<M>) -> CommandOf<M> {
+        body.step(cx, wake)
     }
 
     #[inline(always)]
@@ -2074,6 +2109,7 @@ impl<M: Model> Simulation<M> {
         &mut self,
         idx: usize,
         wake: Wake<M::Item, M::Cause>,
+        step: StepFn<M>,
     ) -> Result<Option<WakeOf<M>>, Error> {
         if self.observer.is_some() {
             self.emit_to_observer(idx, TraceKind::Wake(wake.kind()));
@@ -2082,14 +2118,14 @@ impl<M: Model> Simulation<M> {
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Running;
         let mut body = slot.body.take().expect("a waiting process has its body");
-        let before = self.enter(Some(pid), "step");
+        let before = self.enter(Some(pid), &"step");
         let (command, error) = {
             let mut cx = Context {
                 sim: self,
                 me: Some(pid),
                 error: None,
             };
-            let command = body.step(&mut cx, wake);
+            let command = step(&mut body, &mut cx, wake);
             (command, cx.error)
         };
         self.leave(before);

@@ -541,14 +541,28 @@ impl<M: Model> Simulation<M> {
         // While its command registers, the process is not yet told of a preemption (a branch
         // completing later in the registration would step it first); it looks again after.
         self.registering = Some(idx);
-        let result = self.start(idx, command);
+        // Matched, not moved whole into the result: the common `None` is no copy of a `Wake`.
+        match self.start(idx, command) {
+            None => {
+                self.after_start(idx);
+                Ok(None)
+            }
+            Some(wake) => {
+                self.after_start(idx);
+                Ok(Some(wake))
+            }
+        }
+    }
+
+    /// What `issue` does once the command registered.
+    #[inline]
+    fn after_start(&mut self, idx: usize) {
         self.registering = None;
         self.places.clear();
         let slot = &self.procs[idx];
         if slot.spared && slot.phase == Phase::Waiting && !slot.masked {
             self.recheck_spared(idx);
         }
-        Ok(result)
     }
 
     /// Starts a validated command as the process's wait.
@@ -1106,6 +1120,8 @@ impl<M: Model> Simulation<M> {
             };
             match outcome {
                 Outcome::Acquired(r) if hook == Hook::None => {
+                    // Owns nothing: skip its (out-of-line) drop glue.
+                    std::mem::forget(outcome);
                     slot.parked = Parked::Slot;
                     slot.ready = r.idx;
                 }
@@ -1117,19 +1133,26 @@ impl<M: Model> Simulation<M> {
             self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Ready(hook));
             return;
         }
-        match (self.branch_done(idx, w.branch as usize, outcome), via) {
-            (Some(wake), AtOnce::Event(hook)) => self.park(idx, wake, Kind::Ready(hook)),
-            (Some(wake), AtOnce::Processed) => {
-                let kind = if self.procs[idx].shape == Shape::Single {
-                    Kind::Ready(Hook::None)
-                } else {
-                    Kind::Resume
+        // The wake goes straight to `park` (not through a tuple: a `Wake` is large).
+        match self.branch_done(idx, w.branch as usize, outcome) {
+            Some(wake) => {
+                let kind = match via {
+                    AtOnce::Event(hook) => Kind::Ready(hook),
+                    AtOnce::Processed if self.procs[idx].shape == Shape::Single => {
+                        Kind::Ready(Hook::None)
+                    }
+                    AtOnce::Processed => Kind::Resume,
                 };
                 self.park(idx, wake, kind)
             }
             // Part of an AllOf: the request's event still runs its hook.
-            (None, AtOnce::Event(hook)) if hook != Hook::None => self.schedule_hook(hook),
-            (None, _) => {}
+            None => {
+                if let AtOnce::Event(hook) = via
+                    && hook != Hook::None
+                {
+                    self.schedule_hook(hook)
+                }
+            }
         }
     }
 
@@ -1423,10 +1446,10 @@ impl<M: Model> Simulation<M> {
         me: Option<Pid>,
     ) -> Option<Option<super::Busy>> {
         let queue = &self.queues[q as usize];
-        let inside = if queue.filtered {
-            "a queue's filter"
+        let inside: &'static &'static str = if queue.filtered {
+            &"a queue's filter"
         } else if queue.order.is_some() {
-            "a priority queue's order"
+            &"a priority queue's order"
         } else {
             return None;
         };
