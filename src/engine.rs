@@ -278,6 +278,32 @@ pub(crate) struct Slot<M: Model> {
 }
 
 impl<M: Model> Slot<M> {
+    /// A process about to start (`body: None` holds a free place while the slot table of a
+    /// restored simulation is rebuilt).
+    pub fn new(
+        body: Option<M::Proc>,
+        since: f64,
+        branches: BranchList,
+        key: u64,
+        rare: Option<Box<Rare<M>>>,
+    ) -> Self {
+        Slot {
+            body,
+            phase: Phase::Starting,
+            masked: false,
+            available: false,
+            parked: Parked::Wake,
+            spared: false,
+            shape: Shape::Single,
+            since,
+            branches,
+            ready: u32::MAX,
+            holds: 0,
+            key,
+            rare,
+        }
+    }
+
     pub fn rare(&mut self) -> &mut Rare<M> {
         self.rare.get_or_insert_with(Default::default)
     }
@@ -1477,21 +1503,9 @@ impl<M: Model> Simulation<M> {
                 ..Rare::default()
             })
         });
-        let idx = self.procs.insert(Slot {
-            body: Some(process),
-            phase: Phase::Starting,
-            masked: false,
-            available: false,
-            parked: Parked::Wake,
-            spared: false,
-            shape: Shape::Single,
-            since: self.now,
-            branches,
-            ready: u32::MAX,
-            holds: 0,
-            key,
-            rare,
-        });
+        let idx = self
+            .procs
+            .insert(Slot::new(Some(process), self.now, branches, key, rare));
         if self.meta.len() <= idx {
             self.meta.resize(idx + 1, Meta::default());
         }

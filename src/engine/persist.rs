@@ -1,29 +1,13 @@
 //! What saving and restoring needs from the engine's insides (see [`crate::save`]): the
 //! order in which free process slots are reused, which the slot table does not write.
 
-use super::waits::{BranchList, Shape};
-use super::{Parked, Phase, Simulation, Slot};
+use super::waits::BranchList;
+use super::{Simulation, Slot};
 use crate::process::Model;
 
-impl<M: Model> Slot<M> {
-    /// An empty slot, to hold a free place in the table while it is rebuilt.
-    fn placeholder() -> Self {
-        Slot {
-            body: None,
-            phase: Phase::Starting,
-            masked: false,
-            available: false,
-            parked: Parked::Wake,
-            spared: false,
-            shape: Shape::Single,
-            since: 0.0,
-            branches: BranchList::default(),
-            ready: u32::MAX,
-            holds: 0,
-            key: 0,
-            rare: None,
-        }
-    }
+/// An empty slot, to hold a free place in the table while it is rebuilt.
+fn free_place<M: Model>() -> Slot<M> {
+    Slot::new(None, 0.0, BranchList::default(), 0, None)
 }
 
 impl<M: Model> Simulation<M> {
@@ -37,9 +21,7 @@ impl<M: Model> Simulation<M> {
     /// reverse, which leaves the table as it was.
     pub(crate) fn free_slots(&mut self) -> Vec<u32> {
         let free = self.meta.len() - self.procs.len();
-        let taken: Vec<usize> = (0..free)
-            .map(|_| self.procs.insert(Slot::placeholder()))
-            .collect();
+        let taken: Vec<usize> = (0..free).map(|_| self.procs.insert(free_place())).collect();
         for &k in taken.iter().rev() {
             self.procs.remove(k);
         }
@@ -69,7 +51,7 @@ impl<M: Model> Simulation<M> {
         }
         self.procs = slab::Slab::with_capacity(n);
         for slot in slots {
-            self.procs.insert(slot.unwrap_or_else(Slot::placeholder));
+            self.procs.insert(slot.unwrap_or_else(free_place));
         }
         for &k in free.iter().rev() {
             self.procs.remove(k as usize);
