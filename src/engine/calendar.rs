@@ -73,6 +73,10 @@ pub(crate) struct Calendar<T: Copy> {
     heads: Vec<u32>,
     tails: Vec<u32>,
     mask: u64,
+    /// Re-size to twice the buckets past this many listed events (twice the buckets) ...
+    grow_at: usize,
+    /// ... and to half below this many (half the buckets; 0 at the fewest buckets).
+    shrink_at: usize,
     inv_width: f64,
     /// No event lies on a day before this one.
     cur: Cell<u64>,
@@ -80,6 +84,8 @@ pub(crate) struct Calendar<T: Copy> {
     listed: usize,
     /// Empty days skipped and list nodes walked since the last re-size ...
     work: Cell<u64>,
+    /// Set when `work` passes its bound (see `add_work`): the next push or pop re-sizes.
+    overworked: Cell<bool>,
     /// ... and pushes and pops since then.
     ops: usize,
     /// All work so far, re-sizes included (one unit per node moved).
@@ -104,10 +110,13 @@ impl<T: Copy> Calendar<T> {
             heads: vec![NIL; MIN_BUCKETS],
             tails: vec![NIL; MIN_BUCKETS],
             mask: MIN_BUCKETS as u64 - 1,
+            grow_at: 2 * MIN_BUCKETS,
+            shrink_at: 0,
             inv_width: 1.0,
             cur: Cell::new(0),
             listed: 0,
             work: Cell::new(0),
+            overworked: Cell::new(false),
             ops: 0,
             #[cfg(test)]
             spent: 0,
@@ -120,14 +129,19 @@ impl<T: Copy> Calendar<T> {
         self.listed + self.fifo.len()
     }
 
-    /// The day of a time (its bit pattern). Monotone in `t`; saturates for huge times.
+    /// The day of a time (its bit pattern): `t / width` rounded to the nearest whole
+    /// number. Monotone in `t` (all the calendar needs: days may start half a width early);
+    /// saturates for huge times.
     #[inline]
     fn day(&self, t: u64) -> u64 {
         // Times are finite and non-negative and the width is a normal positive number, so
-        // the product is non-negative, finite or +inf: clamped below 2^63 it converts
-        // through `i64`, a cheaper saturating conversion than to `u64`.
-        const MAX_DAY: f64 = 9.0e18;
-        (f64::from_bits(t) * self.inv_width).min(MAX_DAY) as i64 as u64
+        // the product is non-negative, finite or +inf. Clamped below 2^51, adding 2^52
+        // rounds it to a whole number held in the low bits of the sum, where subtracting
+        // 2^52's bits reads it: four instructions, where a saturating `as` conversion takes
+        // seven (a range check and a NaN check around the conversion).
+        const MAX_DAY: f64 = (1u64 << 51) as f64;
+        const MAGIC: f64 = (1u64 << 52) as f64;
+        ((f64::from_bits(t) * self.inv_width).min(MAX_DAY) + MAGIC).to_bits() - MAGIC.to_bits()
     }
 
     /// Queues `val` under `(t, k)`; `t` must be the bits of a non-negative `f64`.
@@ -169,21 +183,25 @@ impl<T: Copy> Calendar<T> {
         }
         self.listed += 1;
         self.ops += 1;
-        if self.listed > 2 * self.heads.len() {
+        if self.listed > self.grow_at {
             self.resize(self.heads.len() * 2);
-        } else {
-            self.check_work();
+        } else if self.overworked.get() {
+            self.resize(self.heads.len());
         }
     }
 
-    /// Re-measures the width once the work since the last re-size (empty days skipped, list
-    /// nodes walked) exceeds twice the events and operations since then: a re-size costs
-    /// O(n), so it at most doubles the work that made it necessary, and a good width keeps
-    /// the work near one unit per operation, which never triggers it.
+    /// Counts `units` of work (empty days skipped, list nodes walked). Once the work since
+    /// the last re-size exceeds twice the events and operations since then, the next push
+    /// or pop re-measures the width: a re-size costs O(n), so it at most doubles the work
+    /// that made it necessary, and a good width keeps the work near one unit per
+    /// operation, which never triggers it. (Checked here, where work is added, not on
+    /// every operation: the bound only grows between two additions.)
     #[inline]
-    fn check_work(&mut self) {
-        if self.work.get() > 2 * (self.listed + self.ops) as u64 + 1024 {
-            self.resize(self.heads.len());
+    fn add_work(&self, units: u64) {
+        let work = self.work.get() + units;
+        self.work.set(work);
+        if work > 2 * (self.listed + self.ops) as u64 + 1024 {
+            self.overworked.set(true);
         }
     }
 
@@ -230,7 +248,7 @@ impl<T: Copy> Calendar<T> {
             }
             p = next;
         }
-        self.work.set(self.work.get() + walked);
+        self.add_work(walked);
         self.nodes[i as usize].next = self.nodes[p as usize].next;
         self.nodes[p as usize].next = i;
     }
@@ -251,12 +269,21 @@ impl<T: Copy> Calendar<T> {
             // sorted and no event lies before the cursor).
             if head != NIL && self.day(self.nodes[head as usize].t) <= cur {
                 self.cur.set(cur);
-                self.work.set(self.work.get() + skipped);
+                if skipped > 0 {
+                    self.add_work(skipped);
+                }
                 return Some(b);
             }
             cur = cur.saturating_add(1);
         }
-        // A year without an event: look at every head.
+        Some(self.scan_heads())
+    }
+
+    /// [`Calendar::front`] after a whole year of empty days: the earliest of every bucket's
+    /// head.
+    #[cold]
+    #[inline(never)]
+    fn scan_heads(&self) -> usize {
         let (best, head) = self
             .heads
             .iter()
@@ -268,8 +295,8 @@ impl<T: Copy> Calendar<T> {
             })
             .expect("a listed event");
         self.cur.set(self.day(self.nodes[*head as usize].t));
-        self.work.set(self.work.get() + 2 * self.heads.len() as u64);
-        Some(best)
+        self.add_work(2 * self.heads.len() as u64);
+        best
     }
 
     /// The bucket whose head is the earliest listed event (cached, see `lfront`).
@@ -401,11 +428,10 @@ impl<T: Copy> Calendar<T> {
         }
         self.listed -= 1;
         self.ops += 1;
-        let nb = self.heads.len();
-        if self.listed * 2 < nb && nb > MIN_BUCKETS {
-            self.resize(nb / 2);
-        } else {
-            self.check_work();
+        if self.listed < self.shrink_at {
+            self.resize(self.heads.len() / 2);
+        } else if self.overworked.get() {
+            self.resize(self.heads.len());
         }
         self.now = n.t;
         Some((n.t, n.k, n.val))
@@ -483,6 +509,8 @@ impl<T: Copy> Calendar<T> {
             self.tails = vec![NIL; nb];
         }
         self.mask = nb as u64 - 1;
+        self.grow_at = 2 * nb;
+        self.shrink_at = if nb > MIN_BUCKETS { nb / 2 } else { 0 };
         let len = self.listed;
         self.listed = 0;
         while all != NIL {
@@ -493,6 +521,7 @@ impl<T: Copy> Calendar<T> {
         }
         debug_assert_eq!(self.listed, len);
         self.work.set(0);
+        self.overworked.set(false);
         self.ops = 0;
     }
 
