@@ -2133,44 +2133,44 @@ impl<M: Model> Simulation<M> {
         slot.phase = Phase::Running;
         let mut body = slot.body.take().expect("a waiting process has its body");
         let before = self.enter(Some(pid), &"step");
-        let (command, error) = {
-            let mut cx = Context {
-                sim: self,
-                me: Some(pid),
-                error: None,
-            };
-            let command = step(&mut body, &mut cx, wake);
-            (command, cx.error)
+        let mut cx = Context {
+            sim: self,
+            me: Some(pid),
+            error: None,
         };
-        self.leave(before);
-        self.procs[idx].body = Some(body);
-        if error.is_none() {
+        let command = step(&mut body, &mut cx, wake);
+        // The rest goes through the context's reference, so that its error is looked at
+        // where it lies (an `Option<Error>` is large: moving it out costs every step).
+        let sim = &mut *cx.sim;
+        sim.leave(before);
+        sim.procs[idx].body = Some(body);
+        if cx.error.is_none() {
             // The common commands are carried out here, so that they are not moved into
             // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
-            if let Some(dt) = self.plain_sleep(idx, &command) {
-                self.sleep(idx, dt);
+            if let Some(dt) = sim.plain_sleep(idx, &command) {
+                sim.sleep(idx, dt);
                 std::mem::forget(command);
                 return Ok(None);
             }
             match command {
                 Command::Done => {
                     std::mem::forget(command);
-                    self.finish(idx, TraceKind::Done);
+                    sim.finish(idx, TraceKind::Done);
                     return Ok(None);
                 }
-                Command::Acquire(r) if self.plain_acquire(idx, r) => {
+                Command::Acquire(r) if sim.plain_acquire(idx, r) => {
                     std::mem::forget(command);
-                    self.acquire(idx, r);
+                    sim.acquire(idx, r);
                     return Ok(None);
                 }
                 _ => {}
             }
         }
-        let result = match error {
+        let result = match cx.error.take() {
             Some(err) => Err(err),
-            None => self.issue(idx, pid, command),
+            None => sim.issue(idx, pid, command),
         };
-        result.inspect_err(|err| self.fail(idx, err))
+        result.inspect_err(|err| sim.fail(idx, err))
     }
 
     // ----- internals: operations shared with Context -----
