@@ -2386,8 +2386,16 @@ impl<M: Model> Simulation<M> {
     /// The last of an exit: drops (or keeps) the finished process and frees its slot.
     fn free_slot(&mut self, idx: usize) {
         let pid = self.pid_of(idx);
-        let mut slot = self.procs.remove(idx);
+        let slot = &mut self.procs[idx];
+        if slot.branches.spilled() {
+            let mut branches = std::mem::take(&mut slot.branches);
+            branches.clear();
+            self.spare_branches.push(branches);
+        }
+        // Only a kept process is moved out whole; otherwise the slot is removed and
+        // dropped at once, so that just what its drop needs is read.
         if self.keep_finished {
+            let mut slot = self.procs.remove(idx);
             let rare = slot.rare.take().map(|r| *r);
             let (value, failure, name) = match rare {
                 Some(r) => (r.exit_value, r.failure, r.name),
@@ -2402,11 +2410,8 @@ impl<M: Model> Simulation<M> {
                     name,
                 },
             );
-        }
-        if slot.branches.spilled() {
-            let mut branches = slot.branches;
-            branches.clear();
-            self.spare_branches.push(branches);
+        } else {
+            drop(self.procs.remove(idx));
         }
         self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
     }
