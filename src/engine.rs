@@ -2293,10 +2293,17 @@ impl<M: Model> Simulation<M> {
         if !keep {
             slot.body = None;
         }
-        let summoned = slot.rare.as_mut().and_then(|rare| {
-            rare.held = None;
-            rare.summoned.take()
-        });
+        let holds = std::mem::take(&mut slot.holds);
+        // One look at what most processes lack: a summons, queued interrupts, joiners.
+        let (summoned, dropped, joined) = match slot.rare.as_deref_mut() {
+            None => (None, 0, false),
+            Some(rare) => {
+                rare.held = None;
+                let dropped = rare.interrupts.len();
+                rare.interrupts.clear();
+                (rare.summoned.take(), dropped, !rare.joiners.is_empty())
+            }
+        };
         if let Some(a) = summoned {
             // Summoned, and finished instead of attending: it leaves at once.
             let now = self.now;
@@ -2308,14 +2315,7 @@ impl<M: Model> Simulation<M> {
                 p.left_at = Some(now);
             }
         }
-        let slot = &mut self.procs[idx];
-        let dropped = slot.rare.as_mut().map_or(0, |r| {
-            let n = r.interrupts.len();
-            r.interrupts.clear();
-            n
-        });
-        if slot.holds > 0 {
-            slot.holds = 0;
+        if holds > 0 {
             for r in 0..self.resources.len() {
                 while let Some(at) = self.resources[r].holders.iter().position(|h| h.pid == pid) {
                     self.resources[r].remove_holder(at, self.now);
@@ -2327,10 +2327,6 @@ impl<M: Model> Simulation<M> {
             self.emit(idx, TraceKind::InterruptDropped);
         }
         self.emit(idx, how);
-        let joined = self.procs[idx]
-            .rare
-            .as_ref()
-            .is_some_and(|r| !r.joiners.is_empty());
         if joined {
             self.schedule(self.now, NORMAL, idx as u32, pid.generation, Kind::Exit);
         } else {
