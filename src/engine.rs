@@ -334,10 +334,37 @@ impl<M: Model> Slot<M> {
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Busy {
     // No time: the clock never moves while user code runs, nor after a panic poisoned the
-    // simulation, so the time is `now` (kept small: every event marks and restores one).
-    process: Option<Pid>,
+    // simulation, so the time is `now` (kept small: every event and every step marks and
+    // restores one, 16 bytes).
+    /// The process's slot index (its `Pid` is of this simulation), or [`Busy::NOBODY`].
+    idx: u32,
+    /// The process's generation.
+    generation: u32,
     /// What ran (a reference to the text, to keep the mark small).
     inside: &'static &'static str,
+}
+
+impl Busy {
+    /// The index of no process (no slab of processes reaches it).
+    const NOBODY: u32 = u32::MAX;
+
+    fn new(process: Option<Pid>, inside: &'static &'static str) -> Self {
+        let (idx, generation) = process.map_or((Self::NOBODY, 0), |p| (p.idx, p.generation));
+        Busy {
+            idx,
+            generation,
+            inside,
+        }
+    }
+
+    /// The process that ran, in simulation `sim`.
+    pub(crate) fn process(self, sim: u32) -> Option<Pid> {
+        (self.idx != Self::NOBODY).then_some(Pid {
+            sim,
+            idx: self.idx,
+            generation: self.generation,
+        })
+    }
 }
 
 /// Why [`Simulation::run`] returned.
@@ -1795,7 +1822,7 @@ impl<M: Model> Simulation<M> {
             Some(busy) => Err(Error::Poisoned {
                 origin: Origin {
                     at: self.now,
-                    process: busy.process.map(|p| self.process_ref(p)),
+                    process: busy.process(self.id).map(|p| self.process_ref(p)),
                 },
                 inside: busy.inside,
             }),
@@ -1812,7 +1839,7 @@ impl<M: Model> Simulation<M> {
         process: Option<Pid>,
         inside: &'static &'static str,
     ) -> Option<Busy> {
-        self.busy.replace(Busy { process, inside })
+        self.busy.replace(Busy::new(process, inside))
     }
 
     /// The user code marked by [`Simulation::enter`] returned.

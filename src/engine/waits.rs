@@ -1453,7 +1453,7 @@ impl<M: Model> Simulation<M> {
         } else {
             return None;
         };
-        let process = me.or(self.busy.and_then(|b| b.process));
+        let process = me.or(self.busy.and_then(|b| b.process(self.id)));
         Some(self.enter(process, inside))
     }
 
