@@ -698,7 +698,17 @@ impl<M: Model> Simulation<M> {
     /// wait list) when no monitor records the list's length.
     #[inline]
     pub(crate) fn acquire(&mut self, idx: usize, r: ResourceId) {
-        let epoch = self.begin_wait(idx, false);
+        // The branch is set at once (a slot granted at once clears it again in `satisfied`).
+        let epoch = self.begin_wait_with(
+            idx,
+            false,
+            Some(Branch {
+                wait: BranchWait::Acquire(r.idx),
+                group: 0,
+                all_len: 0,
+                done: false,
+            }),
+        );
         debug_assert!(self.places.is_empty(), "not a resumed request");
         self.tickets += 1;
         let waiter = Waiter {
@@ -712,12 +722,6 @@ impl<M: Model> Simulation<M> {
         if !(res.waiting.is_empty() && res.has_room() && res.monitor.is_none()) {
             // `register`, for this one case: in line, then the resource's offer.
             res.enqueue(Request { waiter, key }, self.now);
-            self.procs[idx].branches.push(Branch {
-                wait: BranchWait::Acquire(r.idx),
-                group: 0,
-                all_len: 0,
-                done: false,
-            });
             self.trigger_grants(r.idx);
             return;
         }
