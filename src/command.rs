@@ -588,6 +588,7 @@ impl<T: PartialEq> Wait<T> {
         deserialize = "T: serde::Deserialize<'de> + 'static, I: serde::Deserialize<'de>"
     ))
 )]
+#[repr(u8)]
 pub enum Wake<T, I = ()> {
     /// The first step of a newly spawned process.
     Started,
@@ -780,20 +781,22 @@ pub enum Outcome<T> {
     Put,
     /// An `Acquire` got a slot; the process now holds it.
     Acquired(ResourceId),
-    /// The joined process finished, with its exit.
-    Joined(Pid, Exit<T>),
     /// A `GetAmount` took this amount.
     GotAmount(ContainerId, f64),
     /// A `PutAmount` added this amount.
     PutAmount(ContainerId, f64),
-    /// A signal fired with this value.
-    Signaled(SignalId, SignalValue<T>),
     /// A barrier released.
     Released(BarrierId),
-    /// An `AllOf` completed: every one of its waits' outcomes, in order.
-    All(Vec<Outcome<T>>),
     /// The activity this process attended has ended.
     ActivityOver(ActivityId),
+    // The variants that can own heap memory come last, so that the drop glue tells them
+    // apart from the rest with one comparison.
+    /// The joined process finished, with its exit.
+    Joined(Pid, Exit<T>),
+    /// A signal fired with this value.
+    Signaled(SignalId, SignalValue<T>),
+    /// An `AllOf` completed: every one of its waits' outcomes, in order.
+    All(Vec<Outcome<T>>),
 }
 
 impl<T> Outcome<T> {

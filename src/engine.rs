@@ -334,10 +334,37 @@ impl<M: Model> Slot<M> {
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Busy {
     // No time: the clock never moves while user code runs, nor after a panic poisoned the
-    // simulation, so the time is `now` (kept small: every event marks and restores one).
-    process: Option<Pid>,
+    // simulation, so the time is `now` (kept small: every event and every step marks and
+    // restores one, 16 bytes).
+    /// The process's slot index (its `Pid` is of this simulation), or [`Busy::NOBODY`].
+    idx: u32,
+    /// The process's generation.
+    generation: u32,
     /// What ran (a reference to the text, to keep the mark small).
     inside: &'static &'static str,
+}
+
+impl Busy {
+    /// The index of no process (no slab of processes reaches it).
+    const NOBODY: u32 = u32::MAX;
+
+    fn new(process: Option<Pid>, inside: &'static &'static str) -> Self {
+        let (idx, generation) = process.map_or((Self::NOBODY, 0), |p| (p.idx, p.generation));
+        Busy {
+            idx,
+            generation,
+            inside,
+        }
+    }
+
+    /// The process that ran, in simulation `sim`.
+    pub(crate) fn process(self, sim: u32) -> Option<Pid> {
+        (self.idx != Self::NOBODY).then_some(Pid {
+            sim,
+            idx: self.idx,
+            generation: self.generation,
+        })
+    }
 }
 
 /// Why [`Simulation::run`] returned.
@@ -1795,7 +1822,7 @@ impl<M: Model> Simulation<M> {
             Some(busy) => Err(Error::Poisoned {
                 origin: Origin {
                     at: self.now,
-                    process: busy.process.map(|p| self.process_ref(p)),
+                    process: busy.process(self.id).map(|p| self.process_ref(p)),
                 },
                 inside: busy.inside,
             }),
@@ -1812,7 +1839,7 @@ impl<M: Model> Simulation<M> {
         process: Option<Pid>,
         inside: &'static &'static str,
     ) -> Option<Busy> {
-        self.busy.replace(Busy { process, inside })
+        self.busy.replace(Busy::new(process, inside))
     }
 
     /// The user code marked by [`Simulation::enter`] returned.
@@ -2133,44 +2160,44 @@ impl<M: Model> Simulation<M> {
         slot.phase = Phase::Running;
         let mut body = slot.body.take().expect("a waiting process has its body");
         let before = self.enter(Some(pid), &"step");
-        let (command, error) = {
-            let mut cx = Context {
-                sim: self,
-                me: Some(pid),
-                error: None,
-            };
-            let command = step(&mut body, &mut cx, wake);
-            (command, cx.error)
+        let mut cx = Context {
+            sim: self,
+            me: Some(pid),
+            error: None,
         };
-        self.leave(before);
-        self.procs[idx].body = Some(body);
-        if error.is_none() {
+        let command = step(&mut body, &mut cx, wake);
+        // The rest goes through the context's reference, so that its error is looked at
+        // where it lies (an `Option<Error>` is large: moving it out costs every step).
+        let sim = &mut *cx.sim;
+        sim.leave(before);
+        sim.procs[idx].body = Some(body);
+        if cx.error.is_none() {
             // The common commands are carried out here, so that they are not moved into
             // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
-            if let Some(dt) = self.plain_sleep(idx, &command) {
-                self.sleep(idx, dt);
+            if let Some(dt) = sim.plain_sleep(idx, &command) {
+                sim.sleep(idx, dt);
                 std::mem::forget(command);
                 return Ok(None);
             }
             match command {
                 Command::Done => {
                     std::mem::forget(command);
-                    self.finish(idx, TraceKind::Done);
+                    sim.finish(idx, TraceKind::Done);
                     return Ok(None);
                 }
-                Command::Acquire(r) if self.plain_acquire(idx, r) => {
+                Command::Acquire(r) if sim.plain_acquire(idx, r) => {
                     std::mem::forget(command);
-                    self.acquire(idx, r);
+                    sim.acquire(idx, r);
                     return Ok(None);
                 }
                 _ => {}
             }
         }
-        let result = match error {
+        let result = match cx.error.take() {
             Some(err) => Err(err),
-            None => self.issue(idx, pid, command),
+            None => sim.issue(idx, pid, command),
         };
-        result.inspect_err(|err| self.fail(idx, err))
+        result.inspect_err(|err| sim.fail(idx, err))
     }
 
     // ----- internals: operations shared with Context -----
@@ -2293,10 +2320,17 @@ impl<M: Model> Simulation<M> {
         if !keep {
             slot.body = None;
         }
-        let summoned = slot.rare.as_mut().and_then(|rare| {
-            rare.held = None;
-            rare.summoned.take()
-        });
+        let holds = std::mem::take(&mut slot.holds);
+        // One look at what most processes lack: a summons, queued interrupts, joiners.
+        let (summoned, dropped, joined) = match slot.rare.as_deref_mut() {
+            None => (None, 0, false),
+            Some(rare) => {
+                rare.held = None;
+                let dropped = rare.interrupts.len();
+                rare.interrupts.clear();
+                (rare.summoned.take(), dropped, !rare.joiners.is_empty())
+            }
+        };
         if let Some(a) = summoned {
             // Summoned, and finished instead of attending: it leaves at once.
             let now = self.now;
@@ -2308,14 +2342,7 @@ impl<M: Model> Simulation<M> {
                 p.left_at = Some(now);
             }
         }
-        let slot = &mut self.procs[idx];
-        let dropped = slot.rare.as_mut().map_or(0, |r| {
-            let n = r.interrupts.len();
-            r.interrupts.clear();
-            n
-        });
-        if slot.holds > 0 {
-            slot.holds = 0;
+        if holds > 0 {
             for r in 0..self.resources.len() {
                 while let Some(at) = self.resources[r].holders.iter().position(|h| h.pid == pid) {
                     self.resources[r].remove_holder(at, self.now);
@@ -2327,10 +2354,6 @@ impl<M: Model> Simulation<M> {
             self.emit(idx, TraceKind::InterruptDropped);
         }
         self.emit(idx, how);
-        let joined = self.procs[idx]
-            .rare
-            .as_ref()
-            .is_some_and(|r| !r.joiners.is_empty());
         if joined {
             self.schedule(self.now, NORMAL, idx as u32, pid.generation, Kind::Exit);
         } else {
@@ -2386,8 +2409,16 @@ impl<M: Model> Simulation<M> {
     /// The last of an exit: drops (or keeps) the finished process and frees its slot.
     fn free_slot(&mut self, idx: usize) {
         let pid = self.pid_of(idx);
-        let mut slot = self.procs.remove(idx);
+        let slot = &mut self.procs[idx];
+        if slot.branches.spilled() {
+            let mut branches = std::mem::take(&mut slot.branches);
+            branches.clear();
+            self.spare_branches.push(branches);
+        }
+        // Only a kept process is moved out whole; otherwise the slot is removed and
+        // dropped at once, so that just what its drop needs is read.
         if self.keep_finished {
+            let mut slot = self.procs.remove(idx);
             let rare = slot.rare.take().map(|r| *r);
             let (value, failure, name) = match rare {
                 Some(r) => (r.exit_value, r.failure, r.name),
@@ -2402,11 +2433,8 @@ impl<M: Model> Simulation<M> {
                     name,
                 },
             );
-        }
-        if slot.branches.spilled() {
-            let mut branches = slot.branches;
-            branches.clear();
-            self.spare_branches.push(branches);
+        } else {
+            drop(self.procs.remove(idx));
         }
         self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
     }

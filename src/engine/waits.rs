@@ -617,6 +617,13 @@ impl<M: Model> Simulation<M> {
     /// Makes the process wait afresh (a single wait until branches say otherwise) under a
     /// new epoch, which it returns: leftovers of earlier waits can never match it.
     fn begin_wait(&mut self, idx: usize, masked: bool) -> u32 {
+        self.begin_wait_with(idx, masked, None)
+    }
+
+    /// [`Simulation::begin_wait`], with the first branch (if any) set in the same look at
+    /// the slot (the spared check does not read the branches).
+    #[inline(always)]
+    fn begin_wait_with(&mut self, idx: usize, masked: bool, first: Option<Branch>) -> u32 {
         let epoch = self.meta[idx].epoch.wrapping_add(1);
         self.meta[idx].epoch = epoch;
         let slot = &mut self.procs[idx];
@@ -624,7 +631,10 @@ impl<M: Model> Simulation<M> {
         slot.since = self.now;
         slot.masked = masked;
         slot.shape = Shape::Single;
-        slot.branches.clear();
+        match first {
+            Some(branch) => slot.branches.set_one(branch),
+            None => slot.branches.clear(),
+        }
         if slot.spared && !masked {
             // It can be told now that it lost a slot: let the better request try again.
             self.recheck_spared(idx);
@@ -660,13 +670,16 @@ impl<M: Model> Simulation<M> {
         if self.trace_waits {
             self.emit_wait(idx, &Command::Sleep(dt));
         }
-        let epoch = self.begin_wait(idx, false);
-        self.procs[idx].branches.set_one(Branch {
-            wait: BranchWait::Sleep(dt),
-            group: 0,
-            all_len: 0,
-            done: false,
-        });
+        let epoch = self.begin_wait_with(
+            idx,
+            false,
+            Some(Branch {
+                wait: BranchWait::Sleep(dt),
+                group: 0,
+                all_len: 0,
+                done: false,
+            }),
+        );
         self.schedule(self.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
     }
 
@@ -685,7 +698,17 @@ impl<M: Model> Simulation<M> {
     /// wait list) when no monitor records the list's length.
     #[inline]
     pub(crate) fn acquire(&mut self, idx: usize, r: ResourceId) {
-        let epoch = self.begin_wait(idx, false);
+        // The branch is set at once (a slot granted at once clears it again in `satisfied`).
+        let epoch = self.begin_wait_with(
+            idx,
+            false,
+            Some(Branch {
+                wait: BranchWait::Acquire(r.idx),
+                group: 0,
+                all_len: 0,
+                done: false,
+            }),
+        );
         debug_assert!(self.places.is_empty(), "not a resumed request");
         self.tickets += 1;
         let waiter = Waiter {
@@ -699,12 +722,6 @@ impl<M: Model> Simulation<M> {
         if !(res.waiting.is_empty() && res.has_room() && res.monitor.is_none()) {
             // `register`, for this one case: in line, then the resource's offer.
             res.enqueue(Request { waiter, key }, self.now);
-            self.procs[idx].branches.push(Branch {
-                wait: BranchWait::Acquire(r.idx),
-                group: 0,
-                all_len: 0,
-                done: false,
-            });
             self.trigger_grants(r.idx);
             return;
         }
@@ -1453,7 +1470,7 @@ impl<M: Model> Simulation<M> {
         } else {
             return None;
         };
-        let process = me.or(self.busy.and_then(|b| b.process));
+        let process = me.or(self.busy.and_then(|b| b.process(self.id)));
         Some(self.enter(process, inside))
     }
 
