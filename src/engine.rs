@@ -2133,7 +2133,7 @@ impl<M: Model> Simulation<M> {
         slot.phase = Phase::Running;
         let mut body = slot.body.take().expect("a waiting process has its body");
         let before = self.enter(Some(pid), &"step");
-        let (command, error) = {
+        let (mut command, error) = {
             let mut cx = Context {
                 sim: self,
                 me: Some(pid),
@@ -2161,6 +2161,17 @@ impl<M: Model> Simulation<M> {
                 Command::Acquire(r) if self.plain_acquire(idx, r) => {
                     std::mem::forget(command);
                     self.acquire(idx, r);
+                    return Ok(None);
+                }
+                Command::FirstOf(ref mut branches) if self.plain_first_of(idx, branches) => {
+                    self.first_of(idx, branches);
+                    // What `first_of` leaves owns nothing: only a list on the heap needs
+                    // freeing.
+                    if branches.0.spilled() {
+                        drop(command);
+                    } else {
+                        std::mem::forget(command);
+                    }
                     return Ok(None);
                 }
                 _ => {}

@@ -401,9 +401,25 @@ impl<M: Model> Simulation<M> {
         match *wait {
             Wait::Sleep(dt) => self.valid_delay(dt),
             Wait::Acquire(r) => r.sim == self.id && (r.idx as usize) < self.resources.len(),
-            Wait::Get(q) => q.sim == self.id && (q.idx as usize) < self.queues.len(),
+            Wait::Get(q) | Wait::Put(q, _) => {
+                q.sim == self.id && (q.idx as usize) < self.queues.len()
+            }
             _ => false,
         }
+    }
+
+    /// Whether `FirstOf(branches)` may take the fast path ([`Self::first_of`]): every
+    /// branch a sleep, a plain request, a plain get or a put that validation would accept,
+    /// from a process with nothing unusual going on (no interrupt queued, no summons),
+    /// nobody watching waits.
+    #[inline]
+    pub(crate) fn plain_first_of(&self, idx: usize, branches: &Branches<M::Item>) -> bool {
+        let b = branches.as_slice();
+        !b.is_empty()
+            && b.len() <= MAX_BRANCHES
+            && !self.trace_waits
+            && self.is_ordinary(idx)
+            && b.iter().all(|w| self.plainly_valid(w))
     }
 
     #[inline]
@@ -738,6 +754,122 @@ impl<M: Model> Simulation<M> {
 
     fn signal_fired(&self, s: SignalId) -> bool {
         matches!(self.signals[s.idx as usize].phase, SignalPhase::Fired(_))
+    }
+
+    /// Starts a `FirstOf` that [`Self::plain_first_of`] approved: what `issue`, `start` and
+    /// `issue_first_of` do for it, registering each branch where it lies in `branches`
+    /// (no command moved whole, no `Wait` built per branch). A put's item moves into the
+    /// queue's line (a `Yield` is left in its place), and branches left unregistered (one
+    /// completed while registering) move into the wake: what stays in `branches` owns
+    /// nothing, so the caller may forget it unless it spilled to the heap.
+    pub(crate) fn first_of(&mut self, idx: usize, branches: &mut Branches<M::Item>) {
+        debug_assert!(self.places.is_empty(), "not a resumed request");
+        // While its command registers, the process is not yet told of a preemption.
+        self.registering = Some(idx);
+        let epoch = self.begin_wait(idx, false);
+        self.procs[idx].shape = Shape::FirstOf;
+        let winner = branches
+            .as_slice()
+            .iter()
+            .position(|w| self.completes_at_once(w));
+        if let Some(index) = winner {
+            // The first branch that can complete now wins; the others are never started.
+            let mut others = std::mem::take(&mut branches.0);
+            let wait = others.remove(index);
+            let (outcome, via) = self.take_at_once(idx, wait);
+            self.procs[idx].phase = Phase::Satisfied;
+            let kind = match via {
+                AtOnce::Event(hook) => Kind::Ready(hook),
+                AtOnce::Processed => Kind::Resume,
+            };
+            let wake = Wake::First(First {
+                index,
+                outcome,
+                others: Branches(others),
+                taken: Vec::new(),
+            });
+            self.park(idx, wake, kind);
+        } else {
+            let n = branches.0.len();
+            for group in 0..n {
+                if self.procs[idx].phase != Phase::Waiting {
+                    // A branch completed while registering (a preemption made room): the
+                    // waits not yet registered go back untouched.
+                    let key = self.procs[idx].ready as usize;
+                    let rest = branches.0.drain(group..);
+                    if let Some(Wake::First(first)) = self.wakes.get_mut(key) {
+                        first.others.0.extend(rest);
+                    }
+                    break;
+                }
+                let wait = match branches.0[group] {
+                    Wait::Sleep(dt) => BranchWait::Sleep(dt),
+                    Wait::Acquire(r) => BranchWait::Acquire(r.idx),
+                    Wait::Get(q) => BranchWait::Get(q.idx),
+                    _ => {
+                        let wait = std::mem::replace(&mut branches.0[group], Wait::Yield);
+                        self.register(idx, epoch, wait, group as u16, 0);
+                        continue;
+                    }
+                };
+                self.register_plain(idx, epoch, wait, group as u16);
+            }
+        }
+        self.after_start(idx);
+    }
+
+    /// [`Self::register`] for a new sleep, plain request or plain get as a `FirstOf` branch.
+    #[inline]
+    fn register_plain(&mut self, idx: usize, epoch: u32, wait: BranchWait, group: u16) {
+        let slot = &mut self.procs[idx];
+        let branch = slot.branches.len() as u32;
+        slot.branches.push(Branch {
+            wait,
+            group,
+            all_len: 0,
+            done: false,
+        });
+        match wait {
+            BranchWait::Sleep(dt) => {
+                self.schedule(
+                    self.now + dt,
+                    NORMAL,
+                    idx as u32,
+                    epoch,
+                    Kind::Timer(branch),
+                );
+            }
+            BranchWait::Acquire(r) => {
+                self.tickets += 1;
+                let waiter = Waiter {
+                    idx: idx as u32,
+                    epoch,
+                    branch,
+                    ticket: self.tickets,
+                };
+                let key = self.request_key(None);
+                self.resources[r as usize].enqueue(Request { waiter, key }, self.now);
+                self.trigger_grants(r);
+            }
+            BranchWait::Get(q) => {
+                self.tickets += 1;
+                let waiter = Waiter {
+                    idx: idx as u32,
+                    epoch,
+                    branch,
+                    ticket: self.tickets,
+                };
+                let getter = Getter {
+                    waiter,
+                    filter: None,
+                };
+                in_line(&mut self.queues[q as usize].getters, getter, |g| {
+                    g.waiter.ticket
+                });
+                self.trigger_gets(q);
+            }
+            _ => unreachable!("only sleeps, plain requests and plain gets"),
+        }
     }
 
     fn issue_first_of(&mut self, idx: usize, epoch: u32, branches: Branches<M::Item>) {
