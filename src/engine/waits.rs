@@ -127,6 +127,16 @@ impl BranchList {
         }
     }
 
+    /// `push`, for the branches of a `FirstOf`: a list that spilled once keeps its
+    /// allocation, so it is most likely on the heap already.
+    #[inline]
+    pub fn push_branch(&mut self, branch: Branch) {
+        match self {
+            BranchList::Many(v) => v.push(branch),
+            _ => self.push(branch),
+        }
+    }
+
     /// The list's only branch: `clear` then `push`, in one step.
     #[inline]
     pub fn set_one(&mut self, branch: Branch) {
@@ -823,7 +833,7 @@ impl<M: Model> Simulation<M> {
     fn register_plain(&mut self, idx: usize, epoch: u32, wait: BranchWait, group: u16) {
         let slot = &mut self.procs[idx];
         let branch = slot.branches.len() as u32;
-        slot.branches.push(Branch {
+        slot.branches.push_branch(Branch {
             wait,
             group,
             all_len: 0,
@@ -1265,6 +1275,14 @@ impl<M: Model> Simulation<M> {
             self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Ready(hook));
             return;
         }
+        if slot.shape == Shape::FirstOf && slot.branches.iter().all(|b| b.all_len == 0) {
+            let kind = match via {
+                AtOnce::Event(hook) => Kind::Ready(hook),
+                AtOnce::Processed => Kind::Resume,
+            };
+            self.first_done(idx, w.branch as usize, outcome, kind);
+            return;
+        }
         // The wake goes straight to `park` (not through a tuple: a `Wake` is large).
         match self.branch_done(idx, w.branch as usize, outcome) {
             Some(wake) => {
@@ -1295,10 +1313,46 @@ impl<M: Model> Simulation<M> {
         branch: usize,
         outcome: Outcome<M::Item>,
     ) -> Result<(), Error> {
+        let slot = &self.procs[idx];
+        if slot.shape == Shape::FirstOf && slot.branches.iter().all(|b| b.all_len == 0) {
+            // Its condition event, one hop later (what `wake_or_hop` does for it).
+            self.first_done(idx, branch, outcome, Kind::Resume);
+            return Ok(());
+        }
         match self.branch_done(idx, branch, outcome) {
             Some(wake) => self.wake_or_hop(idx, wake),
             None => Ok(()),
         }
+    }
+
+    /// A branch of a `FirstOf` of single waits (no `AllOf` branch: each branch is its own
+    /// group) completed: what `branch_done`, `finish_wait` and `park` do for it, the wake
+    /// built where it is parked. The losers are withdrawn now (a timer is left stale, to be
+    /// dropped where it is met; a request leaves its line).
+    fn first_done(&mut self, idx: usize, branch: usize, outcome: Outcome<M::Item>, kind: Kind) {
+        self.procs[idx].phase = Phase::Satisfied;
+        // Where withdrawn requests stood is of no use here, but `withdraw` records it.
+        self.withdrawn.clear();
+        let mut others = SmallVec::new();
+        let n = self.procs[idx].branches.len();
+        for b in 0..n {
+            if b != branch {
+                let wait = match self.procs[idx].branches[b].wait {
+                    BranchWait::Sleep(dt) => Wait::Sleep(dt),
+                    _ => self.withdraw(idx, b, others.len() as u32),
+                };
+                others.push(wait);
+            }
+        }
+        self.procs[idx].branches.clear();
+        let key = self.wakes.insert(Wake::First(First {
+            index: branch,
+            outcome,
+            others: Branches(others),
+            taken: Vec::new(),
+        }));
+        self.procs[idx].ready = key as u32;
+        self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
     /// Records a completed branch. Returns the wake if the whole command is now complete
