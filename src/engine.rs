@@ -178,6 +178,11 @@ pub(crate) enum Parked {
     Outcome,
     /// A slot of resource `ready` granted to a single `Acquire` (no payload to store).
     Slot,
+    /// A `FirstOf` whose losers are sleeps, plain requests and plain gets (and whose winner
+    /// is one of those or a put): every branch still in `branches`, the winner marked done,
+    /// the losers withdrawn; a winning get's item in `outcomes` at `ready`. The
+    /// `Wake::First` is built from them when it is delivered.
+    First,
 }
 
 /// An interrupt waiting for delivery.
@@ -1956,6 +1961,10 @@ impl<M: Model> Simulation<M> {
                 }
             }
             Kind::Resume => {
+                if self.procs[idx].parked == Parked::First {
+                    let wake = self.first_wake(idx);
+                    return self.resume(idx, wake);
+                }
                 let wake = self.wakes.remove(self.procs[idx].ready as usize);
                 self.recheck_preemption(&wake);
                 self.resume(idx, wake)

@@ -1843,3 +1843,71 @@ fn a_summoned_process_answering_a_plain_first_of_fails() {
     assert!(err.contains("must answer Command::Attend"), "{err}");
     assert_eq!(seen[0].len(), 2);
 }
+
+#[test]
+fn a_grant_in_flight_to_a_plain_first_of_is_spared_from_preemption() {
+    // A FirstOf whose loser is a sleep parks its completion as records; one whose loser
+    // waits on a signal (that never fires) parks a whole wake. Both must be seen the same
+    // when the slot granted at 2 is still in flight as a better request comes.
+    let run = |sleeping_loser: bool| {
+        let mut sim = Simulation::<M>::new(0);
+        let pr = sim.preemptive_resource(1).unwrap();
+        let never = sim.signal();
+        let loser = if sleeping_loser {
+            Command::Sleep(100.0)
+        } else {
+            Command::Signal(never)
+        };
+        let logs = [
+            script(
+                &mut sim,
+                "h",
+                vec![Command::Acquire(pr), Command::Sleep(2.0)],
+            )
+            .1,
+            script(
+                &mut sim,
+                "c",
+                vec![
+                    Command::first_of([Command::Acquire(pr), loser]),
+                    Command::Sleep(1.0),
+                    Command::Sleep(1.0),
+                ],
+            )
+            .1,
+            script(
+                &mut sim,
+                "p",
+                // Its timer at 2 comes after the holder's (scheduled later).
+                vec![
+                    Command::Sleep(1.0),
+                    Command::Sleep(1.0),
+                    Command::AcquireWith(pr, Priority::new(-1.0)),
+                ],
+            )
+            .1,
+        ];
+        sim.run().unwrap();
+        let seen: Vec<Vec<String>> = logs
+            .iter()
+            .map(|log| {
+                wakes(log)
+                    .into_iter()
+                    .map(|(t, w)| match w {
+                        Wake::First(f) => format!("{t} first {} {:?}", f.index, f.outcome.kind()),
+                        Wake::Interrupted(i) => {
+                            let preempted = matches!(i.cause, Reason::Preempted(_));
+                            format!("{t} interrupted {preempted} {}", i.waited)
+                        }
+                        w => format!("{t} {:?}", w.kind()),
+                    })
+                    .collect()
+            })
+            .collect();
+        seen
+    };
+    let records = run(true);
+    assert_eq!(records, run(false));
+    assert_eq!(records[1][1], "2 first 0 Acquired");
+    assert_eq!(records[2][3], "2 Acquired");
+}

@@ -784,6 +784,10 @@ impl<M: Model> Simulation<M> {
             .position(|w| self.completes_at_once(w));
         if let Some(index) = winner {
             // The first branch that can complete now wins; the others are never started.
+            if self.park_first_at_once(idx, branches, index) {
+                self.after_start(idx);
+                return;
+            }
             let mut others = std::mem::take(&mut branches.0);
             let wait = others.remove(index);
             let (outcome, via) = self.take_at_once(idx, wait);
@@ -826,6 +830,116 @@ impl<M: Model> Simulation<M> {
             }
         }
         self.after_start(idx);
+    }
+
+    /// The branch of a [`Parked::First`] record for a wait, if it can stand for it when
+    /// handed back as a losing branch (a sleep, a plain request, a plain get).
+    fn compact_loser(wait: &Wait<M::Item>) -> Option<BranchWait> {
+        match *wait {
+            Wait::Sleep(dt) => Some(BranchWait::Sleep(dt)),
+            Wait::Acquire(r) => Some(BranchWait::Acquire(r.idx)),
+            Wait::Get(q) => Some(BranchWait::Get(q.idx)),
+            _ => None,
+        }
+    }
+
+    /// Completes the branch `index` of a `FirstOf` at once (none of its branches started),
+    /// parked as [`Parked::First`] if every other branch can be handed back from its record
+    /// (`false`, nothing done, otherwise). The winner's wait is taken out of `branches` (a
+    /// `Yield` left in its place).
+    fn park_first_at_once(
+        &mut self,
+        idx: usize,
+        branches: &mut Branches<M::Item>,
+        index: usize,
+    ) -> bool {
+        let waits = branches.as_slice();
+        if !waits
+            .iter()
+            .enumerate()
+            .all(|(i, w)| i == index || Self::compact_loser(w).is_some())
+        {
+            return false;
+        }
+        for (i, w) in waits.iter().enumerate() {
+            let wait = match *w {
+                // The winner's record says what it won.
+                Wait::Put(q, _) if i == index => BranchWait::Put(q.idx),
+                ref w => Self::compact_loser(w).expect("a plain branch"),
+            };
+            self.procs[idx].branches.push_branch(Branch {
+                wait,
+                group: i as u16,
+                all_len: 0,
+                done: i == index,
+            });
+        }
+        let wait = std::mem::replace(&mut branches.0[index], Wait::Yield);
+        let (outcome, via) = self.take_at_once(idx, wait);
+        let kind = match via {
+            AtOnce::Event(hook) => Kind::Ready(hook),
+            AtOnce::Processed => Kind::Resume,
+        };
+        self.procs[idx].phase = Phase::Satisfied;
+        self.park_first(idx, outcome, kind);
+        true
+    }
+
+    /// Parks a [`Parked::First`] completion whose records are in place: only an item
+    /// taken is stored (the winner's record says what else it won).
+    fn park_first(&mut self, idx: usize, outcome: Outcome<M::Item>, kind: Kind) {
+        let slot = &mut self.procs[idx];
+        slot.parked = Parked::First;
+        match outcome {
+            o @ (Outcome::Slept | Outcome::Acquired(_) | Outcome::Put) => {
+                // Owns nothing: skip its (out-of-line) drop glue.
+                std::mem::forget(o);
+                slot.ready = u32::MAX;
+            }
+            o => slot.ready = self.outcomes.insert(o) as u32,
+        }
+        self.schedule(self.now, NORMAL, idx as u32, 0, kind);
+    }
+
+    /// The `Wake::First` of a [`Parked::First`] completion, taken out of its records (its
+    /// slot, if it won one, looks again for a holder to preempt, as after any grant).
+    pub(crate) fn first_wake(&mut self, idx: usize) -> WakeOf<M> {
+        let sim = self.id;
+        let slot = &mut self.procs[idx];
+        slot.parked = Parked::Wake;
+        let mut won = (0, BranchWait::Yield);
+        let mut others = SmallVec::new();
+        for (i, b) in slot.branches.iter().enumerate() {
+            if b.done {
+                won = (i, b.wait);
+                continue;
+            }
+            others.push(match b.wait {
+                BranchWait::Sleep(dt) => Wait::Sleep(dt),
+                BranchWait::Acquire(r) => Wait::Acquire(ResourceId { sim, idx: r }),
+                BranchWait::Get(q) => Wait::Get(QueueId { sim, idx: q }),
+                _ => unreachable!("only sleeps, plain requests and plain gets are kept"),
+            });
+        }
+        slot.branches.clear();
+        let (index, wait) = won;
+        let outcome = match wait {
+            BranchWait::Sleep(_) => Outcome::Slept,
+            BranchWait::Put(_) => Outcome::Put,
+            BranchWait::Acquire(r) => {
+                let r = ResourceId { sim, idx: r };
+                self.recheck_taken_slot(r);
+                Outcome::Acquired(r)
+            }
+            BranchWait::Get(_) => self.outcomes.remove(slot.ready as usize),
+            _ => unreachable!("a plain branch won"),
+        };
+        Wake::First(First {
+            index,
+            outcome,
+            others: Branches(others),
+            taken: Vec::new(),
+        })
     }
 
     /// [`Self::register`] for a new sleep, plain request or plain get as a `FirstOf` branch.
@@ -1331,6 +1445,47 @@ impl<M: Model> Simulation<M> {
     /// dropped where it is met; a request leaves its line).
     fn first_done(&mut self, idx: usize, branch: usize, outcome: Outcome<M::Item>, kind: Kind) {
         self.procs[idx].phase = Phase::Satisfied;
+        let slot = &self.procs[idx];
+        if self.registering != Some(idx)
+            && slot.branches.iter().enumerate().all(|(b, x)| {
+                // The winner's record must say what it won, the losers' what they were.
+                matches!(
+                    x.wait,
+                    BranchWait::Sleep(_) | BranchWait::Acquire(_) | BranchWait::Get(_)
+                ) || (b == branch && matches!(x.wait, BranchWait::Put(_)))
+            })
+        {
+            // Parked as its records (not while registering: branches not yet registered
+            // would have to join the wake). The losers are withdrawn now; a timer is left
+            // stale, to be dropped where it is met.
+            let n = slot.branches.len();
+            let epoch = self.meta[idx].epoch;
+            let me = |b: usize| Waiter {
+                idx: idx as u32,
+                epoch,
+                branch: b as u32,
+                ticket: 0,
+            };
+            for b in 0..n {
+                if b == branch {
+                    continue;
+                }
+                match self.procs[idx].branches[b].wait {
+                    BranchWait::Acquire(r) => {
+                        self.withdraw_request(r, me(b));
+                    }
+                    BranchWait::Get(q) => {
+                        self.queues[q as usize]
+                            .remove_getter(me(b))
+                            .expect("a pending get is in its list");
+                    }
+                    _ => {}
+                }
+            }
+            self.procs[idx].branches[branch].done = true;
+            self.park_first(idx, outcome, kind);
+            return;
+        }
         // Where withdrawn requests stood is of no use here, but `withdraw` records it.
         self.withdrawn.clear();
         let mut others = SmallVec::new();
@@ -1917,6 +2072,10 @@ impl<M: Model> Simulation<M> {
         };
         match slot.phase {
             Phase::Satisfied if slot.parked == Parked::Slot => slot.ready == r,
+            Phase::Satisfied if slot.parked == Parked::First => slot
+                .branches
+                .iter()
+                .any(|b| b.done && matches!(b.wait, BranchWait::Acquire(x) if x == r)),
             Phase::Satisfied if slot.parked == Parked::Outcome => matches!(
                 self.outcomes.get(slot.ready as usize),
                 Some(Outcome::Acquired(x)) if *x == rid
