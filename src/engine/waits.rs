@@ -781,7 +781,7 @@ impl<M: Model> Simulation<M> {
         let winner = branches
             .as_slice()
             .iter()
-            .position(|w| self.completes_at_once(w));
+            .position(|w| self.plainly_completes_at_once(w));
         if let Some(index) = winner {
             // The first branch that can complete now wins; the others are never started.
             if self.park_first_at_once(idx, branches, index) {
@@ -1066,6 +1066,28 @@ impl<M: Model> Simulation<M> {
             if let Some(Wake::First(first)) = self.wakes.get_mut(key) {
                 first.others.0.extend(unregistered);
             }
+        }
+    }
+
+    /// [`Self::completes_at_once`] for a sleep, a plain request, a plain get or a put (a
+    /// branch of a `FirstOf` that [`Self::plain_first_of`] approved), inline.
+    #[inline(always)]
+    fn plainly_completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
+        match wait {
+            Wait::Sleep(_) => false,
+            Wait::Acquire(r) => {
+                let r = &self.resources[r.idx as usize];
+                r.waiting.is_empty() && r.has_room()
+            }
+            Wait::Get(q) => {
+                let q = &self.queues[q.idx as usize];
+                q.getters.is_empty() && !q.items.is_empty()
+            }
+            Wait::Put(q, _) => {
+                let q = &self.queues[q.idx as usize];
+                q.putters.is_empty() && q.has_room()
+            }
+            w => self.completes_at_once(w),
         }
     }
 
