@@ -874,11 +874,21 @@ impl<M: Model> Simulation<M> {
                 done: i == index,
             });
         }
-        let wait = std::mem::replace(&mut branches.0[index], Wait::Yield);
-        let (outcome, via) = self.take_at_once(idx, wait);
-        let kind = match via {
-            AtOnce::Event(hook) => Kind::Ready(hook),
-            AtOnce::Processed => Kind::Resume,
+        let (outcome, kind) = match branches.0[index] {
+            // The common winner, a free slot nobody waits for: `take_at_once`, inline.
+            Wait::Acquire(r) => {
+                self.grant(idx, r.idx, self.request_key(None));
+                (Outcome::Acquired(r), Kind::Ready(Hook::None))
+            }
+            _ => {
+                let wait = std::mem::replace(&mut branches.0[index], Wait::Yield);
+                let (outcome, via) = self.take_at_once(idx, wait);
+                let kind = match via {
+                    AtOnce::Event(hook) => Kind::Ready(hook),
+                    AtOnce::Processed => Kind::Resume,
+                };
+                (outcome, kind)
+            }
         };
         self.procs[idx].phase = Phase::Satisfied;
         self.park_first(idx, outcome, kind);
