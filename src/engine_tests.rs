@@ -1847,8 +1847,9 @@ fn a_summoned_process_answering_a_plain_first_of_fails() {
 #[test]
 fn a_grant_in_flight_to_a_plain_first_of_is_spared_from_preemption() {
     // A FirstOf whose loser is a sleep parks its completion as records; one whose loser
-    // waits on a signal (that never fires) parks a whole wake. Both must be seen the same
-    // when the slot granted at 2 is still in flight as a better request comes.
+    // waits on a signal (that never fires) parks a whole wake. Both must be seen the same:
+    // the slot granted at 2 is in flight when the better request comes, so the holder is
+    // spared until its wake is delivered, and preempted at its next wait.
     let run = |sleeping_loser: bool| {
         let mut sim = Simulation::<M>::new(0);
         let pr = sim.preemptive_resource(1).unwrap();
@@ -1878,11 +1879,14 @@ fn a_grant_in_flight_to_a_plain_first_of_is_spared_from_preemption() {
             script(
                 &mut sim,
                 "p",
-                // Its timer at 2 comes after the holder's (scheduled later).
+                // It asks after the holder's exit has granted the slot (its timer at 2 comes
+                // after the holder's, then it yields behind that exit).
                 vec![
                     Command::Sleep(1.0),
                     Command::Sleep(1.0),
+                    Command::Yield,
                     Command::AcquireWith(pr, Priority::new(-1.0)),
+                    Command::Sleep(5.0),
                 ],
             )
             .1,
@@ -1909,5 +1913,6 @@ fn a_grant_in_flight_to_a_plain_first_of_is_spared_from_preemption() {
     let records = run(true);
     assert_eq!(records, run(false));
     assert_eq!(records[1][1], "2 first 0 Acquired");
-    assert_eq!(records[2][3], "2 Acquired");
+    assert_eq!(records[1][2], "2 interrupted true 0");
+    assert_eq!(records[2][4], "2 Acquired");
 }
