@@ -350,6 +350,27 @@ pub(crate) enum Wait<T> {
 impl<T> Wait<T> {
     /// The wait a command stands for, as a branch or inside a masked command.
     pub(crate) fn from_command(command: Command<T>) -> Self {
+        // The waits that own nothing are copied out and the command forgotten: moving out
+        // of it by value leaves drop glue to run on what is left.
+        let plain = match &command {
+            Command::Sleep(dt) => Wait::Sleep(*dt),
+            Command::Yield => Wait::Yield,
+            Command::Get(q) => Wait::Get(*q),
+            Command::Acquire(r) => Wait::Acquire(*r),
+            Command::AcquireWith(r, p) => Wait::AcquireWith(*r, *p),
+            Command::Join(p) => Wait::Join(*p),
+            Command::GetAmount(c, n) => Wait::GetAmount(*c, *n),
+            Command::PutAmount(c, n) => Wait::PutAmount(*c, *n),
+            Command::Signal(s) => Wait::Signal(*s),
+            Command::Arrive(b) => Wait::Arrive(*b),
+            _ => return Self::from_owning_command(command),
+        };
+        std::mem::forget(command);
+        plain
+    }
+
+    /// [`Wait::from_command`] for the commands that may own something.
+    fn from_owning_command(command: Command<T>) -> Self {
         match command {
             Command::Sleep(dt) => Wait::Sleep(dt),
             Command::Yield => Wait::Yield,

@@ -178,6 +178,11 @@ pub(crate) enum Parked {
     Outcome,
     /// A slot of resource `ready` granted to a single `Acquire` (no payload to store).
     Slot,
+    /// A `FirstOf` whose losers are sleeps, plain requests and plain gets (and whose winner
+    /// is one of those or a put): every branch still in `branches`, the winner marked done,
+    /// the losers withdrawn; a winning get's item in `outcomes` at `ready`. The
+    /// `Wake::First` is built from them when it is delivered.
+    First,
 }
 
 /// An interrupt waiting for delivery.
@@ -1983,6 +1988,10 @@ impl<M: Model> Simulation<M> {
                 }
             }
             Kind::Resume => {
+                if self.procs[idx].parked == Parked::First {
+                    let wake = self.first_wake(idx);
+                    return self.resume(idx, wake);
+                }
                 let wake = self.wakes.remove(self.procs[idx].ready as usize);
                 self.recheck_preemption(&wake);
                 self.resume(idx, wake)
@@ -2165,7 +2174,7 @@ impl<M: Model> Simulation<M> {
             me: Some(pid),
             error: None,
         };
-        let command = step(&mut body, &mut cx, wake);
+        let mut command = step(&mut body, &mut cx, wake);
         // The rest goes through the context's reference, so that its error is looked at
         // where it lies (an `Option<Error>` is large: moving it out costs every step).
         let sim = &mut *cx.sim;
@@ -2188,6 +2197,17 @@ impl<M: Model> Simulation<M> {
                 Command::Acquire(r) if sim.plain_acquire(idx, r) => {
                     std::mem::forget(command);
                     sim.acquire(idx, r);
+                    return Ok(None);
+                }
+                Command::FirstOf(ref mut branches) if sim.plain_first_of(idx, branches) => {
+                    sim.first_of(idx, branches);
+                    // What `first_of` leaves owns nothing: only a list on the heap needs
+                    // freeing.
+                    if branches.0.spilled() {
+                        drop(command);
+                    } else {
+                        std::mem::forget(command);
+                    }
                     return Ok(None);
                 }
                 _ => {}

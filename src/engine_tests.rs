@@ -1582,3 +1582,337 @@ fn a_panic_in_step_poisons_the_simulation() {
     );
     assert!(matches!(sim.step(), Err(Error::Poisoned { .. })));
 }
+
+// ----- the fast path of plain `FirstOf`s -----
+
+type Seen = Vec<Vec<(f64, Wake<u32, &'static str>)>>;
+
+/// Runs `model` twice: once as it is (plain `FirstOf`s take the fast path) and once with an
+/// observer that wants waits (every command goes the general way), and checks that both
+/// runs saw the same (handles compared by index: the two simulations differ in id).
+/// Returns the wakes of every process in the first run, its error, and `end` of it.
+fn with_and_without_fast_path<R: std::fmt::Debug>(
+    model: impl Fn(&mut Simulation<M>) -> Vec<Log>,
+    end: impl Fn(&Simulation<M>) -> R,
+) -> (Seen, Option<String>, R) {
+    let run = |general: bool| {
+        let mut sim = Simulation::<M>::new(0);
+        if general {
+            sim.observe(TraceLog::with_waits());
+        }
+        let logs = model(&mut sim);
+        let err = sim.run().err().map(|e| e.to_string());
+        let seen: Seen = logs.iter().map(wakes).collect();
+        let end = end(&sim);
+        let shown =
+            format!("{seen:?} {err:?} {end:?}").replace(&format!("sim: {}", sim.id), "sim: _");
+        (seen, err, end, shown)
+    };
+    let (seen, err, end, fast) = run(false);
+    let (.., general) = run(true);
+    assert_eq!(fast, general, "the fast path differs from the general one");
+    (seen, err, end)
+}
+
+/// The index, number of losing branches and time of a process's `i`th wake, a `First`.
+fn first_at(seen: &Seen, p: usize, i: usize) -> (f64, usize, usize) {
+    match &seen[p][i] {
+        (t, Wake::First(f)) => (*t, f.index, f.others.len()),
+        other => panic!("expected a first-of wake, got {other:?}"),
+    }
+}
+
+#[test]
+fn plain_first_ofs_behave_as_on_the_general_path() {
+    let (seen, err, end) = with_and_without_fast_path(
+        |sim| {
+            let r = sim.resource(1).unwrap();
+            let free = sim.resource(1).unwrap();
+            let pr = sim.preemptive_resource(1).unwrap();
+            let q = sim.queue(Capacity::Unbounded).unwrap();
+            let full = sim.queue(Capacity::Bounded(1)).unwrap();
+            let own = sim.queue(Capacity::Unbounded).unwrap();
+            sim.context().try_put(full, 0).unwrap();
+            let mut logs = vec![];
+            let mut add = |sim: &mut Simulation<M>, name, commands| {
+                logs.push(script(sim, name, commands).1);
+            };
+            add(
+                sim,
+                "holder",
+                vec![Command::Acquire(r), Command::Sleep(3.0)],
+            );
+            // Served at 3 (the holder is done), then holds for 1.
+            add(
+                sim,
+                "patient",
+                vec![
+                    Command::first_of([Command::Acquire(r), Command::Sleep(5.0)]),
+                    Command::Sleep(1.0),
+                ],
+            );
+            // Reneges at 2, leaving the line.
+            add(
+                sim,
+                "impatient",
+                vec![Command::first_of([
+                    Command::Acquire(r),
+                    Command::Sleep(2.0),
+                ])],
+            );
+            // The get wins at 1; the put's item comes back.
+            add(
+                sim,
+                "getter",
+                vec![Command::first_of([
+                    Command::Get(q),
+                    Command::Put(full, 7),
+                    Command::Sleep(4.0),
+                ])],
+            );
+            add(
+                sim,
+                "producer",
+                vec![Command::Sleep(1.0), Command::Put(q, 3)],
+            );
+            // Wins at once: a free slot, a put with room, a get of that item.
+            add(
+                sim,
+                "lucky",
+                vec![
+                    Command::first_of([Command::Sleep(1.0), Command::Acquire(free)]),
+                    Command::first_of([Command::Sleep(1.0), Command::Put(own, 9)]),
+                    Command::first_of([Command::Sleep(0.5), Command::Get(own)]),
+                ],
+            );
+            // A request that preempts while registering: the later branches are never
+            // started and come back as they were.
+            add(
+                sim,
+                "low",
+                vec![
+                    Command::AcquireWith(pr, Priority::new(5.0)),
+                    Command::Sleep(10.0),
+                ],
+            );
+            add(
+                sim,
+                "preemptor",
+                vec![
+                    Command::Sleep(0.5),
+                    Command::first_of([Command::Acquire(pr), Command::Get(q), Command::Sleep(1.0)]),
+                    Command::first_of([Command::Get(full), Command::Sleep(1.0)]),
+                ],
+            );
+            logs
+        },
+        |sim| {
+            let queue = |i| {
+                let q = QueueId {
+                    sim: sim.id,
+                    idx: i,
+                };
+                sim.queue_view(q)
+                    .unwrap()
+                    .iter()
+                    .copied()
+                    .collect::<Vec<u32>>()
+            };
+            (queue(0), queue(1), queue(2), sim.live_processes())
+        },
+    );
+    assert_eq!(err, None);
+    assert_eq!(first_at(&seen, 1, 1), (3.0, 0, 1));
+    assert_eq!(first_at(&seen, 2, 1), (2.0, 1, 1));
+    // The put won at 0.5, when the preemptor took the bounded queue's item.
+    assert_eq!(first_at(&seen, 3, 1), (0.5, 1, 2));
+    match &seen[3][1].1 {
+        Wake::First(f) => assert!(matches!(
+            f.others.to_vec()[..],
+            [Command::Get(_), Command::Sleep(4.0)]
+        )),
+        _ => unreachable!(),
+    }
+    assert_eq!(first_at(&seen, 5, 1), (0.0, 1, 1));
+    assert_eq!(first_at(&seen, 5, 2), (0.0, 1, 1));
+    assert_eq!(first_at(&seen, 5, 3), (0.0, 1, 1));
+    assert!(matches!(
+        &seen[6][2],
+        (0.5, Wake::Interrupted(i)) if matches!(i.cause, Reason::Preempted(_))
+    ));
+    assert_eq!(first_at(&seen, 7, 2), (0.5, 0, 2));
+    // The preemptor got the bounded queue's item; nothing is left waiting.
+    assert_eq!(first_at(&seen, 7, 3), (0.5, 0, 1));
+    assert_eq!(end, (vec![3], vec![7], vec![], 0));
+}
+
+#[test]
+fn plain_first_ofs_fail_as_on_the_general_path() {
+    let mut other = Simulation::<M>::new(0);
+    let foreign = other.resource(1).unwrap();
+    /// A command from a resource of the simulation and one of another.
+    type Make = fn(ResourceId, ResourceId) -> Command<u32>;
+    let cases: Vec<(Make, &str)> = vec![
+        (
+            |_, foreign| Command::first_of([Command::Acquire(foreign), Command::Sleep(1.0)]),
+            "resource 0",
+        ),
+        (
+            |r, _| Command::first_of([Command::Acquire(r), Command::Sleep(-1.0)]),
+            "delays must be finite",
+        ),
+        (
+            |r, _| Command::first_of([Command::Acquire(r), Command::Sleep(f64::INFINITY)]),
+            "delays must be finite",
+        ),
+        (
+            |r, _| Command::first_of([Command::Sleep(f64::MAX), Command::Acquire(r)]),
+            "past the largest finite time",
+        ),
+    ];
+    for (command, message) in cases {
+        let (seen, err, ()) = with_and_without_fast_path(
+            |sim| {
+                let r = sim.resource(1).unwrap();
+                // From a late time, so that a huge sleep ends past the largest finite time.
+                let late = Command::Sleep(1e300);
+                vec![script(sim, "p", vec![late, command(r, foreign)]).1]
+            },
+            |sim| assert_eq!(sim.live_processes(), 0),
+        );
+        let err = err.expect("an error");
+        assert!(err.contains(message), "{err}");
+        assert_eq!(seen[0].len(), 2);
+    }
+}
+
+#[test]
+fn a_plain_first_of_with_an_interrupt_queued_is_held() {
+    let (seen, err, ()) = with_and_without_fast_path(
+        |sim| {
+            let r = sim.resource(1).unwrap();
+            let (p, log) = script(
+                sim,
+                "p",
+                vec![
+                    Command::first_of([Command::Acquire(r), Command::Sleep(2.0)]),
+                    Command::first_of([Command::Acquire(r), Command::Sleep(2.0)]),
+                ],
+            );
+            // Queued before its first step: its first command is held, then handed back.
+            sim.interrupt(p, "early").unwrap();
+            vec![log]
+        },
+        |_| (),
+    );
+    assert_eq!(err, None);
+    match &seen[0][1] {
+        (0.0, Wake::Interrupted(i)) => {
+            assert_eq!(i.cause, Reason::Interrupt("early"));
+            assert_eq!(i.waited, 0.0);
+            assert!(matches!(
+                i.request.clone(),
+                Command::FirstOf(b) if b.to_vec().len() == 2
+            ));
+        }
+        other => panic!("expected the interrupt, got {other:?}"),
+    }
+    // The second one took the free slot at once.
+    assert_eq!(first_at(&seen, 0, 2), (0.0, 0, 1));
+}
+
+#[test]
+fn a_summoned_process_answering_a_plain_first_of_fails() {
+    let (seen, err, ()) = with_and_without_fast_path(
+        |sim| {
+            let r = sim.resource(1).unwrap();
+            let (rude, log) = script(
+                sim,
+                "rude",
+                vec![
+                    Command::Sleep(5.0),
+                    Command::first_of([Command::Acquire(r), Command::Sleep(1.0)]),
+                ],
+            );
+            sim.plan(Activity::new(1.0).at(1.0).with(rude)).unwrap();
+            vec![log]
+        },
+        |_| (),
+    );
+    let err = err.expect("an error");
+    assert!(err.contains("must answer Command::Attend"), "{err}");
+    assert_eq!(seen[0].len(), 2);
+}
+
+#[test]
+fn a_grant_in_flight_to_a_plain_first_of_is_spared_from_preemption() {
+    // A FirstOf whose loser is a sleep parks its completion as records; one whose loser
+    // waits on a signal (that never fires) parks a whole wake. Both must be seen the same:
+    // the slot granted at 2 is in flight when the better request comes, so the holder is
+    // spared until its wake is delivered, and preempted at its next wait.
+    let run = |sleeping_loser: bool| {
+        let mut sim = Simulation::<M>::new(0);
+        let pr = sim.preemptive_resource(1).unwrap();
+        let never = sim.signal();
+        let loser = if sleeping_loser {
+            Command::Sleep(100.0)
+        } else {
+            Command::Signal(never)
+        };
+        let logs = [
+            script(
+                &mut sim,
+                "h",
+                vec![Command::Acquire(pr), Command::Sleep(2.0)],
+            )
+            .1,
+            script(
+                &mut sim,
+                "c",
+                vec![
+                    Command::first_of([Command::Acquire(pr), loser]),
+                    Command::Sleep(1.0),
+                    Command::Sleep(1.0),
+                ],
+            )
+            .1,
+            script(
+                &mut sim,
+                "p",
+                // It asks after the holder's exit has granted the slot (its timer at 2 comes
+                // after the holder's, then it yields behind that exit).
+                vec![
+                    Command::Sleep(1.0),
+                    Command::Sleep(1.0),
+                    Command::Yield,
+                    Command::AcquireWith(pr, Priority::new(-1.0)),
+                    Command::Sleep(5.0),
+                ],
+            )
+            .1,
+        ];
+        sim.run().unwrap();
+        let seen: Vec<Vec<String>> = logs
+            .iter()
+            .map(|log| {
+                wakes(log)
+                    .into_iter()
+                    .map(|(t, w)| match w {
+                        Wake::First(f) => format!("{t} first {} {:?}", f.index, f.outcome.kind()),
+                        Wake::Interrupted(i) => {
+                            let preempted = matches!(i.cause, Reason::Preempted(_));
+                            format!("{t} interrupted {preempted} {}", i.waited)
+                        }
+                        w => format!("{t} {:?}", w.kind()),
+                    })
+                    .collect()
+            })
+            .collect();
+        seen
+    };
+    let records = run(true);
+    assert_eq!(records, run(false));
+    assert_eq!(records[1][1], "2 first 0 Acquired");
+    assert_eq!(records[1][2], "2 interrupted true 0");
+    assert_eq!(records[2][4], "2 Acquired");
+}

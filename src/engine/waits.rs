@@ -127,6 +127,16 @@ impl BranchList {
         }
     }
 
+    /// `push`, for the branches of a `FirstOf`: a list that spilled once keeps its
+    /// allocation, so it is most likely on the heap already.
+    #[inline]
+    pub fn push_branch(&mut self, branch: Branch) {
+        match self {
+            BranchList::Many(v) => v.push(branch),
+            _ => self.push(branch),
+        }
+    }
+
     /// The list's only branch: `clear` then `push`, in one step.
     #[inline]
     pub fn set_one(&mut self, branch: Branch) {
@@ -401,9 +411,25 @@ impl<M: Model> Simulation<M> {
         match *wait {
             Wait::Sleep(dt) => self.valid_delay(dt),
             Wait::Acquire(r) => r.sim == self.id && (r.idx as usize) < self.resources.len(),
-            Wait::Get(q) => q.sim == self.id && (q.idx as usize) < self.queues.len(),
+            Wait::Get(q) | Wait::Put(q, _) => {
+                q.sim == self.id && (q.idx as usize) < self.queues.len()
+            }
             _ => false,
         }
+    }
+
+    /// Whether `FirstOf(branches)` may take the fast path ([`Self::first_of`]): every
+    /// branch a sleep, a plain request, a plain get or a put that validation would accept,
+    /// from a process with nothing unusual going on (no interrupt queued, no summons),
+    /// nobody watching waits.
+    #[inline]
+    pub(crate) fn plain_first_of(&self, idx: usize, branches: &Branches<M::Item>) -> bool {
+        let b = branches.as_slice();
+        !b.is_empty()
+            && b.len() <= MAX_BRANCHES
+            && !self.trace_waits
+            && self.is_ordinary(idx)
+            && b.iter().all(|w| self.plainly_valid(w))
     }
 
     #[inline]
@@ -757,6 +783,246 @@ impl<M: Model> Simulation<M> {
         matches!(self.signals[s.idx as usize].phase, SignalPhase::Fired(_))
     }
 
+    /// Starts a `FirstOf` that [`Self::plain_first_of`] approved: what `issue`, `start` and
+    /// `issue_first_of` do for it, registering each branch where it lies in `branches`
+    /// (no command moved whole, no `Wait` built per branch). A put's item moves into the
+    /// queue's line (a `Yield` is left in its place), and branches left unregistered (one
+    /// completed while registering) move into the wake: what stays in `branches` owns
+    /// nothing, so the caller may forget it unless it spilled to the heap.
+    pub(crate) fn first_of(&mut self, idx: usize, branches: &mut Branches<M::Item>) {
+        debug_assert!(self.places.is_empty(), "not a resumed request");
+        // While its command registers, the process is not yet told of a preemption.
+        self.registering = Some(idx);
+        let epoch = self.begin_wait(idx, false);
+        self.procs[idx].shape = Shape::FirstOf;
+        let winner = branches
+            .as_slice()
+            .iter()
+            .position(|w| self.plainly_completes_at_once(w));
+        if let Some(index) = winner {
+            // The first branch that can complete now wins; the others are never started.
+            if self.park_first_at_once(idx, branches, index) {
+                self.after_start(idx);
+                return;
+            }
+            let mut others = std::mem::take(&mut branches.0);
+            let wait = others.remove(index);
+            let (outcome, via) = self.take_at_once(idx, wait);
+            self.procs[idx].phase = Phase::Satisfied;
+            let kind = match via {
+                AtOnce::Event(hook) => Kind::Ready(hook),
+                AtOnce::Processed => Kind::Resume,
+            };
+            let wake = Wake::First(First {
+                index,
+                outcome,
+                others: Branches(others),
+                taken: Vec::new(),
+            });
+            self.park(idx, wake, kind);
+        } else {
+            let n = branches.0.len();
+            for group in 0..n {
+                if self.procs[idx].phase != Phase::Waiting {
+                    // A branch completed while registering (a preemption made room): the
+                    // waits not yet registered go back untouched.
+                    let key = self.procs[idx].ready as usize;
+                    let rest = branches.0.drain(group..);
+                    if let Some(Wake::First(first)) = self.wakes.get_mut(key) {
+                        first.others.0.extend(rest);
+                    }
+                    break;
+                }
+                let wait = match branches.0[group] {
+                    Wait::Sleep(dt) => BranchWait::Sleep(dt),
+                    Wait::Acquire(r) => BranchWait::Acquire(r.idx),
+                    Wait::Get(q) => BranchWait::Get(q.idx),
+                    _ => {
+                        let wait = std::mem::replace(&mut branches.0[group], Wait::Yield);
+                        self.register(idx, epoch, wait, group as u16, 0);
+                        continue;
+                    }
+                };
+                self.register_plain(idx, epoch, wait, group as u16);
+            }
+        }
+        self.after_start(idx);
+    }
+
+    /// The branch of a [`Parked::First`] record for a wait, if it can stand for it when
+    /// handed back as a losing branch (a sleep, a plain request, a plain get).
+    fn compact_loser(wait: &Wait<M::Item>) -> Option<BranchWait> {
+        match *wait {
+            Wait::Sleep(dt) => Some(BranchWait::Sleep(dt)),
+            Wait::Acquire(r) => Some(BranchWait::Acquire(r.idx)),
+            Wait::Get(q) => Some(BranchWait::Get(q.idx)),
+            _ => None,
+        }
+    }
+
+    /// Completes the branch `index` of a `FirstOf` at once (none of its branches started),
+    /// parked as [`Parked::First`] if every other branch can be handed back from its record
+    /// (`false`, nothing done, otherwise). The winner's wait is taken out of `branches` (a
+    /// `Yield` left in its place).
+    fn park_first_at_once(
+        &mut self,
+        idx: usize,
+        branches: &mut Branches<M::Item>,
+        index: usize,
+    ) -> bool {
+        let waits = branches.as_slice();
+        if !waits
+            .iter()
+            .enumerate()
+            .all(|(i, w)| i == index || Self::compact_loser(w).is_some())
+        {
+            return false;
+        }
+        for (i, w) in waits.iter().enumerate() {
+            let wait = match *w {
+                // The winner's record says what it won.
+                Wait::Put(q, _) if i == index => BranchWait::Put(q.idx),
+                ref w => Self::compact_loser(w).expect("a plain branch"),
+            };
+            self.procs[idx].branches.push_branch(Branch {
+                wait,
+                group: i as u16,
+                all_len: 0,
+                done: i == index,
+            });
+        }
+        let (outcome, kind) = match branches.0[index] {
+            // The common winner, a free slot nobody waits for: `take_at_once`, inline.
+            Wait::Acquire(r) => {
+                self.grant(idx, r.idx, self.request_key(None));
+                (Outcome::Acquired(r), Kind::Ready(Hook::None))
+            }
+            _ => {
+                let wait = std::mem::replace(&mut branches.0[index], Wait::Yield);
+                let (outcome, via) = self.take_at_once(idx, wait);
+                let kind = match via {
+                    AtOnce::Event(hook) => Kind::Ready(hook),
+                    AtOnce::Processed => Kind::Resume,
+                };
+                (outcome, kind)
+            }
+        };
+        self.procs[idx].phase = Phase::Satisfied;
+        self.park_first(idx, outcome, kind);
+        true
+    }
+
+    /// Parks a [`Parked::First`] completion whose records are in place: only an item
+    /// taken is stored (the winner's record says what else it won).
+    fn park_first(&mut self, idx: usize, outcome: Outcome<M::Item>, kind: Kind) {
+        let slot = &mut self.procs[idx];
+        slot.parked = Parked::First;
+        match outcome {
+            o @ (Outcome::Slept | Outcome::Acquired(_) | Outcome::Put) => {
+                // Owns nothing: skip its (out-of-line) drop glue.
+                std::mem::forget(o);
+                slot.ready = u32::MAX;
+            }
+            o => slot.ready = self.outcomes.insert(o) as u32,
+        }
+        self.schedule(self.now, NORMAL, idx as u32, 0, kind);
+    }
+
+    /// The `Wake::First` of a [`Parked::First`] completion, taken out of its records (its
+    /// slot, if it won one, looks again for a holder to preempt, as after any grant).
+    pub(crate) fn first_wake(&mut self, idx: usize) -> WakeOf<M> {
+        let sim = self.id;
+        let slot = &mut self.procs[idx];
+        slot.parked = Parked::Wake;
+        let mut won = (0, BranchWait::Yield);
+        let mut others = SmallVec::new();
+        for (i, b) in slot.branches.iter().enumerate() {
+            if b.done {
+                won = (i, b.wait);
+                continue;
+            }
+            others.push(match b.wait {
+                BranchWait::Sleep(dt) => Wait::Sleep(dt),
+                BranchWait::Acquire(r) => Wait::Acquire(ResourceId { sim, idx: r }),
+                BranchWait::Get(q) => Wait::Get(QueueId { sim, idx: q }),
+                _ => unreachable!("only sleeps, plain requests and plain gets are kept"),
+            });
+        }
+        slot.branches.clear();
+        let (index, wait) = won;
+        let outcome = match wait {
+            BranchWait::Sleep(_) => Outcome::Slept,
+            BranchWait::Put(_) => Outcome::Put,
+            BranchWait::Acquire(r) => {
+                let r = ResourceId { sim, idx: r };
+                self.recheck_taken_slot(r);
+                Outcome::Acquired(r)
+            }
+            BranchWait::Get(_) => self.outcomes.remove(slot.ready as usize),
+            _ => unreachable!("a plain branch won"),
+        };
+        Wake::First(First {
+            index,
+            outcome,
+            others: Branches(others),
+            taken: Vec::new(),
+        })
+    }
+
+    /// [`Self::register`] for a new sleep, plain request or plain get as a `FirstOf` branch.
+    #[inline]
+    fn register_plain(&mut self, idx: usize, epoch: u32, wait: BranchWait, group: u16) {
+        let slot = &mut self.procs[idx];
+        let branch = slot.branches.len() as u32;
+        slot.branches.push_branch(Branch {
+            wait,
+            group,
+            all_len: 0,
+            done: false,
+        });
+        match wait {
+            BranchWait::Sleep(dt) => {
+                self.schedule(
+                    self.now + dt,
+                    NORMAL,
+                    idx as u32,
+                    epoch,
+                    Kind::Timer(branch),
+                );
+            }
+            BranchWait::Acquire(r) => {
+                self.tickets += 1;
+                let waiter = Waiter {
+                    idx: idx as u32,
+                    epoch,
+                    branch,
+                    ticket: self.tickets,
+                };
+                let key = self.request_key(None);
+                self.resources[r as usize].enqueue(Request { waiter, key }, self.now);
+                self.trigger_grants(r);
+            }
+            BranchWait::Get(q) => {
+                self.tickets += 1;
+                let waiter = Waiter {
+                    idx: idx as u32,
+                    epoch,
+                    branch,
+                    ticket: self.tickets,
+                };
+                let getter = Getter {
+                    waiter,
+                    filter: None,
+                };
+                in_line(&mut self.queues[q as usize].getters, getter, |g| {
+                    g.waiter.ticket
+                });
+                self.trigger_gets(q);
+            }
+            _ => unreachable!("only sleeps, plain requests and plain gets"),
+        }
+    }
+
     fn issue_first_of(&mut self, idx: usize, epoch: u32, branches: Branches<M::Item>) {
         let filters = branches
             .as_slice()
@@ -827,6 +1093,28 @@ impl<M: Model> Simulation<M> {
             if let Some(Wake::First(first)) = self.wakes.get_mut(key) {
                 first.others.0.extend(unregistered);
             }
+        }
+    }
+
+    /// [`Self::completes_at_once`] for a sleep, a plain request, a plain get or a put (a
+    /// branch of a `FirstOf` that [`Self::plain_first_of`] approved), inline.
+    #[inline(always)]
+    fn plainly_completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
+        match wait {
+            Wait::Sleep(_) => false,
+            Wait::Acquire(r) => {
+                let r = &self.resources[r.idx as usize];
+                r.waiting.is_empty() && r.has_room()
+            }
+            Wait::Get(q) => {
+                let q = &self.queues[q.idx as usize];
+                q.getters.is_empty() && !q.items.is_empty()
+            }
+            Wait::Put(q, _) => {
+                let q = &self.queues[q.idx as usize];
+                q.putters.is_empty() && q.has_room()
+            }
+            w => self.completes_at_once(w),
         }
     }
 
@@ -1150,6 +1438,14 @@ impl<M: Model> Simulation<M> {
             self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Ready(hook));
             return;
         }
+        if slot.shape == Shape::FirstOf && slot.branches.iter().all(|b| b.all_len == 0) {
+            let kind = match via {
+                AtOnce::Event(hook) => Kind::Ready(hook),
+                AtOnce::Processed => Kind::Resume,
+            };
+            self.first_done(idx, w.branch as usize, outcome, kind);
+            return;
+        }
         // The wake goes straight to `park` (not through a tuple: a `Wake` is large).
         match self.branch_done(idx, w.branch as usize, outcome) {
             Some(wake) => {
@@ -1180,10 +1476,87 @@ impl<M: Model> Simulation<M> {
         branch: usize,
         outcome: Outcome<M::Item>,
     ) -> Result<(), Error> {
+        let slot = &self.procs[idx];
+        if slot.shape == Shape::FirstOf && slot.branches.iter().all(|b| b.all_len == 0) {
+            // Its condition event, one hop later (what `wake_or_hop` does for it).
+            self.first_done(idx, branch, outcome, Kind::Resume);
+            return Ok(());
+        }
         match self.branch_done(idx, branch, outcome) {
             Some(wake) => self.wake_or_hop(idx, wake),
             None => Ok(()),
         }
+    }
+
+    /// A branch of a `FirstOf` of single waits (no `AllOf` branch: each branch is its own
+    /// group) completed: what `branch_done`, `finish_wait` and `park` do for it, the wake
+    /// built where it is parked. The losers are withdrawn now (a timer is left stale, to be
+    /// dropped where it is met; a request leaves its line).
+    fn first_done(&mut self, idx: usize, branch: usize, outcome: Outcome<M::Item>, kind: Kind) {
+        self.procs[idx].phase = Phase::Satisfied;
+        let slot = &self.procs[idx];
+        if self.registering != Some(idx)
+            && slot.branches.iter().enumerate().all(|(b, x)| {
+                // The winner's record must say what it won, the losers' what they were.
+                matches!(
+                    x.wait,
+                    BranchWait::Sleep(_) | BranchWait::Acquire(_) | BranchWait::Get(_)
+                ) || (b == branch && matches!(x.wait, BranchWait::Put(_)))
+            })
+        {
+            // Parked as its records (not while registering: branches not yet registered
+            // would have to join the wake). The losers are withdrawn now; a timer is left
+            // stale, to be dropped where it is met.
+            let n = slot.branches.len();
+            let epoch = self.meta[idx].epoch;
+            let me = |b: usize| Waiter {
+                idx: idx as u32,
+                epoch,
+                branch: b as u32,
+                ticket: 0,
+            };
+            for b in 0..n {
+                if b == branch {
+                    continue;
+                }
+                match self.procs[idx].branches[b].wait {
+                    BranchWait::Acquire(r) => {
+                        self.withdraw_request(r, me(b));
+                    }
+                    BranchWait::Get(q) => {
+                        self.queues[q as usize]
+                            .remove_getter(me(b))
+                            .expect("a pending get is in its list");
+                    }
+                    _ => {}
+                }
+            }
+            self.procs[idx].branches[branch].done = true;
+            self.park_first(idx, outcome, kind);
+            return;
+        }
+        // Where withdrawn requests stood is of no use here, but `withdraw` records it.
+        self.withdrawn.clear();
+        let mut others = SmallVec::new();
+        let n = self.procs[idx].branches.len();
+        for b in 0..n {
+            if b != branch {
+                let wait = match self.procs[idx].branches[b].wait {
+                    BranchWait::Sleep(dt) => Wait::Sleep(dt),
+                    _ => self.withdraw(idx, b, others.len() as u32),
+                };
+                others.push(wait);
+            }
+        }
+        self.procs[idx].branches.clear();
+        let key = self.wakes.insert(Wake::First(First {
+            index: branch,
+            outcome,
+            others: Branches(others),
+            taken: Vec::new(),
+        }));
+        self.procs[idx].ready = key as u32;
+        self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
     /// Records a completed branch. Returns the wake if the whole command is now complete
@@ -1748,6 +2121,10 @@ impl<M: Model> Simulation<M> {
         };
         match slot.phase {
             Phase::Satisfied if slot.parked == Parked::Slot => slot.ready == r,
+            Phase::Satisfied if slot.parked == Parked::First => slot
+                .branches
+                .iter()
+                .any(|b| b.done && matches!(b.wait, BranchWait::Acquire(x) if x == r)),
             Phase::Satisfied if slot.parked == Parked::Outcome => matches!(
                 self.outcomes.get(slot.ready as usize),
                 Some(Outcome::Acquired(x)) if *x == rid
