@@ -1381,7 +1381,7 @@ impl<M: Model> Simulation<M> {
     /// ```
     pub fn run(&mut self) -> Result<Ended, Error> {
         self.check_poison()?;
-        while self.process_next(u64::MAX)? {}
+        while self.process_next::<true>(u64::MAX)? {}
         let blocked = self.blocked();
         if blocked.is_empty() {
             Ok(Ended::Finished)
@@ -1452,7 +1452,7 @@ impl<M: Model> Simulation<M> {
         self.check_poison()?;
         self.check_time(until, "run_until", None)?;
         let limit = (until + 0.0).to_bits();
-        while self.process_next(limit)? {}
+        while self.process_next::<true>(limit)? {}
         self.now = until;
         Ok(())
     }
@@ -1482,7 +1482,9 @@ impl<M: Model> Simulation<M> {
     /// ```
     pub fn step(&mut self) -> Result<bool, Error> {
         self.check_poison()?;
-        self.process_next(u64::MAX)
+        // One event exactly: the user may act before the next one, so none is carried out
+        // in place.
+        self.process_next::<false>(u64::MAX)
     }
 
     // ----- internals: bookkeeping -----
@@ -1655,6 +1657,14 @@ impl<M: Model> Simulation<M> {
             Some(_) => None,
             None => self.queue.pop_before(limit),
         }
+    }
+
+    /// Whether every queued event is later than `now` (an event about to be scheduled at
+    /// `now` with a new sequence number would be the next one, after the pending exits).
+    #[inline]
+    pub(crate) fn nothing_queued_now(&self) -> bool {
+        let now = (self.now + 0.0).to_bits();
+        self.head_key().is_none_or(|(t, _)| t > now)
     }
 
     /// Whether a pending exit comes before every queued event.
@@ -1852,8 +1862,10 @@ impl<M: Model> Simulation<M> {
 
     /// Processes the next event if its time is before `limit` (the bits of a time;
     /// `u64::MAX`: any); `false` if there is none. Withdrawn timers at the front of the
-    /// queue are dropped either way.
-    fn process_next(&mut self, limit: u64) -> Result<bool, Error> {
+    /// queue are dropped either way. With `IN_PLACE` (inside a run), an event that would
+    /// certainly be the very next one may be carried out at once, without being queued (see
+    /// [`Simulation::grants_in_place`]); it still counts as an event.
+    fn process_next<const IN_PLACE: bool>(&mut self, limit: u64) -> Result<bool, Error> {
         // Timers of withdrawn waits are dropped where they are met. They never move the
         // clock: a withdrawn timer may lie after every real event, and calls made between
         // steps schedule at `now`.
@@ -1884,9 +1896,43 @@ impl<M: Model> Simulation<M> {
             _ => Some(self.pid_of(event.idx as usize)),
         };
         let before = self.enter(process, &"an event");
-        let result = self.dispatch_event(event);
+        let result = self.dispatch_event::<IN_PLACE>(event);
         self.leave(before);
         result.map(|()| true)
+    }
+
+    /// A `Hook::Grants(r)` event inside a run (under the event's poison mark): offers the
+    /// freed slot, and if the grant's wake would be the next event (nothing else queued at
+    /// `now`), processes the pending exits ahead of it as their events would, then wakes the
+    /// waiter as its `Kind::Ready` event would: counted as an event, under its own mark.
+    #[inline(never)]
+    fn grants_in_place(&mut self, r: u32) -> Result<(), Error> {
+        let Some(idx) = self.trigger_grants_in_place(r) else {
+            return Ok(());
+        };
+        if !self.exits.is_empty() {
+            // Every pending exit is at `now` (an exit is due before the clock moves on),
+            // and its key is earlier than the wake's. Processed outside any mark, as
+            // `process_next` does (dropping what a process leaves may run user code).
+            let mark = self.busy.take();
+            while let Some((t, _, i)) = self.exits.pop_front() {
+                debug_assert_eq!(t, (self.now + 0.0).to_bits());
+                self.events += 1;
+                self.procs[i as usize].phase = Phase::Exited;
+                self.free_slot(i as usize);
+            }
+            self.busy = mark;
+        }
+        self.events += 1;
+        let before = self.enter(Some(self.pid_of(idx)), &"an event");
+        let rid = ResourceId {
+            sim: self.id,
+            idx: r,
+        };
+        self.recheck_taken_slot(rid);
+        let result = self.resume(idx, Wake::Completed(Outcome::Acquired(rid)));
+        self.leave(before);
+        result
     }
 
     /// Drops withdrawn timers from the front of the queue, so that `peek` sees a real event.
@@ -1913,7 +1959,7 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    fn dispatch_event(&mut self, e: Event) -> Result<(), Error> {
+    fn dispatch_event<const IN_PLACE: bool>(&mut self, e: Event) -> Result<(), Error> {
         let idx = e.idx as usize;
         match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
@@ -1990,6 +2036,10 @@ impl<M: Model> Simulation<M> {
                 Ok(())
             }
             Kind::Exit => self.process_exit(idx),
+            // With no observer, whose trace would show the wake one event later.
+            Kind::Hook(Hook::Grants(r)) if IN_PLACE && self.observer.is_none() => {
+                self.grants_in_place(r)
+            }
             Kind::Hook(hook) => self.run_hook(hook),
             Kind::ActivityCheck => {
                 self.try_start_activities();
