@@ -499,6 +499,10 @@ pub struct Simulation<M: Model> {
     /// is freed where that event would have been processed. A join that registers meanwhile
     /// queues the real exit event under that key. In key order.
     exits: VecDeque<(u64, u64, u32)>,
+    /// A start or a release's hook was scheduled since the last event: a run looks whether
+    /// it waits in `next`, to carry it out in place (a hint only: it is checked then).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    in_place_hint: bool,
     pub(crate) procs: Slab<Slot<M>>,
     pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
@@ -571,6 +575,7 @@ impl<M: Model> Simulation<M> {
             queue: Calendar::new(),
             next: None,
             exits: VecDeque::new(),
+            in_place_hint: false,
             procs: Slab::new(),
             meta: Vec::new(),
             queues: Vec::new(),
@@ -1512,6 +1517,7 @@ impl<M: Model> Simulation<M> {
             self.meta.resize(idx + 1, Meta::default());
         }
         let generation = self.meta[idx].generation;
+        self.in_place_hint = true;
         self.schedule(self.now, URGENT, idx as u32, generation, Kind::Start);
         Pid {
             sim: self.id,
@@ -1898,7 +1904,51 @@ impl<M: Model> Simulation<M> {
         let before = self.enter(process, &"an event");
         let result = self.dispatch_event::<IN_PLACE>(event);
         self.leave(before);
-        result.map(|()| true)
+        result?;
+        if IN_PLACE && self.in_place_hint {
+            self.in_place_hint = false;
+            self.take_next_in_place(limit)?;
+        }
+        Ok(true)
+    }
+
+    /// After an event inside a run that scheduled a start or a release's hook: the event
+    /// in the register (the head of the queue, at `now`) is carried out at once if it is one
+    /// of those, unless an exit comes before it (or an observer watches) — what the next
+    /// `process_next` would do, without its search for the next event and its dispatch.
+    #[inline(always)]
+    fn take_next_in_place(&mut self, limit: u64) -> Result<(), Error> {
+        let Some((t, k, e)) = self.next else {
+            return Ok(());
+        };
+        if !matches!(e.kind, Kind::Start | Kind::Hook(Hook::Grants(_)))
+            || self.observer.is_some()
+            || self
+                .exits
+                .front()
+                .is_some_and(|&(xt, xk, _)| (xt, xk) < (t, k))
+        {
+            return Ok(());
+        }
+        // Both are scheduled at `now`, which is before the run's `limit`: the event just
+        // processed was.
+        debug_assert!(t == (self.now + 0.0).to_bits() && t < limit);
+        self.next = None;
+        self.queue.advance(t);
+        self.events += 1;
+        let idx = e.idx as usize;
+        let process = match e.kind {
+            Kind::Start => Some(self.pid_of(idx)),
+            _ => None,
+        };
+        let before = self.enter(process, &"an event");
+        let result = match e.kind {
+            Kind::Start => self.resume(idx, Wake::Started),
+            Kind::Hook(Hook::Grants(r)) => self.grants_in_place(r),
+            _ => unreachable!("checked"),
+        };
+        self.leave(before);
+        result
     }
 
     /// A `Hook::Grants(r)` event inside a run (under the event's poison mark): offers the
@@ -2318,6 +2368,7 @@ impl<M: Model> Simulation<M> {
         if res.waiting.is_empty() && res.kind != ResourceKind::Preemptive {
             return;
         }
+        self.in_place_hint = true;
         self.schedule_hook(Hook::Grants(r));
     }
 

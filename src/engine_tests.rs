@@ -1723,6 +1723,9 @@ fn run_queueing(
                 }
             }
         } else {
+            // In pieces: a run's events in place must stop at its limit as the queue does.
+            sim.run_until(1.0)?;
+            sim.run_until(2.5)?;
             sim.run().map(|_| ())
         }
     }));
