@@ -499,10 +499,11 @@ pub struct Simulation<M: Model> {
     /// is freed where that event would have been processed. A join that registers meanwhile
     /// queues the real exit event under that key. In key order.
     exits: VecDeque<(u64, u64, u32)>,
-    /// A start or a release's hook was scheduled since the last event: a run looks whether
-    /// it waits in `next`, to carry it out in place (a hint only: it is checked then).
+    /// A start, a release's hook or the wake of a slot granted at once was scheduled since
+    /// the last event: a run looks whether it waits in `next`, to carry it out in place (a
+    /// hint only: it is checked then).
     #[cfg_attr(feature = "serde", serde(skip))]
-    in_place_hint: bool,
+    pub(crate) in_place_hint: bool,
     pub(crate) procs: Slab<Slot<M>>,
     pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
@@ -1905,23 +1906,30 @@ impl<M: Model> Simulation<M> {
         let result = self.dispatch_event::<IN_PLACE>(event);
         self.leave(before);
         result?;
-        if IN_PLACE && self.in_place_hint {
+        while IN_PLACE && self.in_place_hint {
             self.in_place_hint = false;
             self.take_next_in_place(limit)?;
         }
         Ok(true)
     }
 
-    /// After an event inside a run that scheduled a start or a release's hook: the event
-    /// in the register (the head of the queue, at `now`) is carried out at once if it is one
-    /// of those, unless an exit comes before it (or an observer watches) — what the next
-    /// `process_next` would do, without its search for the next event and its dispatch.
+    /// After an event inside a run that scheduled a start, a release's hook or the wake of a
+    /// slot granted at once: the event in the register (the head of the queue, at `now`) is
+    /// carried out at once if it is one of those, unless an exit comes before it (or an
+    /// observer watches) — what the next `process_next` would do, without its search for the
+    /// next event and its dispatch. The caller repeats while the hint is set again.
     #[inline(always)]
     fn take_next_in_place(&mut self, limit: u64) -> Result<(), Error> {
         let Some((t, k, e)) = self.next else {
             return Ok(());
         };
-        if !matches!(e.kind, Kind::Start | Kind::Hook(Hook::Grants(_)))
+        let fits = match e.kind {
+            Kind::Start | Kind::Hook(Hook::Grants(_)) => true,
+            // A slot granted at once to a single `Acquire`.
+            Kind::Ready(Hook::None) => self.procs[e.idx as usize].parked == Parked::Slot,
+            _ => false,
+        };
+        if !fits
             || self.observer.is_some()
             || self
                 .exits
@@ -1938,14 +1946,24 @@ impl<M: Model> Simulation<M> {
         self.events += 1;
         let idx = e.idx as usize;
         let process = match e.kind {
-            Kind::Start => Some(self.pid_of(idx)),
-            _ => None,
+            Kind::Hook(_) => None,
+            _ => Some(self.pid_of(idx)),
         };
         let before = self.enter(process, &"an event");
         let result = match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
             Kind::Hook(Hook::Grants(r)) => self.grants_in_place(r),
-            _ => unreachable!("checked"),
+            _ => {
+                // `dispatch_event`'s `Kind::Ready` arm, for a `Parked::Slot`.
+                let slot = &mut self.procs[idx];
+                slot.parked = Parked::Wake;
+                let r = ResourceId {
+                    sim: self.id,
+                    idx: slot.ready,
+                };
+                self.recheck_taken_slot(r);
+                self.resume(idx, Wake::Completed(Outcome::Acquired(r)))
+            }
         };
         self.leave(before);
         result

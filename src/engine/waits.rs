@@ -710,6 +710,8 @@ impl<M: Model> Simulation<M> {
         }
         self.grant(idx, r.idx, key);
         self.satisfied(waiter, Outcome::Acquired(r), AtOnce::Event(Hook::None));
+        // Its wake may be the next event: a run carries it out in place.
+        self.in_place_hint = true;
     }
 
     /// Tells the observer that the process starts the wait of `command` (only for an
