@@ -1870,8 +1870,9 @@ impl<M: Model> Simulation<M> {
     /// Processes the next event if its time is before `limit` (the bits of a time;
     /// `u64::MAX`: any); `false` if there is none. Withdrawn timers at the front of the
     /// queue are dropped either way. With `IN_PLACE` (inside a run), an event that would
-    /// certainly be the very next one may be carried out at once, without being queued (see
-    /// [`Simulation::grants_in_place`]); it still counts as an event.
+    /// certainly be the very next one may be carried out at once, without being queued or
+    /// taken back (see [`Simulation::grants_in_place`] and
+    /// [`Simulation::take_next_in_place`]); it still counts as an event.
     fn process_next<const IN_PLACE: bool>(&mut self, limit: u64) -> Result<bool, Error> {
         // Timers of withdrawn waits are dropped where they are met. They never move the
         // clock: a withdrawn timer may lie after every real event, and calls made between
@@ -1915,9 +1916,10 @@ impl<M: Model> Simulation<M> {
 
     /// After an event inside a run that scheduled a start, a release's hook or the wake of a
     /// slot granted at once: the event in the register (the head of the queue, at `now`) is
-    /// carried out at once if it is one of those, unless an exit comes before it (or an
-    /// observer watches) — what the next `process_next` would do, without its search for the
-    /// next event and its dispatch. The caller repeats while the hint is set again.
+    /// carried out at once if it is one of those, unless an exit comes before it — what the
+    /// next `process_next` would do, without its search for the next event and its
+    /// dispatch. The caller repeats while the hint is set again. (An observer sees the same
+    /// trace: it is told of steps, waits and finishes, which keep their order and time.)
     #[inline(always)]
     fn take_next_in_place(&mut self, limit: u64) -> Result<(), Error> {
         let Some((t, k, e)) = self.next else {
@@ -1930,7 +1932,6 @@ impl<M: Model> Simulation<M> {
             _ => false,
         };
         if !fits
-            || self.observer.is_some()
             || self
                 .exits
                 .front()
@@ -2104,10 +2105,7 @@ impl<M: Model> Simulation<M> {
                 Ok(())
             }
             Kind::Exit => self.process_exit(idx),
-            // With no observer, whose trace would show the wake one event later.
-            Kind::Hook(Hook::Grants(r)) if IN_PLACE && self.observer.is_none() => {
-                self.grants_in_place(r)
-            }
+            Kind::Hook(Hook::Grants(r)) if IN_PLACE => self.grants_in_place(r),
             Kind::Hook(hook) => self.run_hook(hook),
             Kind::ActivityCheck => {
                 self.try_start_activities();

@@ -1758,14 +1758,20 @@ fn grants_in_place_change_nothing_but_the_queue_traffic() {
         assert_eq!(stepped.4, ran.4, "the same error");
         // Grants carried out in place skip the sequence numbers of their events.
         assert!(ran.3 < stepped.3, "grants were carried out in place");
-        // With an observer nothing is carried out in place, and the trace is the same.
+        // An observer sees the same trace either way (and changes nothing).
         let traced_steps = run_queueing(special, true, true);
         let traced_run = run_queueing(special, false, true);
         assert_eq!(traced_steps.5, traced_run.5);
         assert_eq!(traced_steps.0, stepped.0);
+        assert_eq!(traced_run.0, stepped.0);
         assert_eq!(traced_run.1, stepped.1);
         assert_eq!(traced_run.4, stepped.4);
+        assert!(traced_run.3 < traced_steps.3, "observed, still in place");
     }
+    // The helper spawned in a grant's step carried out in place takes the slot of the
+    // customer whose release made the grant (freed by its exit just before): a reused slot.
     let (log, ..) = run_queueing(OnGrant::Spawn, false, false);
-    assert!(log.iter().any(|l| l.starts_with("spawned")), "{log:?}");
+    let spawned: Vec<_> = log.iter().filter(|l| l.starts_with("spawned")).collect();
+    assert!(!spawned.is_empty(), "{log:?}");
+    assert!(spawned.iter().all(|l| !l.ends_with(".0)")), "{spawned:?}");
 }
