@@ -531,6 +531,11 @@ pub struct Simulation<M: Model> {
     /// is freed where that event would have been processed. A join that registers meanwhile
     /// queues the real exit event under that key. In key order.
     exits: VecDeque<(u64, u64, u32)>,
+    /// A start, a release's hook or the wake of a slot granted at once was scheduled since
+    /// the last event: a run looks whether it waits in `next`, to carry it out in place (a
+    /// hint only: it is checked then).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) in_place_hint: bool,
     pub(crate) procs: Slab<Slot<M>>,
     pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
@@ -603,6 +608,7 @@ impl<M: Model> Simulation<M> {
             queue: Calendar::new(),
             next: None,
             exits: VecDeque::new(),
+            in_place_hint: false,
             procs: Slab::new(),
             meta: Vec::new(),
             queues: Vec::new(),
@@ -1413,7 +1419,7 @@ impl<M: Model> Simulation<M> {
     /// ```
     pub fn run(&mut self) -> Result<Ended, Error> {
         self.check_poison()?;
-        while self.process_next(u64::MAX)? {}
+        while self.process_next::<true>(u64::MAX)? {}
         let blocked = self.blocked();
         if blocked.is_empty() {
             Ok(Ended::Finished)
@@ -1484,7 +1490,7 @@ impl<M: Model> Simulation<M> {
         self.check_poison()?;
         self.check_time(until, "run_until", None)?;
         let limit = (until + 0.0).to_bits();
-        while self.process_next(limit)? {}
+        while self.process_next::<true>(limit)? {}
         self.now = until;
         Ok(())
     }
@@ -1514,7 +1520,9 @@ impl<M: Model> Simulation<M> {
     /// ```
     pub fn step(&mut self) -> Result<bool, Error> {
         self.check_poison()?;
-        self.process_next(u64::MAX)
+        // One event exactly: the user may act before the next one, so none is carried out
+        // in place.
+        self.process_next::<false>(u64::MAX)
     }
 
     // ----- internals: bookkeeping -----
@@ -1542,6 +1550,7 @@ impl<M: Model> Simulation<M> {
             self.meta.resize(idx + 1, Meta::default());
         }
         let generation = self.meta[idx].generation;
+        self.in_place_hint = true;
         self.schedule(self.now, URGENT, idx as u32, generation, Kind::Start);
         Pid {
             sim: self.id,
@@ -1687,6 +1696,14 @@ impl<M: Model> Simulation<M> {
             Some(_) => None,
             None => self.queue.pop_before(limit),
         }
+    }
+
+    /// Whether every queued event is later than `now` (an event about to be scheduled at
+    /// `now` with a new sequence number would be the next one, after the pending exits).
+    #[inline]
+    pub(crate) fn nothing_queued_now(&self) -> bool {
+        let now = (self.now + 0.0).to_bits();
+        self.head_key().is_none_or(|(t, _)| t > now)
     }
 
     /// Whether a pending exit comes before every queued event.
@@ -1884,8 +1901,11 @@ impl<M: Model> Simulation<M> {
 
     /// Processes the next event if its time is before `limit` (the bits of a time;
     /// `u64::MAX`: any); `false` if there is none. Withdrawn timers at the front of the
-    /// queue are dropped either way.
-    fn process_next(&mut self, limit: u64) -> Result<bool, Error> {
+    /// queue are dropped either way. With `IN_PLACE` (inside a run), an event that would
+    /// certainly be the very next one may be carried out at once, without being queued or
+    /// taken back (see [`Simulation::grants_in_place`] and
+    /// [`Simulation::take_next_in_place`]); it still counts as an event.
+    fn process_next<const IN_PLACE: bool>(&mut self, limit: u64) -> Result<bool, Error> {
         // Timers of withdrawn waits are dropped where they are met. They never move the
         // clock: a withdrawn timer may lie after every real event, and calls made between
         // steps schedule at `now`.
@@ -1916,9 +1936,104 @@ impl<M: Model> Simulation<M> {
             _ => Some(self.pid_of(event.idx as usize)),
         };
         let before = self.enter(process, &"an event");
-        let result = self.dispatch_event(event);
+        let result = self.dispatch_event::<IN_PLACE>(event);
         self.leave(before);
-        result.map(|()| true)
+        result?;
+        while IN_PLACE && self.in_place_hint {
+            self.in_place_hint = false;
+            self.take_next_in_place(limit)?;
+        }
+        Ok(true)
+    }
+
+    /// After an event inside a run that scheduled a start, a release's hook or the wake of a
+    /// slot granted at once: the event in the register (the head of the queue, at `now`) is
+    /// carried out at once if it is one of those, unless an exit comes before it — what the
+    /// next `process_next` would do, without its search for the next event and its
+    /// dispatch. The caller repeats while the hint is set again. (An observer sees the same
+    /// trace: it is told of steps, waits and finishes, which keep their order and time.)
+    #[inline(always)]
+    fn take_next_in_place(&mut self, limit: u64) -> Result<(), Error> {
+        let Some((t, k, e)) = self.next else {
+            return Ok(());
+        };
+        let fits = match e.kind {
+            Kind::Start | Kind::Hook(Hook::Grants(_)) => true,
+            // A slot granted at once to a single `Acquire`.
+            Kind::Ready(Hook::None) => self.procs[e.idx as usize].parked == Parked::Slot,
+            _ => false,
+        };
+        if !fits
+            || self
+                .exits
+                .front()
+                .is_some_and(|&(xt, xk, _)| (xt, xk) < (t, k))
+        {
+            return Ok(());
+        }
+        // Both are scheduled at `now`, which is before the run's `limit`: the event just
+        // processed was.
+        debug_assert!(t == (self.now + 0.0).to_bits() && t < limit);
+        self.next = None;
+        self.queue.advance(t);
+        self.events += 1;
+        let idx = e.idx as usize;
+        let process = match e.kind {
+            Kind::Hook(_) => None,
+            _ => Some(self.pid_of(idx)),
+        };
+        let before = self.enter(process, &"an event");
+        let result = match e.kind {
+            Kind::Start => self.resume(idx, Wake::Started),
+            Kind::Hook(Hook::Grants(r)) => self.grants_in_place(r),
+            _ => {
+                // `dispatch_event`'s `Kind::Ready` arm, for a `Parked::Slot`.
+                let slot = &mut self.procs[idx];
+                slot.parked = Parked::Wake;
+                let r = ResourceId {
+                    sim: self.id,
+                    idx: slot.ready,
+                };
+                self.recheck_taken_slot(r);
+                self.resume(idx, Wake::Completed(Outcome::Acquired(r)))
+            }
+        };
+        self.leave(before);
+        result
+    }
+
+    /// A `Hook::Grants(r)` event inside a run (under the event's poison mark): offers the
+    /// freed slot, and if the grant's wake would be the next event (nothing else queued at
+    /// `now`), processes the pending exits ahead of it as their events would, then wakes the
+    /// waiter as its `Kind::Ready` event would: counted as an event, under its own mark.
+    #[inline(never)]
+    fn grants_in_place(&mut self, r: u32) -> Result<(), Error> {
+        let Some(idx) = self.trigger_grants_in_place(r) else {
+            return Ok(());
+        };
+        if !self.exits.is_empty() {
+            // Every pending exit is at `now` (an exit is due before the clock moves on),
+            // and its key is earlier than the wake's. Processed outside any mark, as
+            // `process_next` does (dropping what a process leaves may run user code).
+            let mark = self.busy.take();
+            while let Some((t, _, i)) = self.exits.pop_front() {
+                debug_assert_eq!(t, (self.now + 0.0).to_bits());
+                self.events += 1;
+                self.procs[i as usize].phase = Phase::Exited;
+                self.free_slot(i as usize);
+            }
+            self.busy = mark;
+        }
+        self.events += 1;
+        let before = self.enter(Some(self.pid_of(idx)), &"an event");
+        let rid = ResourceId {
+            sim: self.id,
+            idx: r,
+        };
+        self.recheck_taken_slot(rid);
+        let result = self.resume(idx, Wake::Completed(Outcome::Acquired(rid)));
+        self.leave(before);
+        result
     }
 
     /// Drops withdrawn timers from the front of the queue, so that `peek` sees a real event.
@@ -1945,7 +2060,7 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    fn dispatch_event(&mut self, e: Event) -> Result<(), Error> {
+    fn dispatch_event<const IN_PLACE: bool>(&mut self, e: Event) -> Result<(), Error> {
         let idx = e.idx as usize;
         match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
@@ -2026,6 +2141,7 @@ impl<M: Model> Simulation<M> {
                 Ok(())
             }
             Kind::Exit => self.process_exit(idx),
+            Kind::Hook(Hook::Grants(r)) if IN_PLACE => self.grants_in_place(r),
             Kind::Hook(hook) => self.run_hook(hook),
             Kind::ActivityCheck => {
                 self.try_start_activities();
@@ -2315,6 +2431,7 @@ impl<M: Model> Simulation<M> {
         if res.waiting.is_empty() && res.kind != ResourceKind::Preemptive {
             return;
         }
+        self.in_place_hint = true;
         self.schedule_hook(Hook::Grants(r));
     }
 

@@ -1916,3 +1916,236 @@ fn a_grant_in_flight_to_a_plain_first_of_is_spared_from_preemption() {
     assert_eq!(records[1][2], "2 interrupted true 0");
     assert_eq!(records[2][4], "2 Acquired");
 }
+
+// ----- events carried out in place inside a run -----
+
+type Lines = Rc<RefCell<Vec<String>>>;
+
+/// What a customer does when its grant arrives.
+#[derive(Clone, Copy)]
+enum OnGrant {
+    Serve,
+    /// Spawns a helper first (which takes the first free slot of the slot table).
+    Spawn,
+    /// Fails (through its context).
+    Fail,
+    /// Panics.
+    Panic,
+}
+
+/// Acquires, is served, releases; logs every wake and every pid it spawns.
+struct Customer {
+    r: ResourceId,
+    service: f64,
+    on_grant: OnGrant,
+    log: Lines,
+}
+
+impl Process<M> for Customer {
+    fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
+        let what = match &wake {
+            // Not the whole handle: it names its simulation, which differs between runs.
+            Wake::Completed(Outcome::Acquired(r)) => format!("acquired {}", r.idx),
+            other => format!("{other:?}"),
+        };
+        let line = format!("{} {:?} {what}", cx.now(), cx.pid());
+        self.log.borrow_mut().push(line);
+        match wake {
+            Wake::Started => Command::Acquire(self.r),
+            Wake::Completed(Outcome::Acquired(_)) => {
+                match self.on_grant {
+                    OnGrant::Serve => {}
+                    OnGrant::Spawn => {
+                        let helper = cx.spawn(Box::new(Script {
+                            commands: vec![Command::Sleep(0.25)].into(),
+                            log: Log::default(),
+                        }));
+                        self.log.borrow_mut().push(format!("spawned {helper:?}"));
+                    }
+                    OnGrant::Fail => cx.fail("refuses the slot"),
+                    OnGrant::Panic => panic!("refuses the slot"),
+                }
+                Command::Sleep(self.service)
+            }
+            _ => {
+                cx.release(self.r);
+                Command::Done
+            }
+        }
+    }
+}
+
+/// Spawns a customer after each gap (some zero, so that several arrive at one instant).
+struct Arrivals {
+    r: ResourceId,
+    gaps: VecDeque<(f64, f64, OnGrant)>,
+    log: Lines,
+}
+
+impl Process<M> for Arrivals {
+    fn step(&mut self, cx: &mut Context<'_, M>, _: Wake<u32, &'static str>) -> Command<u32> {
+        let Some((gap, service, on_grant)) = self.gaps.pop_front() else {
+            return Command::Done;
+        };
+        let pid = cx.spawn(Box::new(Customer {
+            r: self.r,
+            service,
+            on_grant,
+            log: self.log.clone(),
+        }));
+        self.log.borrow_mut().push(format!("arrived {pid:?}"));
+        Command::Sleep(gap)
+    }
+}
+
+/// A queue at a one-slot resource (and a two-slot one), with ties, a joined customer, and
+/// one customer whose grant step is `special`.
+fn queueing(sim: &mut Simulation<M>, special: OnGrant) -> Lines {
+    let log = Lines::default();
+    let one = sim.resource(1).unwrap();
+    let two = sim.resource(2).unwrap();
+    let mut gaps = VecDeque::new();
+    for i in 0..12 {
+        let gap = [0.0, 0.5, 0.0, 1.5, 0.0, 0.0][i % 6];
+        let service = [1.0, 0.5, 2.0, 1.0][i % 4];
+        gaps.push_back((gap, service, if i == 7 { special } else { OnGrant::Serve }));
+    }
+    sim.spawn(Box::new(Arrivals {
+        r: one,
+        gaps: gaps.clone(),
+        log: log.clone(),
+    }));
+    sim.spawn(Box::new(Arrivals {
+        r: two,
+        gaps,
+        log: log.clone(),
+    }));
+    // A joiner of the first customer (spawned right after it): its exit is a real event.
+    let first = Pid {
+        sim: sim.id,
+        idx: 3,
+        generation: 0,
+    };
+    script(
+        sim,
+        "joiner",
+        vec![Command::Sleep(0.1), Command::Join(first)],
+    );
+    log
+}
+
+/// Runs a fresh `queueing` model one `step` at a time or with `run`; returns the log, the
+/// event count, the clock, the sequence number reached, the error, and the trace.
+fn run_queueing(
+    special: OnGrant,
+    one_at_a_time: bool,
+    observed: bool,
+) -> (Vec<String>, u64, f64, u64, Option<String>, Option<String>) {
+    let mut sim = Simulation::<M>::new(7);
+    let log = queueing(&mut sim, special);
+    let trace = TraceLog::new();
+    if observed {
+        sim.observe(trace.clone());
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if one_at_a_time {
+            loop {
+                match sim.step() {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        } else {
+            // In pieces: a run's events in place must stop at its limit as the queue does.
+            sim.run_until(1.0)?;
+            sim.run_until(2.5)?;
+            sim.run().map(|_| ())
+        }
+    }));
+    let error = match result {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(sim.run().unwrap_err().to_string()),
+    };
+    let trace = observed.then(|| trace.to_csv());
+    let lines = log.borrow().clone();
+    (lines, sim.events(), sim.now(), sim.seq, error, trace)
+}
+
+#[test]
+fn grants_in_place_change_nothing_but_the_queue_traffic() {
+    for special in [
+        OnGrant::Serve,
+        OnGrant::Spawn,
+        OnGrant::Fail,
+        OnGrant::Panic,
+    ] {
+        let stepped = run_queueing(special, true, false);
+        let ran = run_queueing(special, false, false);
+        assert_eq!(
+            stepped.0, ran.0,
+            "the same wakes, at the same times, to the same pids"
+        );
+        assert_eq!(stepped.1, ran.1, "the same event count");
+        assert_eq!(stepped.2, ran.2);
+        assert_eq!(stepped.4, ran.4, "the same error");
+        // Grants carried out in place skip the sequence numbers of their events.
+        assert!(ran.3 < stepped.3, "grants were carried out in place");
+        // An observer sees the same trace either way (and changes nothing).
+        let traced_steps = run_queueing(special, true, true);
+        let traced_run = run_queueing(special, false, true);
+        assert_eq!(traced_steps.5, traced_run.5);
+        assert_eq!(traced_steps.0, stepped.0);
+        assert_eq!(traced_run.0, stepped.0);
+        assert_eq!(traced_run.1, stepped.1);
+        assert_eq!(traced_run.4, stepped.4);
+        assert!(traced_run.3 < traced_steps.3, "observed, still in place");
+    }
+    // The helper spawned in a grant's step carried out in place takes the slot of the
+    // customer whose release made the grant (freed by its exit just before): a reused slot.
+    let (log, ..) = run_queueing(OnGrant::Spawn, false, false);
+    let spawned: Vec<_> = log.iter().filter(|l| l.starts_with("spawned")).collect();
+    assert!(!spawned.is_empty(), "{log:?}");
+    assert!(spawned.iter().all(|l| !l.ends_with(".0)")), "{spawned:?}");
+}
+
+#[test]
+fn a_process_spawned_in_a_grant_carried_out_in_place_gets_the_releasers_slot() {
+    // One slot: `a` holds it from 0 to 1, `b` waits from 0.5; at 1 `a` releases and
+    // finishes, and nothing else happens at 1, so `b`'s grant is carried out in place, after
+    // `a`'s exit. The helper `b` spawns there takes `a`'s freed slot, as it does one step at
+    // a time.
+    let spawn = |one_at_a_time: bool| {
+        let mut sim = Simulation::<M>::new(0);
+        let r = sim.resource(1).unwrap();
+        let log = Lines::default();
+        let gaps = [(0.5, 1.0, OnGrant::Serve), (10.0, 1.0, OnGrant::Spawn)];
+        sim.spawn(Box::new(Arrivals {
+            r,
+            gaps: gaps.into(),
+            log: log.clone(),
+        }));
+        if one_at_a_time {
+            while sim.step().unwrap() {}
+        } else {
+            sim.run().unwrap();
+        }
+        let log = log.borrow().clone();
+        let pid = |prefix: &str| {
+            log.iter()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_else(|| panic!("{prefix} in {log:?}"))
+                .to_owned()
+        };
+        (pid("arrived "), pid("spawned "), sim.events(), sim.seq, log)
+    };
+    let (a, helper, events, seq, log) = spawn(false);
+    assert_eq!((a.as_str(), helper.as_str()), ("Pid(#1.0)", "Pid(#1.1)"));
+    let stepped = spawn(true);
+    assert_eq!(
+        (a, helper, events, log),
+        (stepped.0, stepped.1, stepped.2, stepped.4)
+    );
+    assert!(seq < stepped.3, "the grant was carried out in place");
+}

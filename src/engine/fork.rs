@@ -142,6 +142,7 @@ where
             queue: self.queue.clone(),
             next: self.next,
             exits: self.exits.clone(),
+            in_place_hint: self.in_place_hint,
             procs: self.procs.clone(),
             meta: self.meta.clone(),
             queues: self.queues.clone(),

@@ -753,6 +753,8 @@ impl<M: Model> Simulation<M> {
         }
         self.grant(idx, r.idx, key);
         self.satisfied(waiter, Outcome::Acquired(r), AtOnce::Event(Hook::None));
+        // Its wake may be the next event: a run carries it out in place.
+        self.in_place_hint = true;
     }
 
     /// Tells the observer that the process starts the wait of `command` (only for an
@@ -1898,10 +1900,22 @@ impl<M: Model> Simulation<M> {
     /// Offers a slot to the head request, preempting for it on a preemptive resource.
     #[inline(always)]
     pub(crate) fn trigger_grants(&mut self, r: u32) {
+        self.offer_slot::<false>(r);
+    }
+
+    /// [`Simulation::trigger_grants`] inside a `Hook::Grants` event of a run: a slot granted
+    /// to a single `Acquire` whose wake would be the very next event is not parked. Returns
+    /// the waiter, satisfied, for the caller to wake in place (see
+    /// [`Simulation::grants_in_place`]).
+    #[inline(always)]
+    pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<usize> {
+        self.offer_slot::<true>(r)
+    }
+
+    #[inline(always)]
+    fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<usize> {
         let res = &self.resources[r as usize];
-        let Some(head) = res.waiting.front() else {
-            return;
-        };
+        let head = res.waiting.front()?;
         let (w, key) = (head.waiter, head.key);
         if !res.has_room() && res.kind == ResourceKind::Preemptive && !key.no_preempt {
             let requester = self.pid_of(w.idx as usize);
@@ -1929,15 +1943,25 @@ impl<M: Model> Simulation<M> {
             }
         }
         if !self.resources[r as usize].has_room() {
-            return;
+            return None;
         }
         self.resources[r as usize].pop_waiting(self.now);
-        self.grant(w.idx as usize, r, key);
+        let idx = w.idx as usize;
+        self.grant(idx, r, key);
+        if IN_PLACE && self.procs[idx].shape == Shape::Single && self.nothing_queued_now() {
+            // Its wake's key, `(now, NORMAL | a new sequence)`, would come after every event
+            // queued at `now` and before every later one: it is the next event.
+            let slot = &mut self.procs[idx];
+            slot.phase = Phase::Satisfied;
+            slot.branches.clear();
+            return Some(idx);
+        }
         let rid = ResourceId {
             sim: self.id,
             idx: r,
         };
         self.satisfied(w, Outcome::Acquired(rid), AtOnce::Event(Hook::None));
+        None
     }
 
     /// Serves a container's waiting gets in order while they fit (head-of-line).
