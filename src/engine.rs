@@ -2030,16 +2030,8 @@ impl<M: Model> Simulation<M> {
         }
         if !self.exits.is_empty() {
             // Every pending exit is at `now` (an exit is due before the clock moves on),
-            // and its key is earlier than the wake's. Processed outside any mark, as
-            // `process_next` does (dropping what a process leaves may run user code).
-            let mark = self.busy.take();
-            while let Some((t, _, i)) = self.exits.pop_front() {
-                debug_assert_eq!(t, (self.now + 0.0).to_bits());
-                self.events += 1;
-                self.procs[i as usize].phase = Phase::Exited;
-                self.free_slot(i as usize);
-            }
-            self.busy = mark;
+            // and its key is earlier than the wake's.
+            self.all_exits_now();
         }
         self.events += 1;
         let before = self.enter(Some(self.pid_of(idx)), &"an event");
@@ -2075,13 +2067,29 @@ impl<M: Model> Simulation<M> {
     #[inline(never)]
     fn first_hop_in_place(&mut self, idx: usize, events: u64) -> Result<(), Error> {
         if !self.exits.is_empty() {
-            self.exits_before(u64::MAX, u64::MAX);
+            // All at `now`, their keys earlier.
+            self.all_exits_now();
         }
         self.events += events;
         let before = self.enter(Some(self.pid_of(idx)), &"an event");
         let result = self.resume_parked(idx);
         self.leave(before);
         result
+    }
+
+    /// Processes every pending exit (all at `now`, before an event carried out in place), as
+    /// `process_next` would: outside any mark (dropping what a process leaves may run user
+    /// code).
+    #[inline(always)]
+    fn all_exits_now(&mut self) {
+        let mark = self.busy.take();
+        while let Some((t, _, i)) = self.exits.pop_front() {
+            debug_assert_eq!(t, (self.now + 0.0).to_bits());
+            self.events += 1;
+            self.procs[i as usize].phase = Phase::Exited;
+            self.free_slot(i as usize);
+        }
+        self.busy = mark;
     }
 
     /// Processes the pending exits whose keys are before `(t, k)` (all at `now`), as
