@@ -1958,22 +1958,32 @@ impl<M: Model> Simulation<M> {
             return Ok(());
         };
         let fits = match e.kind {
-            Kind::Start | Kind::Hook(Hook::Grants(_)) => true,
-            // A slot granted at once to a single `Acquire`.
-            Kind::Ready(Hook::None) => self.procs[e.idx as usize].parked == Parked::Slot,
+            // A `FirstOf`/`AllOf`'s wake one hop later (SimPy's condition event), or any
+            // other wake parked behind a `Kind::Resume`.
+            Kind::Start | Kind::Hook(Hook::Grants(_)) | Kind::Resume => true,
+            // A slot granted at once to a single `Acquire`, or a completed `FirstOf`/`AllOf`
+            // (whose event schedules the hop, carried out in place too if it is next).
+            Kind::Ready(Hook::None) => {
+                let slot = &self.procs[e.idx as usize];
+                slot.parked == Parked::Slot || slot.shape != Shape::Single
+            }
             _ => false,
         };
-        if !fits
-            || self
-                .exits
-                .front()
-                .is_some_and(|&(xt, xk, _)| (xt, xk) < (t, k))
-        {
+        if !fits {
             return Ok(());
         }
-        // Both are scheduled at `now`, which is before the run's `limit`: the event just
+        // All are scheduled at `now`, which is before the run's `limit`: the event just
         // processed was.
         debug_assert!(t == (self.now + 0.0).to_bits() && t < limit);
+        if self
+            .exits
+            .front()
+            .is_some_and(|&(xt, xk, _)| (xt, xk) < (t, k))
+        {
+            // The pending exits before it (all at `now`) come first, as in `process_next`
+            // (they free slots, nothing is queued).
+            self.exits_before(t, k);
+        }
         self.next = None;
         self.queue.advance(t);
         self.events += 1;
@@ -1986,6 +1996,8 @@ impl<M: Model> Simulation<M> {
         let result = match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
             Kind::Hook(Hook::Grants(r)) => self.grants_in_place(r),
+            Kind::Resume => self.resume_parked(idx),
+            Kind::Ready(_) if self.procs[idx].parked != Parked::Slot => self.hop_in_place(idx),
             _ => {
                 // `dispatch_event`'s `Kind::Ready` arm, for a `Parked::Slot`.
                 let slot = &mut self.procs[idx];
@@ -2011,18 +2023,15 @@ impl<M: Model> Simulation<M> {
         let Some(idx) = self.trigger_grants_in_place(r) else {
             return Ok(());
         };
+        if self.procs[idx].shape != Shape::Single {
+            // A plain `FirstOf` completed, parked as its records: its `Kind::Ready` event
+            // and the hop.
+            return self.first_hop_in_place(idx, 2);
+        }
         if !self.exits.is_empty() {
             // Every pending exit is at `now` (an exit is due before the clock moves on),
-            // and its key is earlier than the wake's. Processed outside any mark, as
-            // `process_next` does (dropping what a process leaves may run user code).
-            let mark = self.busy.take();
-            while let Some((t, _, i)) = self.exits.pop_front() {
-                debug_assert_eq!(t, (self.now + 0.0).to_bits());
-                self.events += 1;
-                self.procs[i as usize].phase = Phase::Exited;
-                self.free_slot(i as usize);
-            }
-            self.busy = mark;
+            // and its key is earlier than the wake's.
+            self.all_exits_now();
         }
         self.events += 1;
         let before = self.enter(Some(self.pid_of(idx)), &"an event");
@@ -2034,6 +2043,71 @@ impl<M: Model> Simulation<M> {
         let result = self.resume(idx, Wake::Completed(Outcome::Acquired(rid)));
         self.leave(before);
         result
+    }
+
+    /// The `Kind::Ready` event of a completed `FirstOf`/`AllOf` inside a run (under the
+    /// event's mark): `dispatch_event`'s arm schedules its hop (SimPy's condition event),
+    /// a `Kind::Resume` at `now`, which is carried out in place instead when nothing is
+    /// queued at `now`.
+    #[inline(never)]
+    fn hop_in_place(&mut self, idx: usize) -> Result<(), Error> {
+        if self.nothing_queued_now() {
+            return self.first_hop_in_place(idx, 1);
+        }
+        self.in_place_hint = true;
+        self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Resume);
+        Ok(())
+    }
+
+    /// Inside a run, the next `events` events (nothing is queued at `now`) are the ones that
+    /// would deliver the parked wake of a `FirstOf`/`AllOf` (its `Kind::Ready` and the hop,
+    /// or the hop alone): the pending exits, whose keys are earlier, are processed first,
+    /// as `process_next` would, then the wake goes to the process, counted and under its own
+    /// mark, as the hop's event would.
+    #[inline(never)]
+    fn first_hop_in_place(&mut self, idx: usize, events: u64) -> Result<(), Error> {
+        if !self.exits.is_empty() {
+            // All at `now`, their keys earlier.
+            self.all_exits_now();
+        }
+        self.events += events;
+        let before = self.enter(Some(self.pid_of(idx)), &"an event");
+        let result = self.resume_parked(idx);
+        self.leave(before);
+        result
+    }
+
+    /// Processes every pending exit (all at `now`, before an event carried out in place), as
+    /// `process_next` would: outside any mark (dropping what a process leaves may run user
+    /// code).
+    #[inline(always)]
+    fn all_exits_now(&mut self) {
+        let mark = self.busy.take();
+        while let Some((t, _, i)) = self.exits.pop_front() {
+            debug_assert_eq!(t, (self.now + 0.0).to_bits());
+            self.events += 1;
+            self.procs[i as usize].phase = Phase::Exited;
+            self.free_slot(i as usize);
+        }
+        self.busy = mark;
+    }
+
+    /// Processes the pending exits whose keys are before `(t, k)` (all at `now`), as
+    /// `process_next` would: outside any mark (dropping what a process leaves may run user
+    /// code).
+    #[inline(never)]
+    fn exits_before(&mut self, t: u64, k: u64) {
+        let mark = self.busy.take();
+        while let Some(&(xt, xk, i)) = self.exits.front()
+            && (xt, xk) < (t, k)
+        {
+            debug_assert_eq!(xt, (self.now + 0.0).to_bits());
+            self.exits.pop_front();
+            self.events += 1;
+            self.procs[i as usize].phase = Phase::Exited;
+            self.free_slot(i as usize);
+        }
+        self.busy = mark;
     }
 
     /// Drops withdrawn timers from the front of the queue, so that `peek` sees a real event.
@@ -2071,6 +2145,16 @@ impl<M: Model> Simulation<M> {
                     slot.phase = Phase::Satisfied;
                     slot.branches.clear();
                     self.resume(idx, Wake::Completed(Outcome::Slept))
+                } else if IN_PLACE
+                    && slot.shape == Shape::FirstOf
+                    && slot.branches.iter().all(|b| b.all_len == 0)
+                {
+                    // `branch_done_in_event`'s path for a plain `FirstOf`, its hop carried
+                    // out in place if it is the next event.
+                    if self.first_done(idx, branch as usize, Outcome::Slept, Kind::Resume, true) {
+                        return self.first_hop_in_place(idx, 1);
+                    }
+                    Ok(())
                 } else {
                     self.branch_done_in_event(idx, branch as usize, Outcome::Slept)
                 }
@@ -2094,6 +2178,9 @@ impl<M: Model> Simulation<M> {
                     }
                     self.resume(idx, outcome.into())
                 } else if slot.shape != Shape::Single {
+                    if IN_PLACE {
+                        return self.hop_in_place(idx);
+                    }
                     self.schedule(self.now, NORMAL, e.idx, 0, Kind::Resume);
                     Ok(())
                 } else {
@@ -2102,15 +2189,7 @@ impl<M: Model> Simulation<M> {
                     self.resume(idx, wake)
                 }
             }
-            Kind::Resume => {
-                if self.procs[idx].parked == Parked::First {
-                    let wake = self.first_wake(idx);
-                    return self.resume(idx, wake);
-                }
-                let wake = self.wakes.remove(self.procs[idx].ready as usize);
-                self.recheck_preemption(&wake);
-                self.resume(idx, wake)
-            }
+            Kind::Resume => self.resume_parked(idx),
             Kind::Interrupt => {
                 if self.procs.contains(idx) && self.meta[idx].generation == e.tag {
                     let slot = &mut self.procs[idx];
@@ -2151,6 +2230,18 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    /// A `Kind::Resume` event: delivers the wake parked for it.
+    #[inline(always)]
+    fn resume_parked(&mut self, idx: usize) -> Result<(), Error> {
+        if self.procs[idx].parked == Parked::First {
+            let wake = self.first_wake(idx);
+            return self.resume(idx, wake);
+        }
+        let wake = self.wakes.remove(self.procs[idx].ready as usize);
+        self.recheck_preemption(&wake);
+        self.resume(idx, wake)
+    }
+
     /// Wakes a process whose wait just completed inside its own event: at once for a single
     /// wait, one hop later for a `FirstOf`/`AllOf` (SimPy's condition event).
     fn wake_or_hop(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>) -> Result<(), Error> {
@@ -2164,6 +2255,8 @@ impl<M: Model> Simulation<M> {
 
     /// Stores a wake and schedules the event that will deliver it.
     pub(crate) fn park(&mut self, idx: usize, wake: Wake<M::Item, M::Cause>, kind: Kind) {
+        // Its event may be the next one: a run carries it out in place.
+        self.in_place_hint = true;
         self.procs[idx].ready = self.wakes.insert(wake) as u32;
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }

@@ -1937,6 +1937,8 @@ enum OnGrant {
 struct Customer {
     r: ResourceId,
     service: f64,
+    /// Reneges after this long (a `FirstOf` of the request and a sleep).
+    patience: Option<f64>,
     on_grant: OnGrant,
     log: Lines,
 }
@@ -1946,13 +1948,18 @@ impl Process<M> for Customer {
         let what = match &wake {
             // Not the whole handle: it names its simulation, which differs between runs.
             Wake::Completed(Outcome::Acquired(r)) => format!("acquired {}", r.idx),
+            Wake::First(first) => format!("first {}", first.index),
             other => format!("{other:?}"),
         };
         let line = format!("{} {:?} {what}", cx.now(), cx.pid());
         self.log.borrow_mut().push(line);
         match wake {
-            Wake::Started => Command::Acquire(self.r),
-            Wake::Completed(Outcome::Acquired(_)) => {
+            Wake::Started => match self.patience {
+                Some(p) => Command::first_of([Command::Acquire(self.r), Command::Sleep(p)]),
+                None => Command::Acquire(self.r),
+            },
+            Wake::First(First { index: 1, .. }) => Command::Done, // reneged
+            Wake::Completed(Outcome::Acquired(_)) | Wake::First(_) => {
                 match self.on_grant {
                     OnGrant::Serve => {}
                     OnGrant::Spawn => {
@@ -1978,18 +1985,19 @@ impl Process<M> for Customer {
 /// Spawns a customer after each gap (some zero, so that several arrive at one instant).
 struct Arrivals {
     r: ResourceId,
-    gaps: VecDeque<(f64, f64, OnGrant)>,
+    gaps: VecDeque<(f64, f64, Option<f64>, OnGrant)>,
     log: Lines,
 }
 
 impl Process<M> for Arrivals {
     fn step(&mut self, cx: &mut Context<'_, M>, _: Wake<u32, &'static str>) -> Command<u32> {
-        let Some((gap, service, on_grant)) = self.gaps.pop_front() else {
+        let Some((gap, service, patience, on_grant)) = self.gaps.pop_front() else {
             return Command::Done;
         };
         let pid = cx.spawn(Box::new(Customer {
             r: self.r,
             service,
+            patience,
             on_grant,
             log: self.log.clone(),
         }));
@@ -1998,8 +2006,9 @@ impl Process<M> for Arrivals {
     }
 }
 
-/// A queue at a one-slot resource (and a two-slot one), with ties, a joined customer, and
-/// one customer whose grant step is `special`.
+/// A queue at a one-slot resource (and a two-slot one), with ties, customers who renege
+/// (their wakes go one hop later), a joined customer, and one customer whose grant step is
+/// `special`.
 fn queueing(sim: &mut Simulation<M>, special: OnGrant) -> Lines {
     let log = Lines::default();
     let one = sim.resource(1).unwrap();
@@ -2008,7 +2017,13 @@ fn queueing(sim: &mut Simulation<M>, special: OnGrant) -> Lines {
     for i in 0..12 {
         let gap = [0.0, 0.5, 0.0, 1.5, 0.0, 0.0][i % 6];
         let service = [1.0, 0.5, 2.0, 1.0][i % 4];
-        gaps.push_back((gap, service, if i == 7 { special } else { OnGrant::Serve }));
+        let patience = [None, None, Some(0.75), None, Some(3.0)][i % 5];
+        let (patience, on_grant) = if i == 7 {
+            (None, special)
+        } else {
+            (patience, OnGrant::Serve)
+        };
+        gaps.push_back((gap, service, patience, on_grant));
     }
     sim.spawn(Box::new(Arrivals {
         r: one,
@@ -2116,11 +2131,16 @@ fn a_process_spawned_in_a_grant_carried_out_in_place_gets_the_releasers_slot() {
     // finishes, and nothing else happens at 1, so `b`'s grant is carried out in place, after
     // `a`'s exit. The helper `b` spawns there takes `a`'s freed slot, as it does one step at
     // a time.
-    let spawn = |one_at_a_time: bool| {
+    // Both wait plainly, or in a `FirstOf` with a sleep (their wakes go one hop later; `a`
+    // finds the slot free).
+    let spawn = |one_at_a_time: bool, patience: Option<f64>| {
         let mut sim = Simulation::<M>::new(0);
         let r = sim.resource(1).unwrap();
         let log = Lines::default();
-        let gaps = [(0.5, 1.0, OnGrant::Serve), (10.0, 1.0, OnGrant::Spawn)];
+        let gaps = [
+            (0.5, 1.0, patience, OnGrant::Serve),
+            (10.0, 1.0, patience, OnGrant::Spawn),
+        ];
         sim.spawn(Box::new(Arrivals {
             r,
             gaps: gaps.into(),
@@ -2140,12 +2160,145 @@ fn a_process_spawned_in_a_grant_carried_out_in_place_gets_the_releasers_slot() {
         };
         (pid("arrived "), pid("spawned "), sim.events(), sim.seq, log)
     };
-    let (a, helper, events, seq, log) = spawn(false);
-    assert_eq!((a.as_str(), helper.as_str()), ("Pid(#1.0)", "Pid(#1.1)"));
-    let stepped = spawn(true);
-    assert_eq!(
-        (a, helper, events, log),
-        (stepped.0, stepped.1, stepped.2, stepped.4)
-    );
-    assert!(seq < stepped.3, "the grant was carried out in place");
+    for patience in [None, Some(5.0)] {
+        let (a, helper, events, seq, log) = spawn(false, patience);
+        assert_eq!((a.as_str(), helper.as_str()), ("Pid(#1.0)", "Pid(#1.1)"));
+        let stepped = spawn(true, patience);
+        assert_eq!(
+            (a, helper, events, log),
+            (stepped.0, stepped.1, stepped.2, stepped.4)
+        );
+        assert!(seq < stepped.3, "the grant was carried out in place");
+    }
+}
+
+#[test]
+fn first_of_hops_carried_out_in_place_keep_the_order_of_one_step_at_a_time() {
+    // `h` holds `r` and `s` from 0 to 1 and finishes there, releasing both (two grant
+    // events, then its exit). `b` waits for `r` in a `FirstOf` with a sleep (or plainly),
+    // `c` for `s` plainly; `d` reneges alone at 0.5 (its timer's hop, carried out in
+    // place). At 1, `b`'s completion is queued behind `c`'s grant and after `h`'s exit:
+    // when its event is carried out in place, the exit comes first, and the helper `b`
+    // spawns in its step takes `h`'s freed slot, as one step at a time.
+    let go = |one_at_a_time: bool, patience: Option<f64>| {
+        let mut sim = Simulation::<M>::new(0);
+        let r = sim.resource(1).unwrap();
+        let s = sim.resource(1).unwrap();
+        let log = Lines::default();
+        script(
+            &mut sim,
+            "h",
+            vec![
+                Command::Acquire(r),
+                Command::Acquire(s),
+                Command::Sleep(1.0),
+            ],
+        );
+        let customer = |r, patience, on_grant| Customer {
+            r,
+            service: 1.0,
+            patience,
+            on_grant,
+            log: log.clone(),
+        };
+        sim.spawn(Box::new(customer(r, patience, OnGrant::Spawn)));
+        sim.spawn(Box::new(customer(s, None, OnGrant::Serve)));
+        sim.spawn(Box::new(customer(r, Some(0.5), OnGrant::Serve)));
+        if one_at_a_time {
+            while sim.step().unwrap() {}
+        } else {
+            sim.run().unwrap();
+        }
+        let log = log.borrow().clone();
+        (log, sim.events(), sim.now(), sim.seq)
+    };
+    for patience in [None, Some(5.0)] {
+        let (log, events, now, seq) = go(false, patience);
+        assert!(log.contains(&"0.5 Pid(#3.0) first 1".to_owned()), "{log:?}");
+        assert!(log.contains(&"spawned Pid(#0.1)".to_owned()), "{log:?}");
+        let stepped = go(true, patience);
+        assert_eq!((log, events, now), (stepped.0, stepped.1, stepped.2));
+        assert!(seq < stepped.3, "events were carried out in place");
+    }
+}
+
+/// Sleeps 0.5 twice, then waits for `r` (plainly or in a `FirstOf` with a sleep), spawns a
+/// helper when it is granted, and logs the helper's pid.
+struct LateSpawner {
+    r: ResourceId,
+    first_of: bool,
+    naps: u32,
+    log: Lines,
+}
+
+impl Process<M> for LateSpawner {
+    fn step(&mut self, cx: &mut Context<'_, M>, wake: Wake<u32, &'static str>) -> Command<u32> {
+        match wake {
+            Wake::Started | Wake::Completed(Outcome::Slept) if self.naps < 2 => {
+                self.naps += 1;
+                Command::Sleep(0.5)
+            }
+            Wake::Completed(Outcome::Slept) if self.first_of => {
+                Command::first_of([Command::Acquire(self.r), Command::Sleep(5.0)])
+            }
+            Wake::Completed(Outcome::Slept) => Command::Acquire(self.r),
+            _ => {
+                let helper = cx.spawn(Box::new(Script {
+                    commands: vec![Command::Sleep(0.25)].into(),
+                    log: Log::default(),
+                }));
+                let what = match wake {
+                    Wake::First(first) => format!("first {}", first.index),
+                    Wake::Completed(Outcome::Acquired(r)) => format!("acquired {}", r.idx),
+                    other => format!("{other:?}"),
+                };
+                let line = format!("{} spawned {helper:?} after {what}", cx.now());
+                self.log.borrow_mut().push(line);
+                Command::Done
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wake_after_an_exit_carried_out_in_place_comes_after_the_exit() {
+    // `h` holds `r` from 0 to 1 and finishes there (nobody waits: no grant event; its exit
+    // is pending). Then `x` (whose timer was queued before that exit) finds `r` free: its
+    // wake's event comes after the exit, and is carried out in place after it, so the helper
+    // `x` spawns takes `h`'s freed slot, as one step at a time.
+    let go = |one_at_a_time: bool, first_of: bool| {
+        let mut sim = Simulation::<M>::new(0);
+        let r = sim.resource(1).unwrap();
+        let log = Lines::default();
+        script(
+            &mut sim,
+            "h",
+            vec![Command::Acquire(r), Command::Sleep(1.0)],
+        );
+        sim.spawn(Box::new(LateSpawner {
+            r,
+            first_of,
+            naps: 0,
+            log: log.clone(),
+        }));
+        if one_at_a_time {
+            while sim.step().unwrap() {}
+        } else {
+            sim.run().unwrap();
+        }
+        let log = log.borrow().clone();
+        (log, sim.events(), sim.now(), sim.seq)
+    };
+    for first_of in [false, true] {
+        let (log, events, now, seq) = go(false, first_of);
+        assert!(log[0].starts_with("1 spawned Pid(#0.1)"), "{log:?}");
+        let stepped = go(true, first_of);
+        assert_eq!((log, events, now), (stepped.0, stepped.1, stepped.2));
+        // The plain grant's event is taken from the queue's register; the hop is not queued.
+        assert_eq!(
+            seq < stepped.3,
+            first_of,
+            "the hop was carried out in place"
+        );
+    }
 }

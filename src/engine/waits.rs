@@ -917,6 +917,15 @@ impl<M: Model> Simulation<M> {
     /// Parks a [`Parked::First`] completion whose records are in place: only an item
     /// taken is stored (the winner's record says what else it won).
     fn park_first(&mut self, idx: usize, outcome: Outcome<M::Item>, kind: Kind) {
+        self.park_first_records(idx, outcome);
+        // Its event may be the next one: a run carries it out in place.
+        self.in_place_hint = true;
+        self.schedule(self.now, NORMAL, idx as u32, 0, kind);
+    }
+
+    /// [`Self::park_first`] without its event.
+    #[inline(always)]
+    fn park_first_records(&mut self, idx: usize, outcome: Outcome<M::Item>) {
         let slot = &mut self.procs[idx];
         slot.parked = Parked::First;
         match outcome {
@@ -927,7 +936,6 @@ impl<M: Model> Simulation<M> {
             }
             o => slot.ready = self.outcomes.insert(o) as u32,
         }
-        self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
     /// The `Wake::First` of a [`Parked::First`] completion, taken out of its records (its
@@ -1445,7 +1453,7 @@ impl<M: Model> Simulation<M> {
                 AtOnce::Event(hook) => Kind::Ready(hook),
                 AtOnce::Processed => Kind::Resume,
             };
-            self.first_done(idx, w.branch as usize, outcome, kind);
+            self.first_done(idx, w.branch as usize, outcome, kind, false);
             return;
         }
         // The wake goes straight to `park` (not through a tuple: a `Wake` is large).
@@ -1481,7 +1489,7 @@ impl<M: Model> Simulation<M> {
         let slot = &self.procs[idx];
         if slot.shape == Shape::FirstOf && slot.branches.iter().all(|b| b.all_len == 0) {
             // Its condition event, one hop later (what `wake_or_hop` does for it).
-            self.first_done(idx, branch, outcome, Kind::Resume);
+            self.first_done(idx, branch, outcome, Kind::Resume, false);
             return Ok(());
         }
         match self.branch_done(idx, branch, outcome) {
@@ -1494,7 +1502,17 @@ impl<M: Model> Simulation<M> {
     /// group) completed: what `branch_done`, `finish_wait` and `park` do for it, the wake
     /// built where it is parked. The losers are withdrawn now (a timer is left stale, to be
     /// dropped where it is met; a request leaves its line).
-    fn first_done(&mut self, idx: usize, branch: usize, outcome: Outcome<M::Item>, kind: Kind) {
+    /// With `in_place` (inside a run), a completion parked as its records while nothing is
+    /// queued at `now` (once the losers are withdrawn) is not scheduled: `true`, for the
+    /// caller to carry its event(s) out in place (see [`Simulation::first_hop_in_place`]).
+    pub(crate) fn first_done(
+        &mut self,
+        idx: usize,
+        branch: usize,
+        outcome: Outcome<M::Item>,
+        kind: Kind,
+        in_place: bool,
+    ) -> bool {
         self.procs[idx].phase = Phase::Satisfied;
         let slot = &self.procs[idx];
         if self.registering != Some(idx)
@@ -1534,8 +1552,13 @@ impl<M: Model> Simulation<M> {
                 }
             }
             self.procs[idx].branches[branch].done = true;
+            if in_place && self.nothing_queued_now() {
+                // Its event(s) would be the next ones.
+                self.park_first_records(idx, outcome);
+                return true;
+            }
             self.park_first(idx, outcome, kind);
-            return;
+            return false;
         }
         // Where withdrawn requests stood is of no use here, but `withdraw` records it.
         self.withdrawn.clear();
@@ -1558,7 +1581,9 @@ impl<M: Model> Simulation<M> {
             taken: Vec::new(),
         }));
         self.procs[idx].ready = key as u32;
+        self.in_place_hint = true;
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
+        false
     }
 
     /// Records a completed branch. Returns the wake if the whole command is now complete
@@ -1904,9 +1929,10 @@ impl<M: Model> Simulation<M> {
     }
 
     /// [`Simulation::trigger_grants`] inside a `Hook::Grants` event of a run: a slot granted
-    /// to a single `Acquire` whose wake would be the very next event is not parked. Returns
-    /// the waiter, satisfied, for the caller to wake in place (see
-    /// [`Simulation::grants_in_place`]).
+    /// to a single `Acquire` whose wake would be the very next event is not parked, nor is
+    /// the completion of a plain `FirstOf` whose event and hop would be the next two (parked
+    /// as its records, unscheduled). Returns the waiter, satisfied, for the caller to wake in
+    /// place (see [`Simulation::grants_in_place`]).
     #[inline(always)]
     pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<usize> {
         self.offer_slot::<true>(r)
@@ -1960,6 +1986,16 @@ impl<M: Model> Simulation<M> {
             sim: self.id,
             idx: r,
         };
+        if IN_PLACE
+            && self.procs[idx].shape == Shape::FirstOf
+            && self.procs[idx].branches.iter().all(|b| b.all_len == 0)
+        {
+            // `satisfied`'s path for a plain `FirstOf`; its `Kind::Ready` event and the hop
+            // it schedules would be the next two events if nothing is queued at `now`.
+            let kind = Kind::Ready(Hook::None);
+            let now = self.first_done(idx, w.branch as usize, Outcome::Acquired(rid), kind, true);
+            return now.then_some(idx);
+        }
         self.satisfied(w, Outcome::Acquired(rid), AtOnce::Event(Hook::None));
         None
     }
