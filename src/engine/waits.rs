@@ -2078,10 +2078,10 @@ impl<M: Model> Simulation<M> {
     #[cold]
     fn mark_spared(&mut self, r: u32, key: &Key, requester: Pid) {
         for h in 0..self.resources[r as usize].holders.len() {
-            let holder = &self.resources[r as usize].holders[h];
-            let pid = holder.pid;
+            let res = &self.resources[r as usize];
+            let pid = res.holders[h];
             if pid != requester
-                && holder.key.cmp(key) == std::cmp::Ordering::Greater
+                && res.ranks[h].key.cmp(key) == std::cmp::Ordering::Greater
                 && !self.grant_in_flight(pid, r)
                 && !self.can_be_told(pid)
                 && let Some(i) = self.live(pid)
@@ -2101,7 +2101,7 @@ impl<M: Model> Simulation<M> {
             let res = &self.resources[r];
             if res.kind == ResourceKind::Preemptive
                 && !res.waiting.is_empty()
-                && res.holders.iter().any(|h| h.pid == pid)
+                && res.holders.contains(&pid)
             {
                 self.schedule_hook(Hook::Grants(r as u32));
             }
@@ -2157,11 +2157,11 @@ impl<M: Model> Simulation<M> {
 
     /// After a single `Acquire`'s grant is delivered, its resource's head request looks
     /// again for a holder to preempt (the grant in flight was spared).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn recheck_taken_slot(&mut self, r: ResourceId) {
         let res = &self.resources[r.idx as usize];
         if res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
-            self.schedule_hook(Hook::Grants(r.idx));
+            self.schedule_grants_hook(r.idx);
         }
     }
 
