@@ -746,9 +746,13 @@ impl<M: Model> Simulation<M> {
         let key = self.request_key(None);
         let res = &mut self.resources[r.idx as usize];
         if !(res.waiting.is_empty() && res.has_room() && res.monitor.is_none()) {
-            // `register`, for this one case: in line, then the resource's offer.
+            // `register`, for this one case: in line, then the resource's offer — which can
+            // only do something with a free slot, or on a resource that can preempt.
+            let offer = res.has_room() || res.kind == ResourceKind::Preemptive;
             res.enqueue(Request { waiter, key }, self.now);
-            self.trigger_grants(r.idx);
+            if offer {
+                self.trigger_grants(r.idx);
+            }
             return;
         }
         self.grant(idx, r.idx, key);
@@ -999,8 +1003,13 @@ impl<M: Model> Simulation<M> {
                     ticket: self.tickets,
                 };
                 let key = self.request_key(None);
-                self.resources[r as usize].enqueue(Request { waiter, key }, self.now);
-                self.trigger_grants(r);
+                let res = &mut self.resources[r as usize];
+                // The offer can only do something with a free slot, or by preempting.
+                let offer = res.has_room() || res.kind == ResourceKind::Preemptive;
+                res.enqueue(Request { waiter, key }, self.now);
+                if offer {
+                    self.trigger_grants(r);
+                }
             }
             BranchWait::Get(q) => {
                 self.tickets += 1;
