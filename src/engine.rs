@@ -2291,9 +2291,9 @@ impl<M: Model> Simulation<M> {
             };
         };
         self.resources[ri].release_at(at, self.now);
-        if let Some(i) = self.live(pid) {
-            self.procs[i].holds -= 1;
-        }
+        // A holder is live: a finishing process gives back all it holds.
+        debug_assert!(self.live(pid).is_some(), "holders are live");
+        self.procs[pid.idx as usize].holds -= 1;
         self.schedule_grants(ri as u32);
         Ok(())
     }
