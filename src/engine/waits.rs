@@ -749,7 +749,7 @@ impl<M: Model> Simulation<M> {
             // `register`, for this one case: in line, then the resource's offer — which can
             // only do something with a free slot, or on a resource that can preempt.
             let offer = res.has_room() || res.kind == ResourceKind::Preemptive;
-            res.enqueue(Request { waiter, key }, self.now);
+            res.enqueue_new(Request { waiter, key }, self.now);
             if offer {
                 self.trigger_grants(r.idx);
             }
@@ -1006,7 +1006,7 @@ impl<M: Model> Simulation<M> {
                 let res = &mut self.resources[r as usize];
                 // The offer can only do something with a free slot, or by preempting.
                 let offer = res.has_room() || res.kind == ResourceKind::Preemptive;
-                res.enqueue(Request { waiter, key }, self.now);
+                res.enqueue_new(Request { waiter, key }, self.now);
                 if offer {
                     self.trigger_grants(r);
                 }
