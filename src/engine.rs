@@ -2480,13 +2480,7 @@ impl<M: Model> Simulation<M> {
 
     pub(crate) fn release_from(&mut self, me: Option<Pid>, r: ResourceId) -> Result<(), Error> {
         let ri = self.check_resource(r, me)?;
-        let holder = me.and_then(|pid| {
-            let at = self.resources[ri]
-                .holders
-                .iter()
-                .position(|h| h.pid == pid)?;
-            Some((pid, at))
-        });
+        let holder = me.and_then(|pid| Some((pid, self.resources[ri].holder_at(pid)?)));
         let Some((pid, at)) = holder else {
             // A slot lost to preemption: releasing it is a no-op, once.
             let lost = me
@@ -2505,10 +2499,10 @@ impl<M: Model> Simulation<M> {
                 }),
             };
         };
-        self.resources[ri].remove_holder(at, self.now);
-        if let Some(i) = self.live(pid) {
-            self.procs[i].holds -= 1;
-        }
+        self.resources[ri].release_at(at, self.now);
+        // A holder is live: a finishing process gives back all it holds.
+        debug_assert!(self.live(pid).is_some(), "holders are live");
+        self.procs[pid.idx as usize].holds -= 1;
         self.schedule_grants(ri as u32);
         Ok(())
     }
@@ -2519,11 +2513,20 @@ impl<M: Model> Simulation<M> {
     /// free slot at once), so with nobody waiting now the hook would find nobody waiting, or
     /// a head that was refused for want of room. A preemptive resource's hook also looks at
     /// holders (who can be preempted may change meanwhile), so it is always scheduled.
+    #[inline(always)]
     pub(crate) fn schedule_grants(&mut self, r: u32) {
         let res = &self.resources[r as usize];
         if res.waiting.is_empty() && res.kind != ResourceKind::Preemptive {
             return;
         }
+        self.schedule_grants_hook(r);
+    }
+
+    /// Schedules the hook that offers a slot of resource `r` to its head waiter (kept out of
+    /// line, so that the callers that usually decide not to pay nothing for it). A run may
+    /// carry it out in place (see `in_place_hint`).
+    #[inline(never)]
+    pub(crate) fn schedule_grants_hook(&mut self, r: u32) {
         self.in_place_hint = true;
         self.schedule_hook(Hook::Grants(r));
     }
@@ -2574,8 +2577,8 @@ impl<M: Model> Simulation<M> {
         }
         if holds > 0 {
             for r in 0..self.resources.len() {
-                while let Some(at) = self.resources[r].holders.iter().position(|h| h.pid == pid) {
-                    self.resources[r].remove_holder(at, self.now);
+                while let Some(at) = self.resources[r].holder_at(pid) {
+                    self.resources[r].release_at(at, self.now);
                     self.schedule_grants(r as u32);
                 }
             }

@@ -105,10 +105,17 @@ pub(crate) struct Request {
     pub key: Key,
 }
 
-#[derive(Clone)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+/// A holder evicted by preemption: who, and since when it held the slot.
 pub(crate) struct Holder {
     pub pid: Pid,
+    pub since: f64,
+}
+
+/// What a preemptive resource knows of a holder besides its pid: the key of the request that
+/// got the slot (to choose whom to evict) and when it got it (for the news).
+#[derive(Copy, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct Rank {
     pub key: Key,
     pub since: f64,
 }
@@ -118,7 +125,12 @@ pub(crate) struct Holder {
 pub(crate) struct ResourceState {
     pub kind: ResourceKind,
     pub capacity: usize,
-    pub holders: Vec<Holder>,
+    /// Who holds the slots, in the order they got them (a process holding two appears twice).
+    pub holders: Vec<Pid>,
+    /// A preemptive resource's holders' ranks, in the same order as `holders`. Empty for the
+    /// other kinds: only preemption asks for a holder's key or start, so a plain or priority
+    /// resource keeps just the pids.
+    pub ranks: Vec<Rank>,
     pub waiting: VecDeque<Request>,
     /// Statistics, if monitored.
     pub monitor: Option<Box<ResourceMonitor>>,
@@ -130,6 +142,7 @@ impl ResourceState {
             kind,
             capacity,
             holders: Vec::new(),
+            ranks: Vec::new(),
             waiting: VecDeque::new(),
             monitor: None,
         }
@@ -143,7 +156,40 @@ impl ResourceState {
     /// ticket (priority kinds: FIFO among equals). A new request has the newest ticket, so
     /// it goes after every request that is not worse; a resumed one keeps its old ticket,
     /// and so its place.
+    #[inline]
     pub fn enqueue(&mut self, request: Request, now: f64) {
+        // The common case, in line: a new request at the back of an unmonitored FIFO line.
+        if self.kind == ResourceKind::Plain
+            && self.monitor.is_none()
+            && self
+                .waiting
+                .back()
+                .is_none_or(|b| b.waiter.ticket < request.waiter.ticket)
+        {
+            self.waiting.push_back(request);
+        } else {
+            self.enqueue_in_order(request, now);
+        }
+    }
+
+    /// Adds a request just made (it has the newest ticket of all) to the wait list: on a
+    /// FIFO line it goes at the back without looking.
+    #[inline]
+    pub fn enqueue_new(&mut self, request: Request, now: f64) {
+        debug_assert!(
+            self.waiting
+                .back()
+                .is_none_or(|b| b.waiter.ticket < request.waiter.ticket)
+        );
+        if self.kind == ResourceKind::Plain && self.monitor.is_none() {
+            self.waiting.push_back(request);
+        } else {
+            self.enqueue_in_order(request, now);
+        }
+    }
+
+    #[inline(never)]
+    fn enqueue_in_order(&mut self, request: Request, now: f64) {
         let ticket = request.waiter.ticket;
         if self.kind == ResourceKind::Plain {
             if self.waiting.back().is_none_or(|b| b.waiter.ticket < ticket) {
@@ -173,23 +219,48 @@ impl ResourceState {
     }
 
     /// Gives a slot to `pid` for a request with `key` (made at `key.time`).
+    #[inline]
     pub fn add_holder(&mut self, pid: Pid, key: Key, now: f64) {
-        self.holders.push(Holder {
-            pid,
-            key,
-            since: now,
-        });
+        self.holders.push(pid);
+        if self.kind == ResourceKind::Preemptive {
+            self.ranks.push(Rank { key, since: now });
+        }
         if let Some(m) = &mut self.monitor {
             m.granted(key.time, now, self.holders.len());
         }
     }
 
-    /// Takes the slot at position `at` of the holders (a release, a preemption, a finish).
-    pub fn remove_holder(&mut self, at: usize, now: f64) -> Holder {
-        let holder = self.holders.remove(at);
+    /// Where `pid`'s first slot is among the holders.
+    #[inline]
+    pub fn holder_at(&self, pid: Pid) -> Option<usize> {
+        self.holders.iter().position(|&h| h == pid)
+    }
+
+    /// Gives back the slot at position `at` of the holders (a release, a finish).
+    #[inline]
+    pub fn release_at(&mut self, at: usize, now: f64) {
+        if at + 1 == self.holders.len() {
+            self.holders.pop();
+        } else {
+            self.holders.remove(at);
+        }
+        if self.kind == ResourceKind::Preemptive {
+            self.ranks.remove(at);
+        }
         if let Some(m) = &mut self.monitor {
             m.freed(now, self.holders.len());
         }
+    }
+
+    /// Takes the slot at position `at` of a preemptive resource's holders away (a
+    /// preemption): who held it, and since when.
+    pub fn remove_holder(&mut self, at: usize, now: f64) -> Holder {
+        debug_assert_eq!(self.kind, ResourceKind::Preemptive);
+        let holder = Holder {
+            pid: self.holders[at],
+            since: self.ranks[at].since,
+        };
+        self.release_at(at, now);
         holder
     }
 
@@ -209,17 +280,16 @@ impl ResourceState {
     /// Holders for which `spared` is true are never chosen.
     pub fn victim(&self, key: &Key, requester: Pid, spared: impl Fn(Pid) -> bool) -> Option<usize> {
         let mut worst: Option<usize> = None;
-        for (i, h) in self.holders.iter().enumerate() {
-            if spared(h.pid) {
+        for (i, (&pid, rank)) in self.holders.iter().zip(&self.ranks).enumerate() {
+            if spared(pid) {
                 continue;
             }
-            if worst.is_none_or(|w| h.key.cmp(&self.holders[w].key) != Ordering::Less) {
+            if worst.is_none_or(|w| rank.key.cmp(&self.ranks[w].key) != Ordering::Less) {
                 worst = Some(i);
             }
         }
         worst.filter(|&w| {
-            let h = &self.holders[w];
-            h.key.cmp(key) == Ordering::Greater && h.pid != requester
+            self.ranks[w].key.cmp(key) == Ordering::Greater && self.holders[w] != requester
         })
     }
 }
@@ -273,11 +343,11 @@ impl<'a> ResourceView<'a> {
     /// The processes holding slots, in the order they got them (a process holding two
     /// slots appears twice).
     pub fn holders(&self) -> impl Iterator<Item = Pid> + 'a {
-        self.state.holders.iter().map(|h| h.pid)
+        self.state.holders.iter().copied()
     }
 
     /// Whether `pid` holds at least one slot.
     pub fn is_held_by(&self, pid: Pid) -> bool {
-        self.state.holders.iter().any(|h| h.pid == pid)
+        self.state.holders.contains(&pid)
     }
 }

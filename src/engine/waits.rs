@@ -746,9 +746,13 @@ impl<M: Model> Simulation<M> {
         let key = self.request_key(None);
         let res = &mut self.resources[r.idx as usize];
         if !(res.waiting.is_empty() && res.has_room() && res.monitor.is_none()) {
-            // `register`, for this one case: in line, then the resource's offer.
-            res.enqueue(Request { waiter, key }, self.now);
-            self.trigger_grants(r.idx);
+            // `register`, for this one case: in line, then the resource's offer — which can
+            // only do something with a free slot, or on a resource that can preempt.
+            let offer = res.has_room() || res.kind == ResourceKind::Preemptive;
+            res.enqueue_new(Request { waiter, key }, self.now);
+            if offer {
+                self.trigger_grants(r.idx);
+            }
             return;
         }
         self.grant(idx, r.idx, key);
@@ -1009,8 +1013,13 @@ impl<M: Model> Simulation<M> {
                     ticket: self.tickets,
                 };
                 let key = self.request_key(None);
-                self.resources[r as usize].enqueue(Request { waiter, key }, self.now);
-                self.trigger_grants(r);
+                let res = &mut self.resources[r as usize];
+                // The offer can only do something with a free slot, or by preempting.
+                let offer = res.has_room() || res.kind == ResourceKind::Preemptive;
+                res.enqueue_new(Request { waiter, key }, self.now);
+                if offer {
+                    self.trigger_grants(r);
+                }
             }
             BranchWait::Get(q) => {
                 self.tickets += 1;
@@ -2138,10 +2147,10 @@ impl<M: Model> Simulation<M> {
     #[cold]
     fn mark_spared(&mut self, r: u32, key: &Key, requester: Pid) {
         for h in 0..self.resources[r as usize].holders.len() {
-            let holder = &self.resources[r as usize].holders[h];
-            let pid = holder.pid;
+            let res = &self.resources[r as usize];
+            let pid = res.holders[h];
             if pid != requester
-                && holder.key.cmp(key) == std::cmp::Ordering::Greater
+                && res.ranks[h].key.cmp(key) == std::cmp::Ordering::Greater
                 && !self.grant_in_flight(pid, r)
                 && !self.can_be_told(pid)
                 && let Some(i) = self.live(pid)
@@ -2161,7 +2170,7 @@ impl<M: Model> Simulation<M> {
             let res = &self.resources[r];
             if res.kind == ResourceKind::Preemptive
                 && !res.waiting.is_empty()
-                && res.holders.iter().any(|h| h.pid == pid)
+                && res.holders.contains(&pid)
             {
                 self.schedule_hook(Hook::Grants(r as u32));
             }
@@ -2217,11 +2226,11 @@ impl<M: Model> Simulation<M> {
 
     /// After a single `Acquire`'s grant is delivered, its resource's head request looks
     /// again for a holder to preempt (the grant in flight was spared).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn recheck_taken_slot(&mut self, r: ResourceId) {
         let res = &self.resources[r.idx as usize];
         if res.kind == ResourceKind::Preemptive && !res.waiting.is_empty() {
-            self.schedule_hook(Hook::Grants(r.idx));
+            self.schedule_grants_hook(r.idx);
         }
     }
 
