@@ -1998,17 +1998,8 @@ impl<M: Model> Simulation<M> {
             Kind::Hook(Hook::Grants(r)) => self.grants_in_place(r),
             Kind::Resume => self.resume_parked(idx),
             Kind::Ready(_) if self.procs[idx].parked != Parked::Slot => self.hop_in_place(idx),
-            _ => {
-                // `dispatch_event`'s `Kind::Ready` arm, for a `Parked::Slot`.
-                let slot = &mut self.procs[idx];
-                slot.parked = Parked::Wake;
-                let r = ResourceId {
-                    sim: self.id,
-                    idx: slot.ready,
-                };
-                self.recheck_taken_slot(r);
-                self.resume(idx, Wake::Completed(Outcome::Acquired(r)))
-            }
+            // `dispatch_event`'s `Kind::Ready` arm, for a `Parked::Slot`.
+            _ => self.resume_granted(idx),
         };
         self.leave(before);
         result
@@ -2110,6 +2101,20 @@ impl<M: Model> Simulation<M> {
         self.busy = mark;
     }
 
+    /// Wakes a process parked with a slot granted to its single `Acquire` (`Parked::Slot`:
+    /// `ready` is the resource).
+    #[inline(always)]
+    fn resume_granted(&mut self, idx: usize) -> Result<(), Error> {
+        let slot = &mut self.procs[idx];
+        slot.parked = Parked::Wake;
+        let r = ResourceId {
+            sim: self.id,
+            idx: slot.ready,
+        };
+        self.recheck_taken_slot(r);
+        self.resume(idx, Wake::Completed(Outcome::Acquired(r)))
+    }
+
     /// Drops withdrawn timers from the front of the queue, so that `peek` sees a real event.
     fn prune(&mut self) {
         if self.next.is_some_and(|(_, _, e)| self.is_stale(&e)) {
@@ -2163,13 +2168,7 @@ impl<M: Model> Simulation<M> {
                 self.run_hook(hook)?;
                 let slot = &mut self.procs[idx];
                 if slot.parked == Parked::Slot {
-                    slot.parked = Parked::Wake;
-                    let r = ResourceId {
-                        sim: self.id,
-                        idx: slot.ready,
-                    };
-                    self.recheck_taken_slot(r);
-                    self.resume(idx, Wake::Completed(Outcome::Acquired(r)))
+                    self.resume_granted(idx)
                 } else if slot.parked == Parked::Outcome {
                     slot.parked = Parked::Wake;
                     let outcome = self.outcomes.remove(slot.ready as usize);

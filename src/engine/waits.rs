@@ -736,13 +736,7 @@ impl<M: Model> Simulation<M> {
             }),
         );
         debug_assert!(self.places.is_empty(), "not a resumed request");
-        self.tickets += 1;
-        let waiter = Waiter {
-            idx: idx as u32,
-            epoch,
-            branch: 0,
-            ticket: self.tickets,
-        };
+        let waiter = self.new_waiter(idx, epoch, 0);
         let key = self.request_key(None);
         let res = &mut self.resources[r.idx as usize];
         if !(res.waiting.is_empty() && res.has_room() && res.monitor.is_none()) {
@@ -983,6 +977,19 @@ impl<M: Model> Simulation<M> {
         })
     }
 
+    /// The waiter of a new request: branch `branch` of process `idx`'s wait `epoch`, with
+    /// the next ticket (its place among all requests).
+    #[inline(always)]
+    fn new_waiter(&mut self, idx: usize, epoch: u32, branch: u32) -> Waiter {
+        self.tickets += 1;
+        Waiter {
+            idx: idx as u32,
+            epoch,
+            branch,
+            ticket: self.tickets,
+        }
+    }
+
     /// [`Self::register`] for a new sleep, plain request or plain get as a `FirstOf` branch.
     #[inline]
     fn register_plain(&mut self, idx: usize, epoch: u32, wait: BranchWait, group: u16) {
@@ -1005,13 +1012,7 @@ impl<M: Model> Simulation<M> {
                 );
             }
             BranchWait::Acquire(r) => {
-                self.tickets += 1;
-                let waiter = Waiter {
-                    idx: idx as u32,
-                    epoch,
-                    branch,
-                    ticket: self.tickets,
-                };
+                let waiter = self.new_waiter(idx, epoch, branch);
                 let key = self.request_key(None);
                 let res = &mut self.resources[r as usize];
                 // The offer can only do something with a free slot, or by preempting.
@@ -1022,13 +1023,7 @@ impl<M: Model> Simulation<M> {
                 }
             }
             BranchWait::Get(q) => {
-                self.tickets += 1;
-                let waiter = Waiter {
-                    idx: idx as u32,
-                    epoch,
-                    branch,
-                    ticket: self.tickets,
-                };
+                let waiter = self.new_waiter(idx, epoch, branch);
                 let getter = Getter {
                     waiter,
                     filter: None,
