@@ -1916,9 +1916,7 @@ impl<M: Model> Simulation<M> {
                 }
                 let (t, _, idx) = self.exits.pop_front().expect("checked");
                 self.now = f64::from_bits(t);
-                self.events += 1;
-                self.procs[idx as usize].phase = Phase::Exited;
-                self.free_slot(idx as usize);
+                self.elided_exit(idx);
                 return Ok(true);
             }
             let Some((time_bits, _, event)) = self.dequeue_before(limit) else {
@@ -2076,9 +2074,7 @@ impl<M: Model> Simulation<M> {
         let mark = self.busy.take();
         while let Some((t, _, i)) = self.exits.pop_front() {
             debug_assert_eq!(t, (self.now + 0.0).to_bits());
-            self.events += 1;
-            self.procs[i as usize].phase = Phase::Exited;
-            self.free_slot(i as usize);
+            self.elided_exit(i);
         }
         self.busy = mark;
     }
@@ -2094,11 +2090,18 @@ impl<M: Model> Simulation<M> {
         {
             debug_assert_eq!(xt, (self.now + 0.0).to_bits());
             self.exits.pop_front();
-            self.events += 1;
-            self.procs[i as usize].phase = Phase::Exited;
-            self.free_slot(i as usize);
+            self.elided_exit(i);
         }
         self.busy = mark;
+    }
+
+    /// The exit of process `idx` that was not queued (see `exits`), taken from `exits` at
+    /// its key: counted as the event it stands for, and its slot freed.
+    #[inline(always)]
+    fn elided_exit(&mut self, idx: u32) {
+        self.events += 1;
+        self.procs[idx as usize].phase = Phase::Exited;
+        self.free_slot(idx as usize);
     }
 
     /// Wakes a process parked with a slot granted to its single `Acquire` (`Parked::Slot`:
