@@ -178,6 +178,8 @@ pub(crate) enum Parked {
     Outcome,
     /// A slot of resource `ready` granted to a single `Acquire` (no payload to store).
     Slot,
+    /// A single `Put` completed (no payload to store).
+    Put,
     /// A `FirstOf` whose losers are sleeps, plain requests and plain gets (and whose winner
     /// is one of those or a put): every branch still in `branches`, the winner marked done,
     /// the losers withdrawn; a winning get's item in `outcomes` at `ready`. The
@@ -2172,6 +2174,9 @@ impl<M: Model> Simulation<M> {
                 let slot = &mut self.procs[idx];
                 if slot.parked == Parked::Slot {
                     self.resume_granted(idx)
+                } else if slot.parked == Parked::Put {
+                    slot.parked = Parked::Wake;
+                    self.resume(idx, Wake::Completed(Outcome::Put))
                 } else if slot.parked == Parked::Outcome {
                     slot.parked = Parked::Wake;
                     let outcome = self.outcomes.remove(slot.ready as usize);
@@ -2408,6 +2413,10 @@ impl<M: Model> Simulation<M> {
                 Command::Acquire(r) if sim.plain_acquire(idx, r) => {
                     std::mem::forget(command);
                     sim.acquire(idx, r);
+                    return Ok(None);
+                }
+                Command::Get(q) | Command::Put(q, _) if sim.plain_queue_op(idx, q) => {
+                    sim.queue_op(idx, command);
                     return Ok(None);
                 }
                 Command::FirstOf(ref mut branches) if sim.plain_first_of(idx, branches) => {

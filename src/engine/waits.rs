@@ -510,21 +510,9 @@ impl<M: Model> Simulation<M> {
             return Ok(None);
         }
         if let Command::Get(q) | Command::Put(q, _) = command
-            && self.is_ordinary(idx)
-            && !self.trace_waits
-            && q.sim == self.id
-            && (q.idx as usize) < self.queues.len()
+            && self.plain_queue_op(idx, q)
         {
-            // A plain get or put, valid as it stands: what the general path below does for
-            // it, without the checks that cannot apply.
-            self.registering = Some(idx);
-            let epoch = self.begin_wait(idx, false);
-            self.register(idx, epoch, Wait::from_command(command), 0, 0);
-            self.registering = None;
-            let slot = &self.procs[idx];
-            if slot.spared && slot.phase == Phase::Waiting && !slot.masked {
-                self.recheck_spared(idx);
-            }
+            self.queue_op(idx, command);
             return Ok(None);
         }
         self.validate(pid, &command)?;
@@ -717,6 +705,35 @@ impl<M: Model> Simulation<M> {
             && !self.trace_waits
             && r.sim == self.id
             && (r.idx as usize) < self.resources.len()
+    }
+
+    /// Whether a `Get(q)` or `Put(q, _)` is valid as it stands, from a process with nothing
+    /// unusual going on (no interrupt queued, no summons, nobody watching waits): it may go
+    /// to [`Simulation::queue_op`].
+    #[inline]
+    pub(crate) fn plain_queue_op(&self, idx: usize, q: QueueId) -> bool {
+        self.is_ordinary(idx)
+            && !self.trace_waits
+            && q.sim == self.id
+            && (q.idx as usize) < self.queues.len()
+    }
+
+    /// Starts a `Get` or `Put` that [`Simulation::plain_queue_op`] approved: what the
+    /// general path does for it, without the checks that cannot apply; one that completes
+    /// at once joins no line.
+    pub(crate) fn queue_op(&mut self, idx: usize, command: Command<M::Item>) {
+        self.registering = Some(idx);
+        let epoch = self.begin_wait(idx, false);
+        if self.queue_op_at_once(&command) {
+            self.get_or_put_at_once(idx, epoch, command);
+        } else {
+            self.register(idx, epoch, Wait::from_command(command), 0, 0);
+        }
+        self.registering = None;
+        let slot = &self.procs[idx];
+        if slot.spared && slot.phase == Phase::Waiting && !slot.masked {
+            self.recheck_spared(idx);
+        }
     }
 
     /// Starts a plain, valid `Acquire(r)` as the process's single wait: what `start` and
@@ -1261,6 +1278,52 @@ impl<M: Model> Simulation<M> {
 
     /// Registers one wait as the next branch, then runs the primitive's trigger as SimPy
     /// does when a request is created.
+    /// Whether a valid plain `Get` or `Put` on a FIFO queue (no filter, no order: no user
+    /// code runs) completes the moment it registers with nobody ahead of it: an item is
+    /// there and no getter waits, or there is room and no putter waits.
+    #[inline(always)]
+    fn queue_op_at_once(&self, command: &Command<M::Item>) -> bool {
+        let (Command::Get(q) | Command::Put(q, _)) = command else {
+            return false;
+        };
+        let queue = &self.queues[q.idx as usize];
+        if queue.filtered || queue.order.is_some() {
+            return false;
+        }
+        match command {
+            Command::Get(_) => queue.getters.is_empty() && !queue.items.is_empty(),
+            _ => queue.putters.is_empty() && queue.has_room(),
+        }
+    }
+
+    /// What `register` and the queue's trigger do for a get or put that
+    /// [`Self::queue_op_at_once`]: the process joins no line (it would be alone at its
+    /// head and leave it at once), the item moves, and the process is satisfied exactly as
+    /// `trigger_gets`/`trigger_puts` would satisfy it (same outcome, same hook, same event).
+    fn get_or_put_at_once(&mut self, idx: usize, epoch: u32, command: Command<M::Item>) {
+        // The ticket it would have drawn: later requests keep theirs.
+        self.tickets += 1;
+        let waiter = Waiter {
+            idx: idx as u32,
+            epoch,
+            branch: 0,
+            ticket: self.tickets,
+        };
+        match command {
+            Command::Put(q, item) => {
+                self.queues[q.idx as usize].push_item(item, self.now);
+                self.satisfied(waiter, Outcome::Put, AtOnce::Event(Hook::Gets(q.idx)));
+            }
+            Command::Get(q) => {
+                let item = self.queues[q.idx as usize]
+                    .take_item(0, self.now)
+                    .expect("an item is there");
+                self.satisfied(waiter, Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)));
+            }
+            _ => unreachable!("checked by queue_op_at_once"),
+        }
+    }
+
     fn register(&mut self, idx: usize, epoch: u32, wait: Wait<M::Item>, group: u16, all_len: u16) {
         let branch = self.procs[idx].branches.len() as u32;
         // A resumed request takes back its place in line (its old ticket, and its old time
@@ -1443,6 +1506,10 @@ impl<M: Model> Simulation<M> {
                     std::mem::forget(outcome);
                     slot.parked = Parked::Slot;
                     slot.ready = r.idx;
+                }
+                Outcome::Put => {
+                    std::mem::forget(outcome);
+                    slot.parked = Parked::Put;
                 }
                 outcome => {
                     slot.parked = Parked::Outcome;
@@ -2185,6 +2252,7 @@ impl<M: Model> Simulation<M> {
         };
         match slot.phase {
             Phase::Satisfied if slot.parked == Parked::Slot => slot.ready == r,
+            Phase::Satisfied if slot.parked == Parked::Put => false,
             Phase::Satisfied if slot.parked == Parked::First => slot
                 .branches
                 .iter()
