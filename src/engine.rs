@@ -2319,7 +2319,7 @@ impl<M: Model> Simulation<M> {
             request,
             waited,
             taken,
-            places,
+            places: places.into(),
         });
         self.resume(idx, wake)
     }

@@ -9,11 +9,11 @@
 //! never match a later one.
 
 use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, WakeOf};
-use crate::command::Places;
 use crate::command::{
     Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
     Priority, Reason, Wait, Wake,
 };
+use crate::command::{OutOfLine, Places};
 use crate::container::ContainerState;
 use crate::error::Error;
 use crate::handle::{
@@ -818,6 +818,7 @@ impl<M: Model> Simulation<M> {
                 outcome,
                 others: Branches(others),
                 taken: Vec::new(),
+                out_of_line: OutOfLine::NONE,
             });
             self.park(idx, wake, kind);
         } else {
@@ -974,6 +975,7 @@ impl<M: Model> Simulation<M> {
             outcome,
             others: Branches(others),
             taken: Vec::new(),
+            out_of_line: OutOfLine::NONE,
         })
     }
 
@@ -1061,6 +1063,7 @@ impl<M: Model> Simulation<M> {
                 outcome,
                 others: Branches(others),
                 taken: Vec::new(),
+                out_of_line: OutOfLine::NONE,
             });
             self.procs[idx].phase = Phase::Satisfied;
             match via {
@@ -1583,6 +1586,7 @@ impl<M: Model> Simulation<M> {
             outcome,
             others: Branches(others),
             taken: Vec::new(),
+            out_of_line: OutOfLine::NONE,
         }));
         self.procs[idx].ready = key as u32;
         self.in_place_hint = true;
@@ -1659,6 +1663,7 @@ impl<M: Model> Simulation<M> {
                     outcome,
                     others,
                     taken,
+                    out_of_line: OutOfLine::NONE,
                 })
             }
         };
@@ -2128,7 +2133,7 @@ impl<M: Model> Simulation<M> {
             request,
             waited,
             taken,
-            places,
+            places: places.into(),
         });
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Satisfied;
