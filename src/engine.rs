@@ -2324,7 +2324,7 @@ impl<M: Model> Simulation<M> {
             request,
             waited,
             taken,
-            places,
+            places: places.into(),
         });
         self.resume(idx, wake)
     }

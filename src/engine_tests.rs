@@ -359,12 +359,7 @@ fn first_of_timeout_wins_and_withdraws_the_get() {
         wakes(&log)[1],
         (
             2.0,
-            Wake::First(First {
-                index: 1,
-                outcome: Outcome::Slept,
-                others: [Command::Get(q)].into(),
-                taken: vec![]
-            })
+            Wake::First(First::new(1, Outcome::Slept, [Command::Get(q)].into()))
         )
     );
     assert_eq!(sim.queue_view(q).unwrap().getters_waiting(), 0);
@@ -389,12 +384,7 @@ fn first_of_get_wins_and_the_timer_never_fires() {
         w[1],
         (
             1.0,
-            Wake::First(First {
-                index: 0,
-                outcome: Outcome::Got(3),
-                others: [Command::Sleep(2.0)].into(),
-                taken: vec![]
-            })
+            Wake::First(First::new(0, Outcome::Got(3), [Command::Sleep(2.0)].into()))
         )
     );
     assert_eq!(w[2], (6.0, Wake::Completed(Outcome::Slept)));
@@ -419,12 +409,7 @@ fn first_of_checks_branches_in_order_when_issued() {
         wakes(&log)[1],
         (
             0.0,
-            Wake::First(First {
-                index: 0,
-                outcome: Outcome::Got(2),
-                others: [Command::Get(a)].into(),
-                taken: vec![]
-            })
+            Wake::First(First::new(0, Outcome::Got(2), [Command::Get(a)].into()))
         )
     );
     // The losing queue was not touched.
@@ -449,12 +434,11 @@ fn losing_put_branch_hands_its_item_back() {
         wakes(&log)[1],
         (
             1.0,
-            Wake::First(First {
-                index: 1,
-                outcome: Outcome::Slept,
-                others: [Command::Put(full, 42)].into(),
-                taken: vec![]
-            })
+            Wake::First(First::new(
+                1,
+                Outcome::Slept,
+                [Command::Put(full, 42)].into()
+            ))
         )
     );
     assert_eq!(

@@ -1328,12 +1328,11 @@ fn first_of_completed_while_registering_keeps_registering() {
         a.borrow()[1],
         (
             1.0,
-            Wake::First(stepsim::First {
-                index: 0,
-                outcome: Outcome::Got(1),
-                others: [Command::Get(q0)].into(),
-                taken: vec![],
-            })
+            Wake::First(stepsim::First::new(
+                0,
+                Outcome::Got(1),
+                [Command::Get(q0)].into()
+            ))
         )
     );
     assert_eq!(

@@ -167,12 +167,11 @@ fn customer_who_runs_out_of_patience_leaves_without_releasing() {
         c.step(&mut cx, Wake::Started),
         Command::first_of([Command::Acquire(clerk), Command::Sleep(5.0)])
     );
-    let timeout = Wake::First(First {
-        index: 1,
-        outcome: Outcome::Slept,
-        others: [Command::Acquire(clerk)].into(),
-        taken: vec![],
-    });
+    let timeout = Wake::First(First::new(
+        1,
+        Outcome::Slept,
+        [Command::Acquire(clerk)].into(),
+    ));
     assert_eq!(c.step(&mut cx, timeout), Command::Done);
     // Nothing was done through the context: in particular, no release.
     assert!(cx.error().is_none());
@@ -186,12 +185,11 @@ fn served_customer_releases_the_clerk() {
     let mut c = visit(clerk);
 
     c.step(&mut cx, Wake::Started);
-    let served = Wake::First(First {
-        index: 0,
-        outcome: Outcome::Acquired(clerk),
-        others: [Command::Sleep(5.0)].into(),
-        taken: vec![],
-    });
+    let served = Wake::First(First::new(
+        0,
+        Outcome::Acquired(clerk),
+        [Command::Sleep(5.0)].into(),
+    ));
     assert_eq!(c.step(&mut cx, served), Command::Sleep(2.0));
     assert_eq!(
         c.step(&mut cx, Wake::Completed(Outcome::Slept)),

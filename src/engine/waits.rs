@@ -9,11 +9,11 @@
 //! never match a later one.
 
 use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, WakeOf};
-use crate::command::Places;
 use crate::command::{
     Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
     Priority, Reason, Wait, Wake,
 };
+use crate::command::{OutOfLine, Places};
 use crate::container::ContainerState;
 use crate::error::Error;
 use crate::handle::{
@@ -835,6 +835,7 @@ impl<M: Model> Simulation<M> {
                 outcome,
                 others: Branches(others),
                 taken: Vec::new(),
+                out_of_line: OutOfLine::NONE,
             });
             self.park(idx, wake, kind);
         } else {
@@ -991,6 +992,7 @@ impl<M: Model> Simulation<M> {
             outcome,
             others: Branches(others),
             taken: Vec::new(),
+            out_of_line: OutOfLine::NONE,
         })
     }
 
@@ -1078,6 +1080,7 @@ impl<M: Model> Simulation<M> {
                 outcome,
                 others: Branches(others),
                 taken: Vec::new(),
+                out_of_line: OutOfLine::NONE,
             });
             self.procs[idx].phase = Phase::Satisfied;
             match via {
@@ -1652,6 +1655,7 @@ impl<M: Model> Simulation<M> {
             outcome,
             others: Branches(others),
             taken: Vec::new(),
+            out_of_line: OutOfLine::NONE,
         }));
         self.procs[idx].ready = key as u32;
         self.in_place_hint = true;
@@ -1728,6 +1732,7 @@ impl<M: Model> Simulation<M> {
                     outcome,
                     others,
                     taken,
+                    out_of_line: OutOfLine::NONE,
                 })
             }
         };
@@ -2197,7 +2202,7 @@ impl<M: Model> Simulation<M> {
             request,
             waited,
             taken,
-            places,
+            places: places.into(),
         });
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Satisfied;
