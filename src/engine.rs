@@ -65,9 +65,11 @@ mod calendar;
 mod fork;
 #[cfg(feature = "serde")]
 mod persist;
+mod slots;
 mod waits;
 
 use calendar::Calendar;
+use slots::Slots;
 
 use waits::{BranchList, Shape};
 
@@ -159,6 +161,8 @@ pub(crate) enum Phase {
     Finishing,
     /// Its exit event is being processed; the slot is freed when its joiners are woken.
     Exited,
+    /// No process: the slot is free (see [`slots`]).
+    Free,
 }
 
 impl Phase {
@@ -283,32 +287,6 @@ pub(crate) struct Slot<M: Model> {
 }
 
 impl<M: Model> Slot<M> {
-    /// A process about to start (`body: None` holds a free place while the slot table of a
-    /// restored simulation is rebuilt).
-    pub fn new(
-        body: Option<M::Proc>,
-        since: f64,
-        branches: BranchList,
-        key: u64,
-        rare: Option<Box<Rare<M>>>,
-    ) -> Self {
-        Slot {
-            body,
-            phase: Phase::Starting,
-            masked: false,
-            available: false,
-            parked: Parked::Wake,
-            spared: false,
-            shape: Shape::Single,
-            since,
-            branches,
-            ready: u32::MAX,
-            holds: 0,
-            key,
-            rare,
-        }
-    }
-
     pub fn rare(&mut self) -> &mut Rare<M> {
         self.rare.get_or_insert_with(Default::default)
     }
@@ -536,7 +514,7 @@ pub struct Simulation<M: Model> {
     /// hint only: it is checked then).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) in_place_hint: bool,
-    pub(crate) procs: Slab<Slot<M>>,
+    pub(crate) procs: Slots<M>,
     pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
     pub(crate) resources: Vec<ResourceState>,
@@ -546,9 +524,6 @@ pub struct Simulation<M: Model> {
     pub(crate) activities: Vec<ActivityState>,
     /// Activities planned and not started yet, in plan order.
     pub(crate) unstarted: Vec<u32>,
-    /// Spilled branch lists of finished processes, for reuse.
-    #[cfg_attr(feature = "serde", serde(skip))]
-    spare_branches: Vec<BranchList>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     /// Outcomes of completed single waits, until delivered: far smaller than a `Wake`, and
     /// the common case.
@@ -609,7 +584,7 @@ impl<M: Model> Simulation<M> {
             next: None,
             exits: VecDeque::new(),
             in_place_hint: false,
-            procs: Slab::new(),
+            procs: Slots::new(),
             meta: Vec::new(),
             queues: Vec::new(),
             resources: Vec::new(),
@@ -618,7 +593,6 @@ impl<M: Model> Simulation<M> {
             barriers: Vec::new(),
             activities: Vec::new(),
             unstarted: Vec::new(),
-            spare_branches: Vec::new(),
             wakes: Slab::new(),
             outcomes: Slab::new(),
             observer: None,
@@ -1534,18 +1508,16 @@ impl<M: Model> Simulation<M> {
         spawner: Option<Pid>,
     ) -> Pid {
         let key = self.spawn_key(name.as_deref(), spawner);
-        // A branch list that grew for a `FirstOf` is reused by the next process, so that
-        // models spawning a process per customer do not allocate one per customer.
-        let branches = self.spare_branches.pop().unwrap_or_default();
         let rare = name.map(|name| {
             Box::new(Rare {
                 name: Some(name),
                 ..Rare::default()
             })
         });
-        let idx = self
-            .procs
-            .insert(Slot::new(Some(process), self.now, branches, key, rare));
+        // A free slot is filled in place, and keeps the branch list that grew for a
+        // `FirstOf` there, so that models spawning a process per customer do not allocate
+        // one per customer.
+        let idx = self.procs.insert(process, self.now, key, rare);
         if self.meta.len() <= idx {
             self.meta.resize(idx + 1, Meta::default());
         }
@@ -2643,17 +2615,11 @@ impl<M: Model> Simulation<M> {
 
     /// The last of an exit: drops (or keeps) the finished process and frees its slot.
     fn free_slot(&mut self, idx: usize) {
-        let pid = self.pid_of(idx);
-        let slot = &mut self.procs[idx];
-        if slot.branches.spilled() {
-            let mut branches = std::mem::take(&mut slot.branches);
-            branches.clear();
-            self.spare_branches.push(branches);
-        }
-        // Only a kept process is moved out whole; otherwise the slot is removed and
-        // dropped at once, so that just what its drop needs is read.
+        // The slot stays in the table, free, for the next process (see `slots`): what the
+        // finished process owned is dropped there, or moved out if it is kept.
         if self.keep_finished {
-            let mut slot = self.procs.remove(idx);
+            let pid = self.pid_of(idx);
+            let slot = &mut self.procs[idx];
             let rare = slot.rare.take().map(|r| *r);
             let (value, failure, name) = match rare {
                 Some(r) => (r.exit_value, r.failure, r.name),
@@ -2668,9 +2634,8 @@ impl<M: Model> Simulation<M> {
                     name,
                 },
             );
-        } else {
-            drop(self.procs.remove(idx));
         }
+        self.procs.free(idx);
         self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
     }
 
