@@ -2520,13 +2520,28 @@ impl<M: Model> Simulation<M> {
     /// A process returned `Done` or failed: release what it holds, drop queued interrupts,
     /// and schedule its exit (which wakes joiners).
     pub(crate) fn finish(&mut self, idx: usize, how: TraceKind) {
-        let pid = self.pid_of(idx);
         let keep = self.keep_finished;
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Finishing;
         if !keep {
             slot.body = None;
         }
+        // Most processes hold nothing and have no rare state (no summons, no queued
+        // interrupts, no joiners): their exit is only to be taken.
+        if slot.holds > 0 || slot.rare.is_some() {
+            self.finish_owning(idx, how);
+            return;
+        }
+        self.emit(idx, how);
+        self.elide_exit(idx);
+    }
+
+    /// The rest of [`Simulation::finish`] for a process that holds resources or has rare
+    /// state.
+    #[inline(never)]
+    fn finish_owning(&mut self, idx: usize, how: TraceKind) {
+        let pid = self.pid_of(idx);
+        let slot = &mut self.procs[idx];
         let holds = std::mem::take(&mut slot.holds);
         // One look at what most processes lack: a summons, queued interrupts, joiners.
         let (summoned, dropped, joined) = match slot.rare.as_deref_mut() {
@@ -2564,11 +2579,17 @@ impl<M: Model> Simulation<M> {
         if joined {
             self.schedule(self.now, NORMAL, idx as u32, pid.generation, Kind::Exit);
         } else {
-            // Nothing to do but free the slot: no event (see `exits`).
-            self.seq += 1;
-            self.exits
-                .push_back(((self.now + 0.0).to_bits(), NORMAL | self.seq, idx as u32));
+            self.elide_exit(idx);
         }
+    }
+
+    /// The exit of a finished process nobody joins: nothing to do but free the slot, so no
+    /// event (see `exits`).
+    #[inline(always)]
+    fn elide_exit(&mut self, idx: usize) {
+        self.seq += 1;
+        self.exits
+            .push_back(((self.now + 0.0).to_bits(), NORMAL | self.seq, idx as u32));
     }
 
     /// A join registers on a finishing process whose exit was not queued: queue it now,
@@ -2618,25 +2639,33 @@ impl<M: Model> Simulation<M> {
         // The slot stays in the table, free, for the next process (see `slots`): what the
         // finished process owned is dropped there, or moved out if it is kept.
         if self.keep_finished {
-            let pid = self.pid_of(idx);
-            let slot = &mut self.procs[idx];
-            let rare = slot.rare.take().map(|r| *r);
-            let (value, failure, name) = match rare {
-                Some(r) => (r.exit_value, r.failure, r.name),
-                None => (None, None, None),
-            };
-            self.finished.insert(
-                pid,
-                Kept {
-                    body: slot.body.take(),
-                    value,
-                    failure,
-                    name,
-                },
-            );
+            self.keep(idx);
         }
         self.procs.free(idx);
         self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
+    }
+
+    /// Moves a finished process out of its slot into `finished` (see
+    /// [`Simulation::keep_finished`]).
+    #[cold]
+    #[inline(never)]
+    fn keep(&mut self, idx: usize) {
+        let pid = self.pid_of(idx);
+        let slot = &mut self.procs[idx];
+        let rare = slot.rare.take().map(|r| *r);
+        let (value, failure, name) = match rare {
+            Some(r) => (r.exit_value, r.failure, r.name),
+            None => (None, None, None),
+        };
+        self.finished.insert(
+            pid,
+            Kept {
+                body: slot.body.take(),
+                value,
+                failure,
+                name,
+            },
+        );
     }
 
     /// Completes the branches of `waiters` inside the current event, in order (joiners of an
