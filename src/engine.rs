@@ -2635,6 +2635,7 @@ impl<M: Model> Simulation<M> {
     }
 
     /// The last of an exit: drops (or keeps) the finished process and frees its slot.
+    #[inline(always)]
     fn free_slot(&mut self, idx: usize) {
         // The slot stays in the table, free, for the next process (see `slots`): what the
         // finished process owned is dropped there, or moved out if it is kept.
