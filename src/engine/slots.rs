@@ -258,7 +258,8 @@ where
 }
 
 /// Written as a map from index to slot, of the taken slots only (as the slab it replaces
-/// wrote itself); a restore puts the free slots back in their order with [`Slots::rebuild`].
+/// wrote itself); a restore puts the free slots back in their order with
+/// [`Slots::reuse_in_order`].
 #[cfg(feature = "serde")]
 mod serde_impls {
     use super::{Slot, Slots};
