@@ -65,9 +65,11 @@ mod calendar;
 mod fork;
 #[cfg(feature = "serde")]
 mod persist;
+mod slots;
 mod waits;
 
 use calendar::Calendar;
+use slots::Slots;
 
 use waits::{BranchList, Shape};
 
@@ -159,6 +161,8 @@ pub(crate) enum Phase {
     Finishing,
     /// Its exit event is being processed; the slot is freed when its joiners are woken.
     Exited,
+    /// No process: the slot is free (see [`slots`]).
+    Free,
 }
 
 impl Phase {
@@ -285,32 +289,6 @@ pub(crate) struct Slot<M: Model> {
 }
 
 impl<M: Model> Slot<M> {
-    /// A process about to start (`body: None` holds a free place while the slot table of a
-    /// restored simulation is rebuilt).
-    pub fn new(
-        body: Option<M::Proc>,
-        since: f64,
-        branches: BranchList,
-        key: u64,
-        rare: Option<Box<Rare<M>>>,
-    ) -> Self {
-        Slot {
-            body,
-            phase: Phase::Starting,
-            masked: false,
-            available: false,
-            parked: Parked::Wake,
-            spared: false,
-            shape: Shape::Single,
-            since,
-            branches,
-            ready: u32::MAX,
-            holds: 0,
-            key,
-            rare,
-        }
-    }
-
     pub fn rare(&mut self) -> &mut Rare<M> {
         self.rare.get_or_insert_with(Default::default)
     }
@@ -538,7 +516,7 @@ pub struct Simulation<M: Model> {
     /// hint only: it is checked then).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) in_place_hint: bool,
-    pub(crate) procs: Slab<Slot<M>>,
+    pub(crate) procs: Slots<M>,
     pub(crate) meta: Vec<Meta>,
     pub(crate) queues: Vec<QueueState<M::Item>>,
     pub(crate) resources: Vec<ResourceState>,
@@ -548,9 +526,6 @@ pub struct Simulation<M: Model> {
     pub(crate) activities: Vec<ActivityState>,
     /// Activities planned and not started yet, in plan order.
     pub(crate) unstarted: Vec<u32>,
-    /// Spilled branch lists of finished processes, for reuse.
-    #[cfg_attr(feature = "serde", serde(skip))]
-    spare_branches: Vec<BranchList>,
     pub(crate) wakes: Slab<Wake<M::Item, M::Cause>>,
     /// Outcomes of completed single waits, until delivered: far smaller than a `Wake`, and
     /// the common case.
@@ -611,7 +586,7 @@ impl<M: Model> Simulation<M> {
             next: None,
             exits: VecDeque::new(),
             in_place_hint: false,
-            procs: Slab::new(),
+            procs: Slots::new(),
             meta: Vec::new(),
             queues: Vec::new(),
             resources: Vec::new(),
@@ -620,7 +595,6 @@ impl<M: Model> Simulation<M> {
             barriers: Vec::new(),
             activities: Vec::new(),
             unstarted: Vec::new(),
-            spare_branches: Vec::new(),
             wakes: Slab::new(),
             outcomes: Slab::new(),
             observer: None,
@@ -1536,18 +1510,16 @@ impl<M: Model> Simulation<M> {
         spawner: Option<Pid>,
     ) -> Pid {
         let key = self.spawn_key(name.as_deref(), spawner);
-        // A branch list that grew for a `FirstOf` is reused by the next process, so that
-        // models spawning a process per customer do not allocate one per customer.
-        let branches = self.spare_branches.pop().unwrap_or_default();
         let rare = name.map(|name| {
             Box::new(Rare {
                 name: Some(name),
                 ..Rare::default()
             })
         });
-        let idx = self
-            .procs
-            .insert(Slot::new(Some(process), self.now, branches, key, rare));
+        // A free slot is filled in place, and keeps the branch list that grew for a
+        // `FirstOf` there, so that models spawning a process per customer do not allocate
+        // one per customer.
+        let idx = self.procs.insert(process, self.now, key, rare);
         if self.meta.len() <= idx {
             self.meta.resize(idx + 1, Meta::default());
         }
@@ -2557,13 +2529,28 @@ impl<M: Model> Simulation<M> {
     /// A process returned `Done` or failed: release what it holds, drop queued interrupts,
     /// and schedule its exit (which wakes joiners).
     pub(crate) fn finish(&mut self, idx: usize, how: TraceKind) {
-        let pid = self.pid_of(idx);
         let keep = self.keep_finished;
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Finishing;
         if !keep {
             slot.body = None;
         }
+        // Most processes hold nothing and have no rare state (no summons, no queued
+        // interrupts, no joiners): their exit is only to be taken.
+        if slot.holds > 0 || slot.rare.is_some() {
+            self.finish_owning(idx, how);
+            return;
+        }
+        self.emit(idx, how);
+        self.elide_exit(idx);
+    }
+
+    /// The rest of [`Simulation::finish`] for a process that holds resources or has rare
+    /// state.
+    #[inline(never)]
+    fn finish_owning(&mut self, idx: usize, how: TraceKind) {
+        let pid = self.pid_of(idx);
+        let slot = &mut self.procs[idx];
         let holds = std::mem::take(&mut slot.holds);
         // One look at what most processes lack: a summons, queued interrupts, joiners.
         let (summoned, dropped, joined) = match slot.rare.as_deref_mut() {
@@ -2601,11 +2588,17 @@ impl<M: Model> Simulation<M> {
         if joined {
             self.schedule(self.now, NORMAL, idx as u32, pid.generation, Kind::Exit);
         } else {
-            // Nothing to do but free the slot: no event (see `exits`).
-            self.seq += 1;
-            self.exits
-                .push_back(((self.now + 0.0).to_bits(), NORMAL | self.seq, idx as u32));
+            self.elide_exit(idx);
         }
+    }
+
+    /// The exit of a finished process nobody joins: nothing to do but free the slot, so no
+    /// event (see `exits`).
+    #[inline(always)]
+    fn elide_exit(&mut self, idx: usize) {
+        self.seq += 1;
+        self.exits
+            .push_back(((self.now + 0.0).to_bits(), NORMAL | self.seq, idx as u32));
     }
 
     /// A join registers on a finishing process whose exit was not queued: queue it now,
@@ -2651,36 +2644,38 @@ impl<M: Model> Simulation<M> {
     }
 
     /// The last of an exit: drops (or keeps) the finished process and frees its slot.
+    #[inline(always)]
     fn free_slot(&mut self, idx: usize) {
+        // The slot stays in the table, free, for the next process (see `slots`): what the
+        // finished process owned is dropped there, or moved out if it is kept.
+        if self.keep_finished {
+            self.keep(idx);
+        }
+        self.procs.free(idx);
+        self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
+    }
+
+    /// Moves a finished process out of its slot into `finished` (see
+    /// [`Simulation::keep_finished`]).
+    #[cold]
+    #[inline(never)]
+    fn keep(&mut self, idx: usize) {
         let pid = self.pid_of(idx);
         let slot = &mut self.procs[idx];
-        if slot.branches.spilled() {
-            let mut branches = std::mem::take(&mut slot.branches);
-            branches.clear();
-            self.spare_branches.push(branches);
-        }
-        // Only a kept process is moved out whole; otherwise the slot is removed and
-        // dropped at once, so that just what its drop needs is read.
-        if self.keep_finished {
-            let mut slot = self.procs.remove(idx);
-            let rare = slot.rare.take().map(|r| *r);
-            let (value, failure, name) = match rare {
-                Some(r) => (r.exit_value, r.failure, r.name),
-                None => (None, None, None),
-            };
-            self.finished.insert(
-                pid,
-                Kept {
-                    body: slot.body.take(),
-                    value,
-                    failure,
-                    name,
-                },
-            );
-        } else {
-            drop(self.procs.remove(idx));
-        }
-        self.meta[idx].generation = self.meta[idx].generation.wrapping_add(1);
+        let rare = slot.rare.take().map(|r| *r);
+        let (value, failure, name) = match rare {
+            Some(r) => (r.exit_value, r.failure, r.name),
+            None => (None, None, None),
+        };
+        self.finished.insert(
+            pid,
+            Kept {
+                body: slot.body.take(),
+                value,
+                failure,
+                name,
+            },
+        );
     }
 
     /// Completes the branches of `waiters` inside the current event, in order (joiners of an

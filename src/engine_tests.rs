@@ -1226,9 +1226,8 @@ fn a_sleeping_process_costs_little_memory() {
     // The branch list keeps its tag in a niche of its inline branch (what leaves room in
     // the slot for the key of the process's random stream).
     assert_eq!(std::mem::size_of::<super::BranchList>(), 24);
-    // A slab entry is `enum { Vacant(usize), Occupied(Slot) }`, laid out like this `Result`.
-    let slot =
-        std::mem::size_of::<Result<super::Slot<Plain>, usize>>() - std::mem::size_of::<Fat>();
+    // The slot table holds the slots themselves (a free slot is marked by its phase).
+    let slot = std::mem::size_of::<super::Slot<Plain>>() - std::mem::size_of::<Fat>();
     let node = super::Calendar::<super::Event>::NODE_BYTES;
     let fixed = slot + std::mem::size_of::<super::Meta>() + node;
     // Plus the calendar's buckets (a head and a tail, 4 bytes each): a calendar that grew to

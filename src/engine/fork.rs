@@ -152,7 +152,6 @@ where
             barriers: self.barriers.clone(),
             activities: self.activities.clone(),
             unstarted: self.unstarted.clone(),
-            spare_branches: Vec::new(),
             wakes: self.wakes.clone(),
             outcomes: self.outcomes.clone(),
             observer: None,

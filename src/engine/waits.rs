@@ -75,8 +75,8 @@ pub(crate) struct Branch {
 /// The branches of a process's current wait: none, one inline (the common case), or a list
 /// on the heap. 24 bytes, where a `SmallVec<[Branch; 1]>` takes 32: the tag lives in a
 /// niche of the inline branch. A list that spilled to the heap keeps its allocation when
-/// cleared (and is handed to the next process when its slot is freed), so steady-state
-/// `FirstOf`s do not allocate.
+/// cleared (and stays in its slot for the next process once the slot is freed), so
+/// steady-state `FirstOf`s do not allocate.
 #[derive(Clone, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum BranchList {
@@ -172,11 +172,6 @@ impl BranchList {
             BranchList::Many(v) => v.clear(),
             _ => *self = BranchList::Empty,
         }
-    }
-
-    /// Whether the list lives on the heap.
-    pub fn spilled(&self) -> bool {
-        matches!(self, BranchList::Many(_))
     }
 }
 
