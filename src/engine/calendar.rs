@@ -261,22 +261,27 @@ impl<T: Copy> Calendar<T> {
         if self.listed == 0 {
             return None;
         }
-        let mut cur = self.cur.get();
-        for skipped in 0..self.heads.len() as u64 {
+        // No overflow: the cursor is a day of an event (at most 2^51) or a year past one.
+        let start = self.cur.get();
+        let end = start + self.heads.len() as u64;
+        let mut cur = start;
+        loop {
             let b = (cur & self.mask) as usize;
             let head = self.heads[b];
             // A head on a later day means nothing of this day is in this bucket (the list is
             // sorted and no event lies before the cursor).
             if head != NIL && self.day(self.nodes[head as usize].t) <= cur {
                 self.cur.set(cur);
-                if skipped > 0 {
-                    self.add_work(skipped);
+                if cur != start {
+                    self.add_work(cur - start);
                 }
                 return Some(b);
             }
-            cur = cur.saturating_add(1);
+            cur += 1;
+            if cur == end {
+                return Some(self.scan_heads());
+            }
         }
-        Some(self.scan_heads())
     }
 
     /// [`Calendar::front`] after a whole year of empty days: the earliest of every bucket's
