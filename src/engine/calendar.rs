@@ -74,9 +74,11 @@ pub(crate) struct Calendar<T: Copy> {
     tails: Vec<u32>,
     mask: u64,
     /// Re-size to twice the buckets past this many listed events (twice the buckets) ...
-    grow_at: usize,
-    /// ... and to half below this many (half the buckets; 0 at the fewest buckets).
-    shrink_at: usize,
+    /// (0 while `overworked`: the next push re-sizes)
+    grow_at: Cell<usize>,
+    /// ... and to half below this many (half the buckets; 0 at the fewest buckets). (The
+    /// most while `overworked`: the next pop re-sizes.) One check a push or pop, for both.
+    shrink_at: Cell<usize>,
     inv_width: f64,
     /// No event lies on a day before this one.
     cur: Cell<u64>,
@@ -110,8 +112,8 @@ impl<T: Copy> Calendar<T> {
             heads: vec![NIL; MIN_BUCKETS],
             tails: vec![NIL; MIN_BUCKETS],
             mask: MIN_BUCKETS as u64 - 1,
-            grow_at: 2 * MIN_BUCKETS,
-            shrink_at: 0,
+            grow_at: Cell::new(2 * MIN_BUCKETS),
+            shrink_at: Cell::new(0),
             inv_width: 1.0,
             cur: Cell::new(0),
             listed: 0,
@@ -183,10 +185,8 @@ impl<T: Copy> Calendar<T> {
         }
         self.listed += 1;
         self.ops += 1;
-        if self.listed > self.grow_at {
-            self.resize(self.heads.len() * 2);
-        } else if self.overworked.get() {
-            self.resize(self.heads.len());
+        if self.listed > self.grow_at.get() {
+            self.resize_after(true);
         }
     }
 
@@ -202,6 +202,8 @@ impl<T: Copy> Calendar<T> {
         self.work.set(work);
         if work > 2 * (self.listed + self.ops) as u64 + 1024 {
             self.overworked.set(true);
+            self.grow_at.set(0);
+            self.shrink_at.set(usize::MAX);
         }
     }
 
@@ -433,10 +435,8 @@ impl<T: Copy> Calendar<T> {
         }
         self.listed -= 1;
         self.ops += 1;
-        if self.listed < self.shrink_at {
-            self.resize(self.heads.len() / 2);
-        } else if self.overworked.get() {
-            self.resize(self.heads.len());
+        if self.listed < self.shrink_at.get() {
+            self.resize_after(false);
         }
         self.now = n.t;
         Some((n.t, n.k, n.val))
@@ -449,6 +449,22 @@ impl<T: Copy> Calendar<T> {
         self.nodes[i as usize].next = self.free;
         self.free = i;
         n
+    }
+
+    /// After a push (`pushed`) or a pop past `grow_at` or `shrink_at`: grows, shrinks, or
+    /// (`overworked`) re-measures the width.
+    #[cold]
+    #[inline(never)]
+    fn resize_after(&mut self, pushed: bool) {
+        let nb = self.heads.len();
+        if pushed && self.listed > 2 * nb {
+            self.resize(nb * 2);
+        } else if !pushed && nb > MIN_BUCKETS && self.listed < nb / 2 {
+            self.resize(nb / 2);
+        } else {
+            debug_assert!(self.overworked.get());
+            self.resize(nb);
+        }
     }
 
     /// Re-distributes every event over `nb` buckets, with a width measured from the earliest
@@ -514,8 +530,6 @@ impl<T: Copy> Calendar<T> {
             self.tails = vec![NIL; nb];
         }
         self.mask = nb as u64 - 1;
-        self.grow_at = 2 * nb;
-        self.shrink_at = if nb > MIN_BUCKETS { nb / 2 } else { 0 };
         let len = self.listed;
         self.listed = 0;
         while all != NIL {
@@ -525,6 +539,9 @@ impl<T: Copy> Calendar<T> {
             all = next;
         }
         debug_assert_eq!(self.listed, len);
+        // Set after the links, whose walks may have counted as overwork.
+        self.grow_at.set(2 * nb);
+        self.shrink_at.set(if nb > MIN_BUCKETS { nb / 2 } else { 0 });
         self.work.set(0);
         self.overworked.set(false);
         self.ops = 0;
