@@ -257,9 +257,15 @@ impl<T: Copy> Calendar<T> {
 
     /// The bucket whose head is the earliest event; moves the cursor to that event's day.
     /// Out of line: once per listed event (see `lfront`), so the cheap checks around it
-    /// stay small enough to inline.
+    /// stay small enough to inline (a pop, once per event, inlines it: see `pop_before`).
     #[inline(never)]
     fn front(&self) -> Option<usize> {
+        self.search_front()
+    }
+
+    /// [`Calendar::front`]'s search.
+    #[inline(always)]
+    fn search_front(&self) -> Option<usize> {
         if self.listed == 0 {
             return None;
         }
@@ -306,14 +312,19 @@ impl<T: Copy> Calendar<T> {
         best
     }
 
-    /// The bucket whose head is the earliest listed event (cached, see `lfront`).
+    /// The bucket whose head is the earliest listed event (cached, see `lfront`); with
+    /// `INLINE`, a search is inlined here.
     #[inline(always)]
-    fn list_front(&self) -> Option<usize> {
+    fn list_front<const INLINE: bool>(&self) -> Option<usize> {
         let b = self.lfront.get();
         if b != NIL {
             return Some(b as usize);
         }
-        let b = self.front()?;
+        let b = if INLINE {
+            self.search_front()
+        } else {
+            self.front()
+        }?;
         let n = &self.nodes[self.heads[b] as usize];
         self.lfront.set(b as u32);
         self.lkey.set((n.t, n.k));
@@ -322,8 +333,8 @@ impl<T: Copy> Calendar<T> {
 
     /// Where the earliest event is: the front of the FIFO (`None`) or the head of a bucket.
     #[inline(always)]
-    fn earliest(&self) -> Option<Option<usize>> {
-        let bucket = self.list_front();
+    fn earliest<const INLINE: bool>(&self) -> Option<Option<usize>> {
+        let bucket = self.list_front::<INLINE>();
         match (self.fifo.front(), bucket) {
             (None, None) => None,
             (Some(_), None) => Some(None),
@@ -343,7 +354,7 @@ impl<T: Copy> Calendar<T> {
     /// The key of the earliest event, without removing it.
     #[inline(always)]
     pub(crate) fn first_key(&self) -> Option<(u64, u64)> {
-        match self.earliest()? {
+        match self.earliest::<false>()? {
             None => self.fifo.front().map(|&i| {
                 let n = &self.nodes[i as usize];
                 (n.t, n.k)
@@ -370,7 +381,7 @@ impl<T: Copy> Calendar<T> {
             if !search {
                 return false;
             }
-            self.list_front();
+            self.list_front::<false>();
         }
         let (lt, lk) = self.lkey.get();
         before(t, k, lt, lk)
@@ -389,7 +400,7 @@ impl<T: Copy> Calendar<T> {
     /// The earliest event, without removing it.
     #[inline]
     pub(crate) fn peek(&self) -> Option<(u64, u64, &T)> {
-        match self.earliest()? {
+        match self.earliest::<false>()? {
             None => self.fifo.front().map(|&i| {
                 let n = &self.nodes[i as usize];
                 (n.t, n.k, &n.val)
@@ -410,7 +421,8 @@ impl<T: Copy> Calendar<T> {
     /// Removes and returns the earliest event if its time is before `limit` (bits).
     #[inline(always)]
     pub(crate) fn pop_before(&mut self, limit: u64) -> Option<(u64, u64, T)> {
-        let earliest = self.earliest()?;
+        // The search inlined: a run pops once per event, through one call site.
+        let earliest = self.earliest::<true>()?;
         let t = match earliest {
             None => self.nodes[*self.fifo.front().expect("non-empty") as usize].t,
             Some(_) => self.lkey.get().0,
