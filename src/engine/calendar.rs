@@ -177,7 +177,7 @@ impl<T: Copy> Calendar<T> {
             self.fifo.push_back(i);
             return;
         }
-        self.link(i);
+        self.link(i, t, k);
         if self.lfront.get() != NIL && (t, k) < self.lkey.get() {
             // The new event is the earliest listed one: the head of its bucket.
             self.lfront.set((self.day(t) & self.mask) as u32);
@@ -207,11 +207,11 @@ impl<T: Copy> Calendar<T> {
         }
     }
 
-    /// Puts node `i` into its bucket, in order, and moves the cursor back to its day if the
-    /// node is earlier than the cursor (a peek may have moved the cursor past `now`).
+    /// Puts node `i`, of key `(t, k)` (the caller has it at hand), into its bucket, in
+    /// order, and moves the cursor back to its day if the node is earlier than the cursor
+    /// (a peek may have moved the cursor past `now`).
     #[inline(always)]
-    fn link(&mut self, i: u32) {
-        let Node { t, k, .. } = self.nodes[i as usize];
+    fn link(&mut self, i: u32, t: u64, k: u64) {
         let day = self.day(t);
         if self.listed == 0 || day < self.cur.get() {
             self.cur.set(day);
@@ -545,15 +545,16 @@ impl<T: Copy> Calendar<T> {
         let len = self.listed;
         self.listed = 0;
         while all != NIL {
-            let next = self.nodes[all as usize].next;
-            self.link(all);
+            let Node { t, k, next, .. } = self.nodes[all as usize];
+            self.link(all, t, k);
             self.listed += 1;
             all = next;
         }
         debug_assert_eq!(self.listed, len);
         // Set after the links, whose walks may have counted as overwork.
         self.grow_at.set(2 * nb);
-        self.shrink_at.set(if nb > MIN_BUCKETS { nb / 2 } else { 0 });
+        self.shrink_at
+            .set(if nb > MIN_BUCKETS { nb / 2 } else { 0 });
         self.work.set(0);
         self.overworked.set(false);
         self.ops = 0;
