@@ -74,9 +74,11 @@ pub(crate) struct Calendar<T: Copy> {
     tails: Vec<u32>,
     mask: u64,
     /// Re-size to twice the buckets past this many listed events (twice the buckets) ...
-    grow_at: usize,
-    /// ... and to half below this many (half the buckets; 0 at the fewest buckets).
-    shrink_at: usize,
+    /// (0 while `overworked`: the next push re-sizes)
+    grow_at: Cell<usize>,
+    /// ... and to half below this many (half the buckets; 0 at the fewest buckets). (The
+    /// most while `overworked`: the next pop re-sizes.) One check a push or pop, for both.
+    shrink_at: Cell<usize>,
     inv_width: f64,
     /// No event lies on a day before this one.
     cur: Cell<u64>,
@@ -110,8 +112,8 @@ impl<T: Copy> Calendar<T> {
             heads: vec![NIL; MIN_BUCKETS],
             tails: vec![NIL; MIN_BUCKETS],
             mask: MIN_BUCKETS as u64 - 1,
-            grow_at: 2 * MIN_BUCKETS,
-            shrink_at: 0,
+            grow_at: Cell::new(2 * MIN_BUCKETS),
+            shrink_at: Cell::new(0),
             inv_width: 1.0,
             cur: Cell::new(0),
             listed: 0,
@@ -175,7 +177,7 @@ impl<T: Copy> Calendar<T> {
             self.fifo.push_back(i);
             return;
         }
-        self.link(i);
+        self.link(i, t, k);
         if self.lfront.get() != NIL && (t, k) < self.lkey.get() {
             // The new event is the earliest listed one: the head of its bucket.
             self.lfront.set((self.day(t) & self.mask) as u32);
@@ -183,10 +185,8 @@ impl<T: Copy> Calendar<T> {
         }
         self.listed += 1;
         self.ops += 1;
-        if self.listed > self.grow_at {
-            self.resize(self.heads.len() * 2);
-        } else if self.overworked.get() {
-            self.resize(self.heads.len());
+        if self.listed > self.grow_at.get() {
+            self.resize_after(true);
         }
     }
 
@@ -202,14 +202,16 @@ impl<T: Copy> Calendar<T> {
         self.work.set(work);
         if work > 2 * (self.listed + self.ops) as u64 + 1024 {
             self.overworked.set(true);
+            self.grow_at.set(0);
+            self.shrink_at.set(usize::MAX);
         }
     }
 
-    /// Puts node `i` into its bucket, in order, and moves the cursor back to its day if the
-    /// node is earlier than the cursor (a peek may have moved the cursor past `now`).
+    /// Puts node `i`, of key `(t, k)` (the caller has it at hand), into its bucket, in
+    /// order, and moves the cursor back to its day if the node is earlier than the cursor
+    /// (a peek may have moved the cursor past `now`).
     #[inline(always)]
-    fn link(&mut self, i: u32) {
-        let Node { t, k, .. } = self.nodes[i as usize];
+    fn link(&mut self, i: u32, t: u64, k: u64) {
         let day = self.day(t);
         if self.listed == 0 || day < self.cur.get() {
             self.cur.set(day);
@@ -255,28 +257,39 @@ impl<T: Copy> Calendar<T> {
 
     /// The bucket whose head is the earliest event; moves the cursor to that event's day.
     /// Out of line: once per listed event (see `lfront`), so the cheap checks around it
-    /// stay small enough to inline.
+    /// stay small enough to inline (a pop, once per event, inlines it: see `pop_before`).
     #[inline(never)]
     fn front(&self) -> Option<usize> {
+        self.search_front()
+    }
+
+    /// [`Calendar::front`]'s search.
+    #[inline(always)]
+    fn search_front(&self) -> Option<usize> {
         if self.listed == 0 {
             return None;
         }
-        let mut cur = self.cur.get();
-        for skipped in 0..self.heads.len() as u64 {
+        // No overflow: the cursor is a day of an event (at most 2^51) or a year past one.
+        let start = self.cur.get();
+        let end = start + self.heads.len() as u64;
+        let mut cur = start;
+        loop {
             let b = (cur & self.mask) as usize;
             let head = self.heads[b];
             // A head on a later day means nothing of this day is in this bucket (the list is
             // sorted and no event lies before the cursor).
             if head != NIL && self.day(self.nodes[head as usize].t) <= cur {
                 self.cur.set(cur);
-                if skipped > 0 {
-                    self.add_work(skipped);
+                if cur != start {
+                    self.add_work(cur - start);
                 }
                 return Some(b);
             }
-            cur = cur.saturating_add(1);
+            cur += 1;
+            if cur == end {
+                return Some(self.scan_heads());
+            }
         }
-        Some(self.scan_heads())
     }
 
     /// [`Calendar::front`] after a whole year of empty days: the earliest of every bucket's
@@ -299,14 +312,19 @@ impl<T: Copy> Calendar<T> {
         best
     }
 
-    /// The bucket whose head is the earliest listed event (cached, see `lfront`).
+    /// The bucket whose head is the earliest listed event (cached, see `lfront`); with
+    /// `INLINE`, a search is inlined here.
     #[inline(always)]
-    fn list_front(&self) -> Option<usize> {
+    fn list_front<const INLINE: bool>(&self) -> Option<usize> {
         let b = self.lfront.get();
         if b != NIL {
             return Some(b as usize);
         }
-        let b = self.front()?;
+        let b = if INLINE {
+            self.search_front()
+        } else {
+            self.front()
+        }?;
         let n = &self.nodes[self.heads[b] as usize];
         self.lfront.set(b as u32);
         self.lkey.set((n.t, n.k));
@@ -315,8 +333,8 @@ impl<T: Copy> Calendar<T> {
 
     /// Where the earliest event is: the front of the FIFO (`None`) or the head of a bucket.
     #[inline(always)]
-    fn earliest(&self) -> Option<Option<usize>> {
-        let bucket = self.list_front();
+    fn earliest<const INLINE: bool>(&self) -> Option<Option<usize>> {
+        let bucket = self.list_front::<INLINE>();
         match (self.fifo.front(), bucket) {
             (None, None) => None,
             (Some(_), None) => Some(None),
@@ -336,7 +354,7 @@ impl<T: Copy> Calendar<T> {
     /// The key of the earliest event, without removing it.
     #[inline(always)]
     pub(crate) fn first_key(&self) -> Option<(u64, u64)> {
-        match self.earliest()? {
+        match self.earliest::<false>()? {
             None => self.fifo.front().map(|&i| {
                 let n = &self.nodes[i as usize];
                 (n.t, n.k)
@@ -363,7 +381,7 @@ impl<T: Copy> Calendar<T> {
             if !search {
                 return false;
             }
-            self.list_front();
+            self.list_front::<false>();
         }
         let (lt, lk) = self.lkey.get();
         before(t, k, lt, lk)
@@ -382,7 +400,7 @@ impl<T: Copy> Calendar<T> {
     /// The earliest event, without removing it.
     #[inline]
     pub(crate) fn peek(&self) -> Option<(u64, u64, &T)> {
-        match self.earliest()? {
+        match self.earliest::<false>()? {
             None => self.fifo.front().map(|&i| {
                 let n = &self.nodes[i as usize];
                 (n.t, n.k, &n.val)
@@ -403,7 +421,8 @@ impl<T: Copy> Calendar<T> {
     /// Removes and returns the earliest event if its time is before `limit` (bits).
     #[inline(always)]
     pub(crate) fn pop_before(&mut self, limit: u64) -> Option<(u64, u64, T)> {
-        let earliest = self.earliest()?;
+        // The search inlined: a run pops once per event, through one call site.
+        let earliest = self.earliest::<true>()?;
         let t = match earliest {
             None => self.nodes[*self.fifo.front().expect("non-empty") as usize].t,
             Some(_) => self.lkey.get().0,
@@ -428,10 +447,8 @@ impl<T: Copy> Calendar<T> {
         }
         self.listed -= 1;
         self.ops += 1;
-        if self.listed < self.shrink_at {
-            self.resize(self.heads.len() / 2);
-        } else if self.overworked.get() {
-            self.resize(self.heads.len());
+        if self.listed < self.shrink_at.get() {
+            self.resize_after(false);
         }
         self.now = n.t;
         Some((n.t, n.k, n.val))
@@ -444,6 +461,22 @@ impl<T: Copy> Calendar<T> {
         self.nodes[i as usize].next = self.free;
         self.free = i;
         n
+    }
+
+    /// After a push (`pushed`) or a pop past `grow_at` or `shrink_at`: grows, shrinks, or
+    /// (`overworked`) re-measures the width.
+    #[cold]
+    #[inline(never)]
+    fn resize_after(&mut self, pushed: bool) {
+        let nb = self.heads.len();
+        if pushed && self.listed > 2 * nb {
+            self.resize(nb * 2);
+        } else if !pushed && nb > MIN_BUCKETS && self.listed < nb / 2 {
+            self.resize(nb / 2);
+        } else {
+            debug_assert!(self.overworked.get());
+            self.resize(nb);
+        }
     }
 
     /// Re-distributes every event over `nb` buckets, with a width measured from the earliest
@@ -509,17 +542,19 @@ impl<T: Copy> Calendar<T> {
             self.tails = vec![NIL; nb];
         }
         self.mask = nb as u64 - 1;
-        self.grow_at = 2 * nb;
-        self.shrink_at = if nb > MIN_BUCKETS { nb / 2 } else { 0 };
         let len = self.listed;
         self.listed = 0;
         while all != NIL {
-            let next = self.nodes[all as usize].next;
-            self.link(all);
+            let Node { t, k, next, .. } = self.nodes[all as usize];
+            self.link(all, t, k);
             self.listed += 1;
             all = next;
         }
         debug_assert_eq!(self.listed, len);
+        // Set after the links, whose walks may have counted as overwork.
+        self.grow_at.set(2 * nb);
+        self.shrink_at
+            .set(if nb > MIN_BUCKETS { nb / 2 } else { 0 });
         self.work.set(0);
         self.overworked.set(false);
         self.ops = 0;

@@ -98,6 +98,12 @@ impl<M: Model> Slots<M> {
         self.slots.get(i).filter(|s| s.is_taken())
     }
 
+    /// Slot `i`, if it is taken, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut Slot<M>> {
+        self.slots.get_mut(i).filter(|s| s.is_taken())
+    }
+
     /// The taken slots, in index order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Slot<M>)> {
         self.slots.iter().enumerate().filter(|(_, s)| s.is_taken())
