@@ -1024,17 +1024,9 @@ impl<S> StoredPlaces<S> {
     /// The places as the engine keeps them.
     pub(crate) fn into_places(self) -> Places {
         match self {
-            StoredPlaces::None | StoredPlaces::OutOfLine(_) => Places::new(),
-            StoredPlaces::One {
-                branch,
-                ticket,
-                since,
-            } => smallvec::smallvec![Place {
-                branch,
-                ticket,
-                since
-            }],
+            // The list moves; the other cases own nothing.
             StoredPlaces::Many(places) => Places::from_vec(places.into_vec()),
+            other => other.to_places(),
         }
     }
 
