@@ -71,7 +71,7 @@ mod waits;
 use calendar::Calendar;
 use slots::Slots;
 
-use waits::{BranchList, Shape};
+use waits::{BranchList, Shape, valid_delay_at};
 
 /// How a value is copied for each receiver, captured where `T: Clone` was known.
 pub(crate) type CloneFn<T> = fn(&T) -> T;
@@ -2367,11 +2367,18 @@ impl<M: Model> Simulation<M> {
         // where it lies (an `Option<Error>` is large: moving it out costs every step).
         let sim = &mut *cx.sim;
         sim.leave(before);
-        sim.procs[idx].body = Some(body);
+        // One look at the slot: the body goes back, and the fast paths below look at
+        // whether the process is ordinary (`Simulation::is_ordinary`) through the same
+        // reference (it borrows only `procs`: their other checks read other fields).
+        let slot = &mut sim.procs[idx];
+        slot.body = Some(body);
         if cx.error.is_none() {
             // The common commands are carried out here, so that they are not moved into
             // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
-            if let Some(dt) = sim.plain_sleep(idx, &command) {
+            if let Command::Sleep(dt) = command
+                && valid_delay_at(sim.now, dt)
+                && Self::slot_is_ordinary(slot)
+            {
                 sim.sleep(idx, dt);
                 std::mem::forget(command);
                 return Ok(None);
@@ -2382,12 +2389,22 @@ impl<M: Model> Simulation<M> {
                     sim.finish(idx, TraceKind::Done);
                     return Ok(None);
                 }
-                Command::Acquire(r) if sim.plain_acquire(idx, r) => {
+                Command::Acquire(r)
+                    if Self::slot_is_ordinary(slot)
+                        && !sim.trace_waits
+                        && r.sim == sim.id
+                        && (r.idx as usize) < sim.resources.len() =>
+                {
                     std::mem::forget(command);
                     sim.acquire(idx, r);
                     return Ok(None);
                 }
-                Command::Get(q) | Command::Put(q, _) if sim.plain_queue_op(idx, q) => {
+                Command::Get(q) | Command::Put(q, _)
+                    if Self::slot_is_ordinary(slot)
+                        && !sim.trace_waits
+                        && q.sim == sim.id
+                        && (q.idx as usize) < sim.queues.len() =>
+                {
                     sim.queue_op(idx, command);
                     return Ok(None);
                 }

@@ -8,7 +8,7 @@
 //! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the queue) can
 //! never match a later one.
 
-use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, WakeOf};
+use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, Slot, WakeOf};
 use crate::command::{
     Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
     Priority, Reason, Wait, Wake,
@@ -270,7 +270,7 @@ impl<M: Model> Simulation<M> {
     /// finite time.
     #[inline]
     pub(crate) fn valid_delay(&self, dt: f64) -> bool {
-        dt >= 0.0 && (self.now + dt).is_finite()
+        valid_delay_at(self.now, dt)
     }
 
     fn unsupported(&self, pid: Pid, what: &'static str) -> Error {
@@ -667,8 +667,13 @@ impl<M: Model> Simulation<M> {
     /// (A process that spawned others has a `Rare` for its spawn count: still ordinary.)
     #[inline]
     pub(crate) fn is_ordinary(&self, idx: usize) -> bool {
-        self.procs[idx]
-            .rare
+        Self::slot_is_ordinary(&self.procs[idx])
+    }
+
+    /// [`Simulation::is_ordinary`], of a slot at hand.
+    #[inline(always)]
+    pub(crate) fn slot_is_ordinary(slot: &Slot<M>) -> bool {
+        slot.rare
             .as_deref()
             .is_none_or(|r| r.interrupts.is_empty() && r.summoned.is_none())
     }
@@ -694,6 +699,7 @@ impl<M: Model> Simulation<M> {
 
     /// Whether `Acquire(r)` may take the fast path: valid as it stands, from a process with
     /// nothing unusual going on (no interrupt queued, no summons), nobody watching waits.
+    /// (`step_once` makes the same checks field by field, the process's slot at hand.)
     #[inline]
     pub(crate) fn plain_acquire(&self, idx: usize, r: ResourceId) -> bool {
         self.is_ordinary(idx)
@@ -704,7 +710,8 @@ impl<M: Model> Simulation<M> {
 
     /// Whether a `Get(q)` or `Put(q, _)` is valid as it stands, from a process with nothing
     /// unusual going on (no interrupt queued, no summons, nobody watching waits): it may go
-    /// to [`Simulation::queue_op`].
+    /// to [`Simulation::queue_op`]. (`step_once` makes the same checks field by field, the
+    /// process's slot at hand.)
     #[inline]
     pub(crate) fn plain_queue_op(&self, idx: usize, q: QueueId) -> bool {
         self.is_ordinary(idx)
@@ -2418,4 +2425,11 @@ fn wake_mentions_slot<T, I>(wake: &Wake<T, I>, r: ResourceId) -> bool {
     let mut found = false;
     for_each_slot(wake, &mut |x| found |= *x == r);
     found
+}
+
+/// Whether a sleep of `dt` from `now` is valid ([`Simulation::valid_delay`]), for a caller
+/// that holds a slot borrowed.
+#[inline(always)]
+pub(crate) fn valid_delay_at(now: f64, dt: f64) -> bool {
+    dt >= 0.0 && (now + dt).is_finite()
 }
