@@ -2424,7 +2424,8 @@ impl<M: Model> Simulation<M> {
         }
         let result = match cx.error.take() {
             Some(err) => Err(err),
-            None => sim.issue(idx, pid, command),
+            // The pid as the context holds it: not kept aside through the step.
+            None => sim.issue(idx, cx.me.expect("a step has its process"), command),
         };
         result.inspect_err(|err| sim.fail(idx, err))
     }
