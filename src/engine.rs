@@ -2379,7 +2379,7 @@ impl<M: Model> Simulation<M> {
                 && valid_delay_at(sim.now, dt)
                 && Self::slot_is_ordinary(slot)
             {
-                sim.sleep(idx, dt);
+                sim.sleep_inline(idx, dt);
                 std::mem::forget(command);
                 return Ok(None);
             }

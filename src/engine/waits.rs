@@ -681,6 +681,13 @@ impl<M: Model> Simulation<M> {
     /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
     #[inline]
     pub(crate) fn sleep(&mut self, idx: usize, dt: f64) {
+        self.sleep_inline(idx, dt);
+    }
+
+    /// [`Simulation::sleep`], inlined where a step returns (the step's own frame then
+    /// carries it: no call, no second prologue).
+    #[inline(always)]
+    pub(crate) fn sleep_inline(&mut self, idx: usize, dt: f64) {
         if self.trace_waits {
             self.emit_wait(idx, &Command::Sleep(dt));
         }
