@@ -2386,7 +2386,7 @@ impl<M: Model> Simulation<M> {
             match command {
                 Command::Done => {
                     std::mem::forget(command);
-                    sim.finish(idx, TraceKind::Done);
+                    sim.finish_inline(idx, TraceKind::Done);
                     return Ok(None);
                 }
                 Command::Acquire(r)
@@ -2547,6 +2547,12 @@ impl<M: Model> Simulation<M> {
     /// A process returned `Done` or failed: release what it holds, drop queued interrupts,
     /// and schedule its exit (which wakes joiners).
     pub(crate) fn finish(&mut self, idx: usize, how: TraceKind) {
+        self.finish_inline(idx, how);
+    }
+
+    /// [`Simulation::finish`], inlined where a step returns `Done`.
+    #[inline(always)]
+    pub(crate) fn finish_inline(&mut self, idx: usize, how: TraceKind) {
         let keep = self.keep_finished;
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Finishing;
