@@ -2405,7 +2405,7 @@ impl<M: Model> Simulation<M> {
                         && q.sim == sim.id
                         && (q.idx as usize) < sim.queues.len() =>
                 {
-                    sim.queue_op(idx, command);
+                    sim.queue_op_inline(idx, command);
                     return Ok(None);
                 }
                 Command::FirstOf(ref mut branches) if sim.plain_first_of(idx, branches) => {

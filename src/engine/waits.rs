@@ -731,6 +731,12 @@ impl<M: Model> Simulation<M> {
     /// general path does for it, without the checks that cannot apply; one that completes
     /// at once joins no line.
     pub(crate) fn queue_op(&mut self, idx: usize, command: Command<M::Item>) {
+        self.queue_op_inline(idx, command);
+    }
+
+    /// [`Simulation::queue_op`], inlined where a step returns.
+    #[inline(always)]
+    pub(crate) fn queue_op_inline(&mut self, idx: usize, command: Command<M::Item>) {
         self.registering = Some(idx);
         let epoch = self.begin_wait(idx, false);
         if self.queue_op_at_once(&command) {
