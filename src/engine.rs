@@ -2379,8 +2379,29 @@ impl<M: Model> Simulation<M> {
                 && valid_delay_at(sim.now, dt)
                 && Self::slot_is_ordinary(slot)
             {
-                sim.sleep_inline(idx, dt);
                 std::mem::forget(command);
+                if sim.trace_waits {
+                    sim.sleep(idx, dt);
+                    return Ok(None);
+                }
+                // `Simulation::sleep`'s `begin_wait_with`, through the slot at hand.
+                let meta = &mut sim.meta[idx];
+                let epoch = meta.epoch.wrapping_add(1);
+                meta.epoch = epoch;
+                slot.phase = Phase::Waiting;
+                slot.since = sim.now;
+                slot.masked = false;
+                slot.shape = Shape::Single;
+                slot.branches.set_one(waits::Branch {
+                    wait: waits::BranchWait::Sleep(dt),
+                    group: 0,
+                    all_len: 0,
+                    done: false,
+                });
+                if slot.spared {
+                    sim.recheck_spared(idx);
+                }
+                sim.schedule(sim.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
                 return Ok(None);
             }
             match command {

@@ -630,7 +630,8 @@ impl<M: Model> Simulation<M> {
     }
 
     /// [`Simulation::begin_wait`], with the first branch (if any) set in the same look at
-    /// the slot (the spared check does not read the branches).
+    /// the slot (the spared check does not read the branches). `step_once` repeats it for
+    /// a plain sleep, through the slot it holds: a change here belongs there too.
     #[inline(always)]
     fn begin_wait_with(&mut self, idx: usize, masked: bool, first: Option<Branch>) -> u32 {
         let epoch = self.meta[idx].epoch.wrapping_add(1);
@@ -679,15 +680,9 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
+    /// (`step_once` does the same inline, through the slot it holds.)
     #[inline]
     pub(crate) fn sleep(&mut self, idx: usize, dt: f64) {
-        self.sleep_inline(idx, dt);
-    }
-
-    /// [`Simulation::sleep`], inlined where a step returns (the step's own frame then
-    /// carries it: no call, no second prologue).
-    #[inline(always)]
-    pub(crate) fn sleep_inline(&mut self, idx: usize, dt: f64) {
         if self.trace_waits {
             self.emit_wait(idx, &Command::Sleep(dt));
         }
