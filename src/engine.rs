@@ -2407,7 +2407,17 @@ impl<M: Model> Simulation<M> {
             match command {
                 Command::Done => {
                     std::mem::forget(command);
-                    sim.finish_inline(idx, TraceKind::Done);
+                    // `Simulation::finish`, through the slot at hand.
+                    slot.phase = Phase::Finishing;
+                    if !sim.keep_finished {
+                        slot.body = None;
+                    }
+                    if slot.holds > 0 || slot.rare.is_some() {
+                        sim.finish_owning(idx, TraceKind::Done);
+                    } else {
+                        sim.emit(idx, TraceKind::Done);
+                        sim.elide_exit(idx);
+                    }
                     return Ok(None);
                 }
                 Command::Acquire(r)
@@ -2567,13 +2577,8 @@ impl<M: Model> Simulation<M> {
 
     /// A process returned `Done` or failed: release what it holds, drop queued interrupts,
     /// and schedule its exit (which wakes joiners).
+    /// (`step_once` does the same for `Done`, through the slot it holds.)
     pub(crate) fn finish(&mut self, idx: usize, how: TraceKind) {
-        self.finish_inline(idx, how);
-    }
-
-    /// [`Simulation::finish`], inlined where a step returns `Done`.
-    #[inline(always)]
-    pub(crate) fn finish_inline(&mut self, idx: usize, how: TraceKind) {
         let keep = self.keep_finished;
         let slot = &mut self.procs[idx];
         slot.phase = Phase::Finishing;
