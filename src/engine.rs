@@ -71,7 +71,7 @@ mod waits;
 use calendar::Calendar;
 use slots::Slots;
 
-use waits::{BranchList, Shape};
+use waits::{BranchList, Shape, valid_delay_at};
 
 /// How a value is copied for each receiver, captured where `T: Clone` was known.
 pub(crate) type CloneFn<T> = fn(&T) -> T;
@@ -2390,28 +2390,76 @@ impl<M: Model> Simulation<M> {
         // where it lies (an `Option<Error>` is large: moving it out costs every step).
         let sim = &mut *cx.sim;
         sim.leave(before);
-        sim.procs[idx].body = Some(body);
+        // One look at the slot: the body goes back, and the fast paths below look at
+        // whether the process is ordinary (`Simulation::is_ordinary`) through the same
+        // reference (it borrows only `procs`: their other checks read other fields).
+        let slot = &mut sim.procs[idx];
+        slot.body = Some(body);
         if cx.error.is_none() {
             // The common commands are carried out here, so that they are not moved into
             // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
-            if let Some(dt) = sim.plain_sleep(idx, &command) {
-                sim.sleep(idx, dt);
+            if let Command::Sleep(dt) = command
+                && valid_delay_at(sim.now, dt)
+                && Self::slot_is_ordinary(slot)
+            {
                 std::mem::forget(command);
+                if sim.trace_waits {
+                    sim.sleep(idx, dt);
+                    return Ok(None);
+                }
+                // `Simulation::sleep`'s `begin_wait_with`, through the slot at hand.
+                let meta = &mut sim.meta[idx];
+                let epoch = meta.epoch.wrapping_add(1);
+                meta.epoch = epoch;
+                slot.phase = Phase::Waiting;
+                slot.since = sim.now;
+                slot.masked = false;
+                slot.shape = Shape::Single;
+                slot.branches.set_one(waits::Branch {
+                    wait: waits::BranchWait::Sleep(dt),
+                    group: 0,
+                    all_len: 0,
+                    done: false,
+                });
+                if slot.spared {
+                    sim.recheck_spared(idx);
+                }
+                sim.schedule(sim.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
                 return Ok(None);
             }
             match command {
                 Command::Done => {
                     std::mem::forget(command);
-                    sim.finish(idx, TraceKind::Done);
+                    // `Simulation::finish`, through the slot at hand.
+                    slot.phase = Phase::Finishing;
+                    if !sim.keep_finished {
+                        slot.body = None;
+                    }
+                    if slot.holds > 0 || slot.rare.is_some() {
+                        sim.finish_owning(idx, TraceKind::Done);
+                    } else {
+                        sim.emit(idx, TraceKind::Done);
+                        sim.elide_exit(idx);
+                    }
                     return Ok(None);
                 }
-                Command::Acquire(r) if sim.plain_acquire(idx, r) => {
+                Command::Acquire(r)
+                    if Self::slot_is_ordinary(slot)
+                        && !sim.trace_waits
+                        && r.sim == sim.id
+                        && (r.idx as usize) < sim.resources.len() =>
+                {
                     std::mem::forget(command);
                     sim.acquire(idx, r);
                     return Ok(None);
                 }
-                Command::Get(q) | Command::Put(q, _) if sim.plain_queue_op(idx, q) => {
-                    sim.queue_op(idx, command);
+                Command::Get(q) | Command::Put(q, _)
+                    if Self::slot_is_ordinary(slot)
+                        && !sim.trace_waits
+                        && q.sim == sim.id
+                        && (q.idx as usize) < sim.queues.len() =>
+                {
+                    sim.queue_op_inline(idx, command);
                     return Ok(None);
                 }
                 Command::FirstOf(ref mut branches) if sim.plain_first_of(idx, branches) => {
@@ -2430,7 +2478,8 @@ impl<M: Model> Simulation<M> {
         }
         let result = match cx.error.take() {
             Some(err) => Err(err),
-            None => sim.issue(idx, pid, command),
+            // The pid as the context holds it: not kept aside through the step.
+            None => sim.issue(idx, cx.me.expect("a step has its process"), command),
         };
         result.inspect_err(|err| sim.fail(idx, err))
     }
@@ -2551,6 +2600,7 @@ impl<M: Model> Simulation<M> {
 
     /// A process returned `Done` or failed: release what it holds, drop queued interrupts,
     /// and schedule its exit (which wakes joiners).
+    /// (`step_once` does the same for `Done`, through the slot it holds.)
     pub(crate) fn finish(&mut self, idx: usize, how: TraceKind) {
         let keep = self.keep_finished;
         let slot = &mut self.procs[idx];

@@ -8,7 +8,7 @@
 //! wait's *epoch*, so a leftover of a completed or withdrawn wait (a timer in the queue) can
 //! never match a later one.
 
-use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, WakeOf};
+use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, Slot, WakeOf};
 use crate::command::{
     Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
     Priority, Reason, Wait, Wake,
@@ -270,7 +270,7 @@ impl<M: Model> Simulation<M> {
     /// finite time.
     #[inline]
     pub(crate) fn valid_delay(&self, dt: f64) -> bool {
-        dt >= 0.0 && (self.now + dt).is_finite()
+        valid_delay_at(self.now, dt)
     }
 
     fn unsupported(&self, pid: Pid, what: &'static str) -> Error {
@@ -630,7 +630,8 @@ impl<M: Model> Simulation<M> {
     }
 
     /// [`Simulation::begin_wait`], with the first branch (if any) set in the same look at
-    /// the slot (the spared check does not read the branches).
+    /// the slot (the spared check does not read the branches). `step_once` repeats it for
+    /// a plain sleep, through the slot it holds: a change here belongs there too.
     #[inline(always)]
     fn begin_wait_with(&mut self, idx: usize, masked: bool, first: Option<Branch>) -> u32 {
         let epoch = self.meta[idx].epoch.wrapping_add(1);
@@ -667,13 +668,19 @@ impl<M: Model> Simulation<M> {
     /// (A process that spawned others has a `Rare` for its spawn count: still ordinary.)
     #[inline]
     pub(crate) fn is_ordinary(&self, idx: usize) -> bool {
-        self.procs[idx]
-            .rare
+        Self::slot_is_ordinary(&self.procs[idx])
+    }
+
+    /// [`Simulation::is_ordinary`], of a slot at hand.
+    #[inline(always)]
+    pub(crate) fn slot_is_ordinary(slot: &Slot<M>) -> bool {
+        slot.rare
             .as_deref()
             .is_none_or(|r| r.interrupts.is_empty() && r.summoned.is_none())
     }
 
     /// Starts a plain `Sleep(dt)` (already validated) as the process's single wait.
+    /// (`step_once` does the same inline, through the slot it holds.)
     #[inline]
     pub(crate) fn sleep(&mut self, idx: usize, dt: f64) {
         if self.trace_waits {
@@ -694,6 +701,7 @@ impl<M: Model> Simulation<M> {
 
     /// Whether `Acquire(r)` may take the fast path: valid as it stands, from a process with
     /// nothing unusual going on (no interrupt queued, no summons), nobody watching waits.
+    /// (`step_once` makes the same checks field by field, the process's slot at hand.)
     #[inline]
     pub(crate) fn plain_acquire(&self, idx: usize, r: ResourceId) -> bool {
         self.is_ordinary(idx)
@@ -704,7 +712,8 @@ impl<M: Model> Simulation<M> {
 
     /// Whether a `Get(q)` or `Put(q, _)` is valid as it stands, from a process with nothing
     /// unusual going on (no interrupt queued, no summons, nobody watching waits): it may go
-    /// to [`Simulation::queue_op`].
+    /// to [`Simulation::queue_op`]. (`step_once` makes the same checks field by field, the
+    /// process's slot at hand.)
     #[inline]
     pub(crate) fn plain_queue_op(&self, idx: usize, q: QueueId) -> bool {
         self.is_ordinary(idx)
@@ -717,6 +726,12 @@ impl<M: Model> Simulation<M> {
     /// general path does for it, without the checks that cannot apply; one that completes
     /// at once joins no line.
     pub(crate) fn queue_op(&mut self, idx: usize, command: Command<M::Item>) {
+        self.queue_op_inline(idx, command);
+    }
+
+    /// [`Simulation::queue_op`], inlined where a step returns.
+    #[inline(always)]
+    pub(crate) fn queue_op_inline(&mut self, idx: usize, command: Command<M::Item>) {
         self.registering = Some(idx);
         let epoch = self.begin_wait(idx, false);
         if self.queue_op_at_once(&command) {
@@ -2418,4 +2433,14 @@ fn wake_mentions_slot<T, I>(wake: &Wake<T, I>, r: ResourceId) -> bool {
     let mut found = false;
     for_each_slot(wake, &mut |x| found |= *x == r);
     found
+}
+
+/// Whether a sleep of `dt` from `now` is valid ([`Simulation::valid_delay`]), for a caller
+/// that holds a slot borrowed.
+#[inline(always)]
+pub(crate) fn valid_delay_at(now: f64, dt: f64) -> bool {
+    // `now` is finite and not negative (so is a valid `dt`): the end is finite when it is
+    // below infinity, one comparison where `is_finite` masks the bits and compares.
+    debug_assert!(now.is_finite() && now >= 0.0);
+    dt >= 0.0 && now + dt < f64::INFINITY
 }
