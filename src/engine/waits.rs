@@ -413,18 +413,59 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    /// Whether `FirstOf(branches)` may take the fast path ([`Self::first_of`]): every
-    /// branch a sleep, a plain request, a plain get or a put that validation would accept,
-    /// from a process with nothing unusual going on (no interrupt queued, no summons),
-    /// nobody watching waits.
-    #[inline]
-    pub(crate) fn plain_first_of(&self, idx: usize, branches: &Branches<M::Item>) -> bool {
+    /// The branch of a `FirstOf` that would win at once, if `branches` may take the fast
+    /// path ([`Self::first_of`]): `None` if not (a branch that is not a sleep, a plain
+    /// request, a plain get or a put that validation would accept, or a process with
+    /// something unusual going on: an interrupt queued, a summons; or somebody watching
+    /// waits), `Some(None)` if no branch completes at once. Validity and the winner are
+    /// found in one pass over the branches.
+    #[inline(always)]
+    fn plain_first_winner(
+        &self,
+        idx: usize,
+        branches: &Branches<M::Item>,
+    ) -> Option<Option<usize>> {
         let b = branches.as_slice();
-        !b.is_empty()
-            && b.len() <= MAX_BRANCHES
-            && !self.trace_waits
-            && self.is_ordinary(idx)
-            && b.iter().all(|w| self.plainly_valid(w))
+        if b.is_empty() || b.len() > MAX_BRANCHES || self.trace_waits || !self.is_ordinary(idx) {
+            return None;
+        }
+        let mut winner = None;
+        for (i, w) in b.iter().enumerate() {
+            let at_once = match *w {
+                Wait::Sleep(dt) => {
+                    if !self.valid_delay(dt) {
+                        return None;
+                    }
+                    false
+                }
+                Wait::Acquire(r) => {
+                    if !(r.sim == self.id && (r.idx as usize) < self.resources.len()) {
+                        return None;
+                    }
+                    let r = &self.resources[r.idx as usize];
+                    r.waiting.is_empty() && r.has_room()
+                }
+                Wait::Get(q) => {
+                    if !(q.sim == self.id && (q.idx as usize) < self.queues.len()) {
+                        return None;
+                    }
+                    let q = &self.queues[q.idx as usize];
+                    q.getters.is_empty() && !q.items.is_empty()
+                }
+                Wait::Put(q, _) => {
+                    if !(q.sim == self.id && (q.idx as usize) < self.queues.len()) {
+                        return None;
+                    }
+                    let q = &self.queues[q.idx as usize];
+                    q.putters.is_empty() && q.has_room()
+                }
+                _ => return None,
+            };
+            if at_once && winner.is_none() {
+                winner = Some(i);
+            }
+        }
+        Some(winner)
     }
 
     #[inline]
@@ -795,27 +836,36 @@ impl<M: Model> Simulation<M> {
         matches!(self.signals[s.idx as usize].phase, SignalPhase::Fired(_))
     }
 
-    /// Starts a `FirstOf` that [`Self::plain_first_of`] approved: what `issue`, `start` and
-    /// `issue_first_of` do for it, registering each branch where it lies in `branches`
+    /// Starts a `FirstOf` whose branches are all sleeps, plain requests, plain gets or puts
+    /// that validation would accept, from a process with nothing unusual going on (see
+    /// [`Self::plain_first_winner`]; `false`, nothing done, otherwise): what `issue`, `start`
+    /// and `issue_first_of` do for it, registering each branch where it lies in `branches`
     /// (no command moved whole, no `Wait` built per branch). A put's item moves into the
     /// queue's line (a `Yield` is left in its place), and branches left unregistered (one
     /// completed while registering) move into the wake: what stays in `branches` owns
     /// nothing, so the caller may forget it unless it spilled to the heap.
-    pub(crate) fn first_of(&mut self, idx: usize, branches: &mut Branches<M::Item>) {
+    pub(crate) fn first_of(&mut self, idx: usize, branches: &mut Branches<M::Item>) -> bool {
+        let Some(mut winner) = self.plain_first_winner(idx, branches) else {
+            return false;
+        };
         debug_assert!(self.places.is_empty(), "not a resumed request");
         // While its command registers, the process is not yet told of a preemption.
         self.registering = Some(idx);
+        let spared = self.procs[idx].spared;
         let epoch = self.begin_wait(idx, false);
+        if spared {
+            // `begin_wait` let a better request try again: the lines may have changed.
+            winner = branches
+                .as_slice()
+                .iter()
+                .position(|w| self.plainly_completes_at_once(w));
+        }
         self.procs[idx].shape = Shape::FirstOf;
-        let winner = branches
-            .as_slice()
-            .iter()
-            .position(|w| self.plainly_completes_at_once(w));
         if let Some(index) = winner {
             // The first branch that can complete now wins; the others are never started.
             if self.park_first_at_once(idx, branches, index) {
                 self.after_start(idx);
-                return;
+                return true;
             }
             let mut others = std::mem::take(&mut branches.0);
             let wait = others.remove(index);
@@ -860,6 +910,7 @@ impl<M: Model> Simulation<M> {
             }
         }
         self.after_start(idx);
+        true
     }
 
     /// The branch of a [`Parked::First`] record for a wait, if it can stand for it when
@@ -1126,7 +1177,7 @@ impl<M: Model> Simulation<M> {
     }
 
     /// [`Self::completes_at_once`] for a sleep, a plain request, a plain get or a put (a
-    /// branch of a `FirstOf` that [`Self::plain_first_of`] approved), inline.
+    /// branch of a `FirstOf` that [`Self::plain_first_winner`] approved), inline.
     #[inline(always)]
     fn plainly_completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
         match wait {
