@@ -1006,20 +1006,16 @@ impl<M: Model> Simulation<M> {
         let sim = self.id;
         let slot = &mut self.procs[idx];
         slot.parked = Parked::Wake;
-        let mut won = (0, BranchWait::Yield);
+        let records = slot.branches.as_slice();
+        let index = records.iter().position(|b| b.done).expect("a branch won");
+        let won = (index, records[index].wait);
         let mut others = SmallVec::new();
-        for (i, b) in slot.branches.iter().enumerate() {
-            if b.done {
-                won = (i, b.wait);
-                continue;
-            }
-            others.push(match b.wait {
-                BranchWait::Sleep(dt) => Wait::Sleep(dt),
-                BranchWait::Acquire(r) => Wait::Acquire(ResourceId { sim, idx: r }),
-                BranchWait::Get(q) => Wait::Get(QueueId { sim, idx: q }),
-                _ => unreachable!("only sleeps, plain requests and plain gets are kept"),
-            });
-        }
+        others.extend(records.iter().filter(|b| !b.done).map(|b| match b.wait {
+            BranchWait::Sleep(dt) => Wait::Sleep(dt),
+            BranchWait::Acquire(r) => Wait::Acquire(ResourceId { sim, idx: r }),
+            BranchWait::Get(q) => Wait::Get(QueueId { sim, idx: q }),
+            _ => unreachable!("only sleeps, plain requests and plain gets are kept"),
+        }));
         slot.branches.clear();
         let (index, wait) = won;
         let outcome = match wait {
