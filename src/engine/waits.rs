@@ -1631,9 +1631,10 @@ impl<M: Model> Simulation<M> {
         kind: Kind,
         in_place: bool,
     ) -> bool {
-        self.procs[idx].phase = Phase::Satisfied;
-        let slot = &self.procs[idx];
-        if self.registering != Some(idx)
+        let registering = self.registering == Some(idx);
+        let slot = &mut self.procs[idx];
+        slot.phase = Phase::Satisfied;
+        if !registering
             && slot.branches.iter().enumerate().all(|(b, x)| {
                 // The winner's record must say what it won, the losers' what they were.
                 matches!(
@@ -1645,7 +1646,9 @@ impl<M: Model> Simulation<M> {
             // Parked as its records (not while registering: branches not yet registered
             // would have to join the wake). The losers are withdrawn now; a timer is left
             // stale, to be dropped where it is met.
-            let n = slot.branches.len();
+            let records = slot.branches.as_mut_slice();
+            records[branch].done = true;
+            let n = records.len();
             let epoch = self.meta[idx].epoch;
             let me = |b: usize| Waiter {
                 idx: idx as u32,
@@ -1654,14 +1657,18 @@ impl<M: Model> Simulation<M> {
                 ticket: 0,
             };
             for b in 0..n {
-                if b == branch {
-                    continue;
-                }
-                match self.procs[idx].branches[b].wait {
-                    BranchWait::Acquire(r) => {
+                match self.procs[idx].branches.as_slice()[b] {
+                    Branch { done: true, .. } => {}
+                    Branch {
+                        wait: BranchWait::Acquire(r),
+                        ..
+                    } => {
                         self.withdraw_request(r, me(b));
                     }
-                    BranchWait::Get(q) => {
+                    Branch {
+                        wait: BranchWait::Get(q),
+                        ..
+                    } => {
                         self.queues[q as usize]
                             .remove_getter(me(b))
                             .expect("a pending get is in its list");
@@ -1669,7 +1676,6 @@ impl<M: Model> Simulation<M> {
                     _ => {}
                 }
             }
-            self.procs[idx].branches[branch].done = true;
             if in_place && self.nothing_queued_now() {
                 // Its event(s) would be the next ones.
                 self.park_first_records(idx, outcome);
