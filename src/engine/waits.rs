@@ -417,19 +417,20 @@ impl<M: Model> Simulation<M> {
     /// path ([`Self::first_of`]): `None` if not (a branch that is not a sleep, a plain
     /// request, a plain get or a put that validation would accept, or a process with
     /// something unusual going on: an interrupt queued, a summons; or somebody watching
-    /// waits), `Some(None)` if no branch completes at once. Validity and the winner are
-    /// found in one pass over the branches.
+    /// waits), `Some((None, _))` if no branch completes at once; with whether a branch is
+    /// a put. Validity, the winner and the puts are found in one pass over the branches.
     #[inline(always)]
     fn plain_first_winner(
         &self,
         idx: usize,
         branches: &Branches<M::Item>,
-    ) -> Option<Option<usize>> {
+    ) -> Option<(Option<usize>, bool)> {
         let b = branches.as_slice();
         if b.is_empty() || b.len() > MAX_BRANCHES || self.trace_waits || !self.is_ordinary(idx) {
             return None;
         }
         let mut winner = None;
+        let mut puts = false;
         for (i, w) in b.iter().enumerate() {
             let at_once = match *w {
                 Wait::Sleep(dt) => {
@@ -456,6 +457,7 @@ impl<M: Model> Simulation<M> {
                     if !(q.sim == self.id && (q.idx as usize) < self.queues.len()) {
                         return None;
                     }
+                    puts = true;
                     let q = &self.queues[q.idx as usize];
                     q.putters.is_empty() && q.has_room()
                 }
@@ -465,7 +467,7 @@ impl<M: Model> Simulation<M> {
                 winner = Some(i);
             }
         }
-        Some(winner)
+        Some((winner, puts))
     }
 
     #[inline]
@@ -845,7 +847,7 @@ impl<M: Model> Simulation<M> {
     /// completed while registering) move into the wake: what stays in `branches` owns
     /// nothing, so the caller may forget it unless it spilled to the heap.
     pub(crate) fn first_of(&mut self, idx: usize, branches: &mut Branches<M::Item>) -> bool {
-        let Some(mut winner) = self.plain_first_winner(idx, branches) else {
+        let Some((mut winner, puts)) = self.plain_first_winner(idx, branches) else {
             return false;
         };
         debug_assert!(self.places.is_empty(), "not a resumed request");
@@ -863,7 +865,7 @@ impl<M: Model> Simulation<M> {
         self.procs[idx].shape = Shape::FirstOf;
         if let Some(index) = winner {
             // The first branch that can complete now wins; the others are never started.
-            if self.park_first_at_once(idx, branches, index) {
+            if self.park_first_at_once(idx, branches, index, puts) {
                 self.after_start(idx);
                 return true;
             }
@@ -926,19 +928,23 @@ impl<M: Model> Simulation<M> {
 
     /// Completes the branch `index` of a `FirstOf` at once (none of its branches started),
     /// parked as [`Parked::First`] if every other branch can be handed back from its record
-    /// (`false`, nothing done, otherwise). The winner's wait is taken out of `branches` (a
-    /// `Yield` left in its place).
+    /// (`false`, nothing done, otherwise: only a put can lack one, and `puts` says whether
+    /// there is one). The winner's wait is taken out of `branches` (a `Yield` left in its
+    /// place).
     fn park_first_at_once(
         &mut self,
         idx: usize,
         branches: &mut Branches<M::Item>,
         index: usize,
+        puts: bool,
     ) -> bool {
         let waits = branches.as_slice();
-        if !waits
-            .iter()
-            .enumerate()
-            .all(|(i, w)| i == index || Self::compact_loser(w).is_some())
+        // Without a put, every branch has a record (a put has one only as the winner).
+        if puts
+            && !waits
+                .iter()
+                .enumerate()
+                .all(|(i, w)| i == index || Self::compact_loser(w).is_some())
         {
             return false;
         }
