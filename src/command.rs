@@ -350,6 +350,14 @@ pub(crate) enum Wait<T> {
 impl<T> Wait<T> {
     /// The wait a command stands for, as a branch or inside a masked command.
     pub(crate) fn from_command(command: Command<T>) -> Self {
+        Self::from_command_inline(command)
+    }
+
+    /// [`Wait::from_command`], inline: where branches are collected the caller's commands
+    /// are often known (`Command::first_of([Command::Acquire(r), ..])`), and the match
+    /// folds away.
+    #[inline(always)]
+    fn from_command_inline(command: Command<T>) -> Self {
         // The waits that own nothing are copied out and the command forgotten: moving out
         // of it by value leaves drop glue to run on what is left.
         let plain = match &command {
@@ -512,7 +520,18 @@ impl<T: fmt::Debug> fmt::Debug for Branches<T> {
 
 impl<T> FromIterator<Command<T>> for Branches<T> {
     fn from_iter<I: IntoIterator<Item = Command<T>>>(iter: I) -> Self {
-        Branches(iter.into_iter().map(Wait::from_command).collect())
+        // A plain loop, not `map` and `collect`: with the conversion inline, an adapter's
+        // `next` is left out of line, a call per branch.
+        let iter = iter.into_iter();
+        let mut waits = SmallVec::new();
+        let (least, _) = iter.size_hint();
+        if least > 4 {
+            waits.reserve(least);
+        }
+        for command in iter {
+            waits.push(Wait::from_command_inline(command));
+        }
+        Branches(waits)
     }
 }
 

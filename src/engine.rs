@@ -2462,16 +2462,19 @@ impl<M: Model> Simulation<M> {
                     sim.queue_op_inline(idx, command);
                     return Ok(None);
                 }
-                Command::FirstOf(ref mut branches) if sim.plain_first_of(idx, branches) => {
-                    sim.first_of(idx, branches);
-                    // What `first_of` leaves owns nothing: only a list on the heap needs
-                    // freeing.
-                    if branches.0.spilled() {
-                        drop(command);
-                    } else {
-                        std::mem::forget(command);
+                // Not a guard: `first_of` registers the branches where they lie (`&mut`).
+                #[allow(clippy::collapsible_match)]
+                Command::FirstOf(ref mut branches) => {
+                    if sim.first_of(idx, branches) {
+                        // What `first_of` leaves owns nothing: only a list on the heap needs
+                        // freeing.
+                        if branches.0.spilled() {
+                            drop(command);
+                        } else {
+                            std::mem::forget(command);
+                        }
+                        return Ok(None);
                     }
-                    return Ok(None);
                 }
                 _ => {}
             }

@@ -413,18 +413,61 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    /// Whether `FirstOf(branches)` may take the fast path ([`Self::first_of`]): every
-    /// branch a sleep, a plain request, a plain get or a put that validation would accept,
-    /// from a process with nothing unusual going on (no interrupt queued, no summons),
-    /// nobody watching waits.
-    #[inline]
-    pub(crate) fn plain_first_of(&self, idx: usize, branches: &Branches<M::Item>) -> bool {
+    /// The branch of a `FirstOf` that would win at once, if `branches` may take the fast
+    /// path ([`Self::first_of`]): `None` if not (a branch that is not a sleep, a plain
+    /// request, a plain get or a put that validation would accept, or a process with
+    /// something unusual going on: an interrupt queued, a summons; or somebody watching
+    /// waits), `Some((None, _))` if no branch completes at once; with whether a branch is
+    /// a put. Validity, the winner and the puts are found in one pass over the branches.
+    #[inline(always)]
+    fn plain_first_winner(
+        &self,
+        idx: usize,
+        branches: &Branches<M::Item>,
+    ) -> Option<(Option<usize>, bool)> {
         let b = branches.as_slice();
-        !b.is_empty()
-            && b.len() <= MAX_BRANCHES
-            && !self.trace_waits
-            && self.is_ordinary(idx)
-            && b.iter().all(|w| self.plainly_valid(w))
+        if b.is_empty() || b.len() > MAX_BRANCHES || self.trace_waits || !self.is_ordinary(idx) {
+            return None;
+        }
+        let mut winner = None;
+        let mut puts = false;
+        for (i, w) in b.iter().enumerate() {
+            let at_once = match *w {
+                Wait::Sleep(dt) => {
+                    if !self.valid_delay(dt) {
+                        return None;
+                    }
+                    false
+                }
+                Wait::Acquire(r) => {
+                    if !(r.sim == self.id && (r.idx as usize) < self.resources.len()) {
+                        return None;
+                    }
+                    let r = &self.resources[r.idx as usize];
+                    r.waiting.is_empty() && r.has_room()
+                }
+                Wait::Get(q) => {
+                    if !(q.sim == self.id && (q.idx as usize) < self.queues.len()) {
+                        return None;
+                    }
+                    let q = &self.queues[q.idx as usize];
+                    q.getters.is_empty() && !q.items.is_empty()
+                }
+                Wait::Put(q, _) => {
+                    if !(q.sim == self.id && (q.idx as usize) < self.queues.len()) {
+                        return None;
+                    }
+                    puts = true;
+                    let q = &self.queues[q.idx as usize];
+                    q.putters.is_empty() && q.has_room()
+                }
+                _ => return None,
+            };
+            if at_once && winner.is_none() {
+                winner = Some(i);
+            }
+        }
+        Some((winner, puts))
     }
 
     #[inline]
@@ -810,27 +853,36 @@ impl<M: Model> Simulation<M> {
         matches!(self.signals[s.idx as usize].phase, SignalPhase::Fired(_))
     }
 
-    /// Starts a `FirstOf` that [`Self::plain_first_of`] approved: what `issue`, `start` and
-    /// `issue_first_of` do for it, registering each branch where it lies in `branches`
+    /// Starts a `FirstOf` whose branches are all sleeps, plain requests, plain gets or puts
+    /// that validation would accept, from a process with nothing unusual going on (see
+    /// [`Self::plain_first_winner`]; `false`, nothing done, otherwise): what `issue`, `start`
+    /// and `issue_first_of` do for it, registering each branch where it lies in `branches`
     /// (no command moved whole, no `Wait` built per branch). A put's item moves into the
     /// queue's line (a `Yield` is left in its place), and branches left unregistered (one
     /// completed while registering) move into the wake: what stays in `branches` owns
     /// nothing, so the caller may forget it unless it spilled to the heap.
-    pub(crate) fn first_of(&mut self, idx: usize, branches: &mut Branches<M::Item>) {
+    pub(crate) fn first_of(&mut self, idx: usize, branches: &mut Branches<M::Item>) -> bool {
+        let Some((mut winner, puts)) = self.plain_first_winner(idx, branches) else {
+            return false;
+        };
         debug_assert!(self.places.is_empty(), "not a resumed request");
         // While its command registers, the process is not yet told of a preemption.
         self.registering = Some(idx);
+        let spared = self.procs[idx].spared;
         let epoch = self.begin_wait(idx, false);
+        if spared {
+            // `begin_wait` let a better request try again: the lines may have changed.
+            winner = branches
+                .as_slice()
+                .iter()
+                .position(|w| self.plainly_completes_at_once(w));
+        }
         self.procs[idx].shape = Shape::FirstOf;
-        let winner = branches
-            .as_slice()
-            .iter()
-            .position(|w| self.plainly_completes_at_once(w));
         if let Some(index) = winner {
             // The first branch that can complete now wins; the others are never started.
-            if self.park_first_at_once(idx, branches, index) {
+            if self.park_first_at_once(idx, branches, index, puts) {
                 self.after_start(idx);
-                return;
+                return true;
             }
             let mut others = std::mem::take(&mut branches.0);
             let wait = others.remove(index);
@@ -875,6 +927,7 @@ impl<M: Model> Simulation<M> {
             }
         }
         self.after_start(idx);
+        true
     }
 
     /// The branch of a [`Parked::First`] record for a wait, if it can stand for it when
@@ -890,19 +943,23 @@ impl<M: Model> Simulation<M> {
 
     /// Completes the branch `index` of a `FirstOf` at once (none of its branches started),
     /// parked as [`Parked::First`] if every other branch can be handed back from its record
-    /// (`false`, nothing done, otherwise). The winner's wait is taken out of `branches` (a
-    /// `Yield` left in its place).
+    /// (`false`, nothing done, otherwise: only a put can lack one, and `puts` says whether
+    /// there is one). The winner's wait is taken out of `branches` (a `Yield` left in its
+    /// place).
     fn park_first_at_once(
         &mut self,
         idx: usize,
         branches: &mut Branches<M::Item>,
         index: usize,
+        puts: bool,
     ) -> bool {
         let waits = branches.as_slice();
-        if !waits
-            .iter()
-            .enumerate()
-            .all(|(i, w)| i == index || Self::compact_loser(w).is_some())
+        // Without a put, every branch has a record (a put has one only as the winner).
+        if puts
+            && !waits
+                .iter()
+                .enumerate()
+                .all(|(i, w)| i == index || Self::compact_loser(w).is_some())
         {
             return false;
         }
@@ -970,20 +1027,16 @@ impl<M: Model> Simulation<M> {
         let sim = self.id;
         let slot = &mut self.procs[idx];
         slot.parked = Parked::Wake;
-        let mut won = (0, BranchWait::Yield);
+        let records = slot.branches.as_slice();
+        let index = records.iter().position(|b| b.done).expect("a branch won");
+        let won = (index, records[index].wait);
         let mut others = SmallVec::new();
-        for (i, b) in slot.branches.iter().enumerate() {
-            if b.done {
-                won = (i, b.wait);
-                continue;
-            }
-            others.push(match b.wait {
-                BranchWait::Sleep(dt) => Wait::Sleep(dt),
-                BranchWait::Acquire(r) => Wait::Acquire(ResourceId { sim, idx: r }),
-                BranchWait::Get(q) => Wait::Get(QueueId { sim, idx: q }),
-                _ => unreachable!("only sleeps, plain requests and plain gets are kept"),
-            });
-        }
+        others.extend(records.iter().filter(|b| !b.done).map(|b| match b.wait {
+            BranchWait::Sleep(dt) => Wait::Sleep(dt),
+            BranchWait::Acquire(r) => Wait::Acquire(ResourceId { sim, idx: r }),
+            BranchWait::Get(q) => Wait::Get(QueueId { sim, idx: q }),
+            _ => unreachable!("only sleeps, plain requests and plain gets are kept"),
+        }));
         slot.branches.clear();
         let (index, wait) = won;
         let outcome = match wait {
@@ -1141,7 +1194,7 @@ impl<M: Model> Simulation<M> {
     }
 
     /// [`Self::completes_at_once`] for a sleep, a plain request, a plain get or a put (a
-    /// branch of a `FirstOf` that [`Self::plain_first_of`] approved), inline.
+    /// branch of a `FirstOf` that [`Self::plain_first_winner`] approved), inline.
     #[inline(always)]
     fn plainly_completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
         match wait {
@@ -1599,9 +1652,10 @@ impl<M: Model> Simulation<M> {
         kind: Kind,
         in_place: bool,
     ) -> bool {
-        self.procs[idx].phase = Phase::Satisfied;
-        let slot = &self.procs[idx];
-        if self.registering != Some(idx)
+        let registering = self.registering == Some(idx);
+        let slot = &mut self.procs[idx];
+        slot.phase = Phase::Satisfied;
+        if !registering
             && slot.branches.iter().enumerate().all(|(b, x)| {
                 // The winner's record must say what it won, the losers' what they were.
                 matches!(
@@ -1613,7 +1667,9 @@ impl<M: Model> Simulation<M> {
             // Parked as its records (not while registering: branches not yet registered
             // would have to join the wake). The losers are withdrawn now; a timer is left
             // stale, to be dropped where it is met.
-            let n = slot.branches.len();
+            let records = slot.branches.as_mut_slice();
+            records[branch].done = true;
+            let n = records.len();
             let epoch = self.meta[idx].epoch;
             let me = |b: usize| Waiter {
                 idx: idx as u32,
@@ -1622,14 +1678,18 @@ impl<M: Model> Simulation<M> {
                 ticket: 0,
             };
             for b in 0..n {
-                if b == branch {
-                    continue;
-                }
-                match self.procs[idx].branches[b].wait {
-                    BranchWait::Acquire(r) => {
+                match self.procs[idx].branches.as_slice()[b] {
+                    Branch { done: true, .. } => {}
+                    Branch {
+                        wait: BranchWait::Acquire(r),
+                        ..
+                    } => {
                         self.withdraw_request(r, me(b));
                     }
-                    BranchWait::Get(q) => {
+                    Branch {
+                        wait: BranchWait::Get(q),
+                        ..
+                    } => {
                         self.queues[q as usize]
                             .remove_getter(me(b))
                             .expect("a pending get is in its list");
@@ -1637,7 +1697,6 @@ impl<M: Model> Simulation<M> {
                     _ => {}
                 }
             }
-            self.procs[idx].branches[branch].done = true;
             if in_place && self.nothing_queued_now() {
                 // Its event(s) would be the next ones.
                 self.park_first_records(idx, outcome);
