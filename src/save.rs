@@ -331,6 +331,13 @@ impl<M: Model> Simulation<M> {
         let _clear = Restoring;
         let saved = Saved::<M>::deserialize(deserializer)?;
         let mut sim = saved.simulation;
+        if !(sim.now.is_finite() && sim.now >= 0.0) {
+            // The engine relies on it (a sleep's end is checked against infinity only).
+            return Err(de::Error::custom(format!(
+                "the saved clock is {}: a clock is a finite time, not negative",
+                sim.now
+            )));
+        }
         sim.reuse_slots_in_order(&saved.free_slots)
             .map_err(de::Error::custom)?;
         crate::handle::reserve_sim_id(sim.id);

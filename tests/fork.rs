@@ -510,6 +510,28 @@ mod save {
     }
 
     #[test]
+    fn a_save_with_a_clock_before_zero_is_refused() {
+        let mut sim = build(&Plan {
+            seed: 1,
+            actors: 2,
+            budget: 5,
+        });
+        for _ in 0..10 {
+            sim.step().unwrap();
+        }
+        let json = String::from_utf8(save(&mut sim)).unwrap();
+        // The simulation's own clock: the first field named `now`, a number.
+        let at = json.find("\"now\":").expect("the clock is saved") + "\"now\":".len();
+        let end = at + json[at..].find([',', '}']).unwrap();
+        assert!(json[at..end].parse::<f64>().unwrap() >= 0.0);
+        let bad = format!("{}-1.0{}", &json[..at], &json[end..]);
+        let err = restore(bad.as_bytes(), &restore_with())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the saved clock is -1"), "{err}");
+    }
+
+    #[test]
     fn a_restore_without_the_functions_names_what_is_missing() {
         let mut sim = build(&Plan {
             seed: 1,
