@@ -677,22 +677,56 @@ impl<M: Model> Simulation<M> {
     /// a plain sleep, through the slot it holds: a change here belongs there too.
     #[inline(always)]
     fn begin_wait_with(&mut self, idx: usize, masked: bool, first: Option<Branch>) -> u32 {
-        let epoch = self.meta[idx].epoch.wrapping_add(1);
-        self.meta[idx].epoch = epoch;
         let slot = &mut self.procs[idx];
+        let epoch = Self::start_wait(slot, &mut self.meta[idx], self.now, masked, first);
+        if slot.spared && !masked {
+            // It can be told now that it lost a slot: let the better request try again.
+            self.recheck_spared(idx);
+        }
+        epoch
+    }
+
+    /// What starting a single wait writes, on a slot at hand (its `meta` beside it): a new
+    /// epoch, the wait's fields, its first branch if any. Returns the epoch. (The caller
+    /// then looks at `spared`: a process spared a preemption can be told now.)
+    #[inline(always)]
+    pub(crate) fn start_wait(
+        slot: &mut Slot<M>,
+        meta: &mut super::Meta,
+        now: f64,
+        masked: bool,
+        first: Option<Branch>,
+    ) -> u32 {
+        let epoch = meta.epoch.wrapping_add(1);
+        meta.epoch = epoch;
         slot.phase = Phase::Waiting;
-        slot.since = self.now;
+        slot.since = now;
         slot.masked = masked;
         slot.shape = Shape::Single;
         match first {
             Some(branch) => slot.branches.set_one(branch),
             None => slot.branches.clear(),
         }
-        if slot.spared && !masked {
-            // It can be told now that it lost a slot: let the better request try again.
-            self.recheck_spared(idx);
-        }
         epoch
+    }
+
+    /// The first branch of a plain `Sleep(dt)`.
+    #[inline(always)]
+    pub(crate) fn sleep_branch(dt: f64) -> Branch {
+        Branch {
+            wait: BranchWait::Sleep(dt),
+            group: 0,
+            all_len: 0,
+            done: false,
+        }
+    }
+
+    /// Whether a fast path may take a wait on the primitive `(sim, idx)` of a table of
+    /// `len`: it is this simulation's, it exists, and nobody watches waits. (Of fields, not
+    /// of `&self`: `step_once` asks with a process's slot borrowed.)
+    #[inline(always)]
+    pub(crate) fn plain_target(trace_waits: bool, id: u32, len: usize, sim: u32, idx: u32) -> bool {
+        !trace_waits && sim == id && (idx as usize) < len
     }
 
     /// The delay of a valid `Sleep`, the most common command, issued by a process with
@@ -729,40 +763,33 @@ impl<M: Model> Simulation<M> {
         if self.trace_waits {
             self.emit_wait(idx, &Command::Sleep(dt));
         }
-        let epoch = self.begin_wait_with(
-            idx,
-            false,
-            Some(Branch {
-                wait: BranchWait::Sleep(dt),
-                group: 0,
-                all_len: 0,
-                done: false,
-            }),
-        );
+        let epoch = self.begin_wait_with(idx, false, Some(Self::sleep_branch(dt)));
         self.schedule(self.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
     }
 
     /// Whether `Acquire(r)` may take the fast path: valid as it stands, from a process with
     /// nothing unusual going on (no interrupt queued, no summons), nobody watching waits.
-    /// (`step_once` makes the same checks field by field, the process's slot at hand.)
+    /// (`step_once` makes the same checks, the process's slot at hand.)
     #[inline]
     pub(crate) fn plain_acquire(&self, idx: usize, r: ResourceId) -> bool {
         self.is_ordinary(idx)
-            && !self.trace_waits
-            && r.sim == self.id
-            && (r.idx as usize) < self.resources.len()
+            && Self::plain_target(
+                self.trace_waits,
+                self.id,
+                self.resources.len(),
+                r.sim,
+                r.idx,
+            )
     }
 
     /// Whether a `Get(q)` or `Put(q, _)` is valid as it stands, from a process with nothing
     /// unusual going on (no interrupt queued, no summons, nobody watching waits): it may go
-    /// to [`Simulation::queue_op`]. (`step_once` makes the same checks field by field, the
-    /// process's slot at hand.)
+    /// to [`Simulation::queue_op`]. (`step_once` makes the same checks, the process's slot
+    /// at hand.)
     #[inline]
     pub(crate) fn plain_queue_op(&self, idx: usize, q: QueueId) -> bool {
         self.is_ordinary(idx)
-            && !self.trace_waits
-            && q.sim == self.id
-            && (q.idx as usize) < self.queues.len()
+            && Self::plain_target(self.trace_waits, self.id, self.queues.len(), q.sim, q.idx)
     }
 
     /// Starts a `Get` or `Put` that [`Simulation::plain_queue_op`] approved: what the
