@@ -289,6 +289,13 @@ pub(crate) struct Slot<M: Model> {
 }
 
 impl<M: Model> Slot<M> {
+    /// Whether its wait is a `FirstOf` of single waits (no `AllOf` branch: each branch is
+    /// its own group), whose completion takes the short path (`first_done`).
+    #[inline(always)]
+    pub fn is_plain_first_of(&self) -> bool {
+        self.shape == Shape::FirstOf && self.branches.iter().all(|b| b.all_len == 0)
+    }
+
     pub fn rare(&mut self) -> &mut Rare<M> {
         self.rare.get_or_insert_with(Default::default)
     }
@@ -2144,16 +2151,10 @@ impl<M: Model> Simulation<M> {
         match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
             Kind::Timer(branch) => {
-                let slot = &mut self.procs[idx];
-                if slot.shape == Shape::Single {
-                    // The common case, kept short: a plain sleep elapsed.
-                    slot.phase = Phase::Satisfied;
-                    slot.branches.clear();
-                    self.resume(idx, Wake::Completed(Outcome::Slept))
-                } else if IN_PLACE
-                    && slot.shape == Shape::FirstOf
-                    && slot.branches.iter().all(|b| b.all_len == 0)
-                {
+                // A plain sleep's timer is taken up by `process_next` where it is checked.
+                let slot = &self.procs[idx];
+                debug_assert!(slot.shape != Shape::Single, "a sleep's timer is taken up");
+                if IN_PLACE && slot.is_plain_first_of() {
                     // `branch_done_in_event`'s path for a plain `FirstOf`, its hop carried
                     // out in place if it is the next event.
                     if self.first_done(idx, branch as usize, Outcome::Slept, Kind::Resume, true) {

@@ -188,6 +188,20 @@ impl<T> QueueState<T> {
         self.items.len() < self.capacity
     }
 
+    /// Whether a plain get made now completes at once: an item is there and no getter
+    /// waits ahead of it.
+    #[inline]
+    pub fn gets_at_once(&self) -> bool {
+        self.getters.is_empty() && !self.items.is_empty()
+    }
+
+    /// Whether a put made now completes at once: there is room and no putter waits ahead
+    /// of it.
+    #[inline]
+    pub fn puts_at_once(&self) -> bool {
+        self.putters.is_empty() && self.has_room()
+    }
+
     /// Puts an item in its place at time `now`.
     pub fn push_item(&mut self, item: T, now: f64) {
         let at = match self.order.as_ref().map(|o| o.cmp) {

@@ -152,6 +152,13 @@ impl ResourceState {
         self.holders.len() < self.capacity
     }
 
+    /// Whether a request made now is served at once: a slot is free and nobody waits ahead
+    /// of it.
+    #[inline]
+    pub fn serves_at_once(&self) -> bool {
+        self.waiting.is_empty() && self.has_room()
+    }
+
     /// Adds a request to the wait list: in ticket order (plain: FIFO), or by key and then
     /// ticket (priority kinds: FIFO among equals). A new request has the newest ticket, so
     /// it goes after every request that is not worse; a resumed one keeps its old ticket,

@@ -74,10 +74,10 @@ pub(crate) struct Calendar<T: Copy> {
     tails: Vec<u32>,
     mask: u64,
     /// Re-size to twice the buckets past this many listed events (twice the buckets) ...
-    /// (0 while `overworked`: the next push re-sizes)
+    /// (0 while the queue is overworked, see `add_work`: the next push re-sizes)
     grow_at: Cell<usize>,
     /// ... and to half below this many (half the buckets; 0 at the fewest buckets). (The
-    /// most while `overworked`: the next pop re-sizes.) One check a push or pop, for both.
+    /// most while overworked: the next pop re-sizes.) One check a push or pop, for both.
     shrink_at: Cell<usize>,
     inv_width: f64,
     /// No event lies on a day before this one.
@@ -86,8 +86,6 @@ pub(crate) struct Calendar<T: Copy> {
     listed: usize,
     /// Empty days skipped and list nodes walked since the last re-size ...
     work: Cell<u64>,
-    /// Set when `work` passes its bound (see `add_work`): the next push or pop re-sizes.
-    overworked: Cell<bool>,
     /// ... and pushes and pops since then.
     ops: usize,
     /// All work so far, re-sizes included (one unit per node moved).
@@ -118,7 +116,6 @@ impl<T: Copy> Calendar<T> {
             cur: Cell::new(0),
             listed: 0,
             work: Cell::new(0),
-            overworked: Cell::new(false),
             ops: 0,
             #[cfg(test)]
             spent: 0,
@@ -201,7 +198,7 @@ impl<T: Copy> Calendar<T> {
         let work = self.work.get() + units;
         self.work.set(work);
         if work > 2 * (self.listed + self.ops) as u64 + 1024 {
-            self.overworked.set(true);
+            // Overworked: the thresholds make the next push or pop re-size.
             self.grow_at.set(0);
             self.shrink_at.set(usize::MAX);
         }
@@ -464,7 +461,7 @@ impl<T: Copy> Calendar<T> {
     }
 
     /// After a push (`pushed`) or a pop past `grow_at` or `shrink_at`: grows, shrinks, or
-    /// (`overworked`) re-measures the width.
+    /// (overworked, see `add_work`) re-measures the width.
     #[cold]
     #[inline(never)]
     fn resize_after(&mut self, pushed: bool) {
@@ -474,7 +471,7 @@ impl<T: Copy> Calendar<T> {
         } else if !pushed && nb > MIN_BUCKETS && self.listed < nb / 2 {
             self.resize(nb / 2);
         } else {
-            debug_assert!(self.overworked.get());
+            debug_assert!(self.grow_at.get() == 0 && self.shrink_at.get() == usize::MAX);
             self.resize(nb);
         }
     }
@@ -556,7 +553,6 @@ impl<T: Copy> Calendar<T> {
         self.shrink_at
             .set(if nb > MIN_BUCKETS { nb / 2 } else { 0 });
         self.work.set(0);
-        self.overworked.set(false);
         self.ops = 0;
     }
 

@@ -9,11 +9,11 @@
 //! never match a later one.
 
 use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, Slot, WakeOf};
+use crate::command::Places;
 use crate::command::{
     Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
     Priority, Reason, Wait, Wake,
 };
-use crate::command::{OutOfLine, Places};
 use crate::container::ContainerState;
 use crate::error::Error;
 use crate::handle::{
@@ -249,6 +249,17 @@ enum AtOnce {
     Processed,
 }
 
+impl AtOnce {
+    /// The event that delivers a `FirstOf`'s completion: the request's own (its hook run
+    /// first), or, already processed, the hop.
+    fn first_event(self) -> Kind {
+        match self {
+            AtOnce::Event(hook) => Kind::Ready(hook),
+            AtOnce::Processed => Kind::Resume,
+        }
+    }
+}
+
 impl<M: Model> Simulation<M> {
     // ----- validation -----
 
@@ -443,23 +454,20 @@ impl<M: Model> Simulation<M> {
                     if !(r.sim == self.id && (r.idx as usize) < self.resources.len()) {
                         return None;
                     }
-                    let r = &self.resources[r.idx as usize];
-                    r.waiting.is_empty() && r.has_room()
+                    self.resources[r.idx as usize].serves_at_once()
                 }
                 Wait::Get(q) => {
                     if !(q.sim == self.id && (q.idx as usize) < self.queues.len()) {
                         return None;
                     }
-                    let q = &self.queues[q.idx as usize];
-                    q.getters.is_empty() && !q.items.is_empty()
+                    self.queues[q.idx as usize].gets_at_once()
                 }
                 Wait::Put(q, _) => {
                     if !(q.sim == self.id && (q.idx as usize) < self.queues.len()) {
                         return None;
                     }
                     puts = true;
-                    let q = &self.queues[q.idx as usize];
-                    q.putters.is_empty() && q.has_room()
+                    self.queues[q.idx as usize].puts_at_once()
                 }
                 _ => return None,
             };
@@ -836,7 +844,7 @@ impl<M: Model> Simulation<M> {
         let waiter = self.new_waiter(idx, epoch, 0);
         let key = self.request_key(None);
         let res = &mut self.resources[r.idx as usize];
-        if !(res.waiting.is_empty() && res.has_room() && res.monitor.is_none()) {
+        if !(res.serves_at_once() && res.monitor.is_none()) {
             // `register`, for this one case: in line, then the resource's offer — which can
             // only do something with a free slot, or on a resource that can preempt.
             let offer = res.has_room() || res.kind == ResourceKind::Preemptive;
@@ -902,7 +910,7 @@ impl<M: Model> Simulation<M> {
             winner = branches
                 .as_slice()
                 .iter()
-                .position(|w| self.plainly_completes_at_once(w));
+                .position(|w| self.completes_at_once(w));
         }
         self.procs[idx].shape = Shape::FirstOf;
         if let Some(index) = winner {
@@ -911,22 +919,7 @@ impl<M: Model> Simulation<M> {
                 self.after_start(idx);
                 return true;
             }
-            let mut others = std::mem::take(&mut branches.0);
-            let wait = others.remove(index);
-            let (outcome, via) = self.take_at_once(idx, wait);
-            self.procs[idx].phase = Phase::Satisfied;
-            let kind = match via {
-                AtOnce::Event(hook) => Kind::Ready(hook),
-                AtOnce::Processed => Kind::Resume,
-            };
-            let wake = Wake::First(First {
-                index,
-                outcome,
-                others: Branches(others),
-                taken: Vec::new(),
-                out_of_line: OutOfLine::NONE,
-            });
-            self.park(idx, wake, kind);
+            self.first_won_at_once(idx, std::mem::take(&mut branches.0), index);
         } else {
             let n = branches.0.len();
             for group in 0..n {
@@ -955,6 +948,21 @@ impl<M: Model> Simulation<M> {
         }
         self.after_start(idx);
         true
+    }
+
+    /// Branch `index` of a `FirstOf` completes at once, none of the others started: it is
+    /// taken, and the others go back in the parked `Wake::First`.
+    fn first_won_at_once(
+        &mut self,
+        idx: usize,
+        mut others: SmallVec<[Wait<M::Item>; 4]>,
+        index: usize,
+    ) {
+        let wait = others.remove(index);
+        let (outcome, via) = self.take_at_once(idx, wait);
+        self.procs[idx].phase = Phase::Satisfied;
+        let wake = Wake::First(First::new(index, outcome, Branches(others)));
+        self.park(idx, wake, via.first_event());
     }
 
     /// The branch of a [`Parked::First`] record for a wait, if it can stand for it when
@@ -1012,11 +1020,7 @@ impl<M: Model> Simulation<M> {
             _ => {
                 let wait = std::mem::replace(&mut branches.0[index], Wait::Yield);
                 let (outcome, via) = self.take_at_once(idx, wait);
-                let kind = match via {
-                    AtOnce::Event(hook) => Kind::Ready(hook),
-                    AtOnce::Processed => Kind::Resume,
-                };
-                (outcome, kind)
+                (outcome, via.first_event())
             }
         };
         self.procs[idx].phase = Phase::Satisfied;
@@ -1077,13 +1081,7 @@ impl<M: Model> Simulation<M> {
             BranchWait::Get(_) => self.outcomes.remove(slot.ready as usize),
             _ => unreachable!("a plain branch won"),
         };
-        Wake::First(First {
-            index,
-            outcome,
-            others: Branches(others),
-            taken: Vec::new(),
-            out_of_line: OutOfLine::NONE,
-        })
+        Wake::First(First::new(index, outcome, Branches(others)))
     }
 
     /// The waiter of a new request: branch `branch` of process `idx`'s wait `epoch`, with
@@ -1162,21 +1160,7 @@ impl<M: Model> Simulation<M> {
         self.leave_queue_code(filters);
         if let Some(index) = winner {
             // The first branch that can complete now wins; the others are never started.
-            let mut others = branches.0;
-            let wait = others.remove(index);
-            let (outcome, via) = self.take_at_once(idx, wait);
-            let wake = Wake::First(First {
-                index,
-                outcome,
-                others: Branches(others),
-                taken: Vec::new(),
-                out_of_line: OutOfLine::NONE,
-            });
-            self.procs[idx].phase = Phase::Satisfied;
-            match via {
-                AtOnce::Event(hook) => self.park(idx, wake, Kind::Ready(hook)),
-                AtOnce::Processed => self.park(idx, wake, Kind::Resume),
-            }
+            self.first_won_at_once(idx, branches.0, index);
             return;
         }
         // A branch may complete while registering (a barrier it trips, a filtered get served
@@ -1220,47 +1204,18 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    /// [`Self::completes_at_once`] for a sleep, a plain request, a plain get or a put (a
-    /// branch of a `FirstOf` that [`Self::plain_first_winner`] approved), inline.
-    #[inline(always)]
-    fn plainly_completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
-        match wait {
-            Wait::Sleep(_) => false,
-            Wait::Acquire(r) => {
-                let r = &self.resources[r.idx as usize];
-                r.waiting.is_empty() && r.has_room()
-            }
-            Wait::Get(q) => {
-                let q = &self.queues[q.idx as usize];
-                q.getters.is_empty() && !q.items.is_empty()
-            }
-            Wait::Put(q, _) => {
-                let q = &self.queues[q.idx as usize];
-                q.putters.is_empty() && q.has_room()
-            }
-            w => self.completes_at_once(w),
-        }
-    }
-
     /// Whether a wait would complete the moment it is registered.
     fn completes_at_once(&self, wait: &Wait<M::Item>) -> bool {
         match wait {
             Wait::Sleep(_) | Wait::Yield | Wait::AllOf(_) | Wait::Invalid(_) => false,
-            Wait::Get(q) => {
-                let q = &self.queues[q.idx as usize];
-                q.getters.is_empty() && !q.items.is_empty()
-            }
+            Wait::Get(q) => self.queues[q.idx as usize].gets_at_once(),
             Wait::GetWhere(q, f) => {
                 let q = &self.queues[q.idx as usize];
                 q.getters.is_empty() && q.find(Some(f)).is_some()
             }
-            Wait::Put(q, _) => {
-                let q = &self.queues[q.idx as usize];
-                q.putters.is_empty() && q.has_room()
-            }
+            Wait::Put(q, _) => self.queues[q.idx as usize].puts_at_once(),
             Wait::Acquire(r) | Wait::AcquireWith(r, _) => {
-                let r = &self.resources[r.idx as usize];
-                r.waiting.is_empty() && r.has_room()
+                self.resources[r.idx as usize].serves_at_once()
             }
             Wait::GetAmount(c, n) => {
                 let c = &self.containers[c.idx as usize];
@@ -1369,8 +1324,6 @@ impl<M: Model> Simulation<M> {
         }
     }
 
-    /// Registers one wait as the next branch, then runs the primitive's trigger as SimPy
-    /// does when a request is created.
     /// Whether a valid plain `Get` or `Put` on a FIFO queue (no filter, no order: no user
     /// code runs) completes the moment it registers with nobody ahead of it: an item is
     /// there and no getter waits, or there is room and no putter waits.
@@ -1384,8 +1337,8 @@ impl<M: Model> Simulation<M> {
             return false;
         }
         match command {
-            Command::Get(_) => queue.getters.is_empty() && !queue.items.is_empty(),
-            _ => queue.putters.is_empty() && queue.has_room(),
+            Command::Get(_) => queue.gets_at_once(),
+            _ => queue.puts_at_once(),
         }
     }
 
@@ -1395,13 +1348,7 @@ impl<M: Model> Simulation<M> {
     /// `trigger_gets`/`trigger_puts` would satisfy it (same outcome, same hook, same event).
     fn get_or_put_at_once(&mut self, idx: usize, epoch: u32, command: Command<M::Item>) {
         // The ticket it would have drawn: later requests keep theirs.
-        self.tickets += 1;
-        let waiter = Waiter {
-            idx: idx as u32,
-            epoch,
-            branch: 0,
-            ticket: self.tickets,
-        };
+        let waiter = self.new_waiter(idx, epoch, 0);
         match command {
             Command::Put(q, item) => {
                 self.queues[q.idx as usize].push_item(item, self.now);
@@ -1419,6 +1366,8 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    /// Registers one wait as the next branch, then runs the primitive's trigger as SimPy
+    /// does when a request is created.
     fn register(&mut self, idx: usize, epoch: u32, wait: Wait<M::Item>, group: u16, all_len: u16) {
         let branch = self.procs[idx].branches.len() as u32;
         // A resumed request takes back its place in line (its old ticket, and its old time
@@ -1614,12 +1563,8 @@ impl<M: Model> Simulation<M> {
             self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Ready(hook));
             return;
         }
-        if slot.shape == Shape::FirstOf && slot.branches.iter().all(|b| b.all_len == 0) {
-            let kind = match via {
-                AtOnce::Event(hook) => Kind::Ready(hook),
-                AtOnce::Processed => Kind::Resume,
-            };
-            self.first_done(idx, w.branch as usize, outcome, kind, false);
+        if slot.is_plain_first_of() {
+            self.first_done(idx, w.branch as usize, outcome, via.first_event(), false);
             return;
         }
         // The wake goes straight to `park` (not through a tuple: a `Wake` is large).
@@ -1652,8 +1597,7 @@ impl<M: Model> Simulation<M> {
         branch: usize,
         outcome: Outcome<M::Item>,
     ) -> Result<(), Error> {
-        let slot = &self.procs[idx];
-        if slot.shape == Shape::FirstOf && slot.branches.iter().all(|b| b.all_len == 0) {
+        if self.procs[idx].is_plain_first_of() {
             // Its condition event, one hop later (what `wake_or_hop` does for it).
             self.first_done(idx, branch, outcome, Kind::Resume, false);
             return Ok(());
@@ -1746,13 +1690,9 @@ impl<M: Model> Simulation<M> {
             }
         }
         self.procs[idx].branches.clear();
-        let key = self.wakes.insert(Wake::First(First {
-            index: branch,
-            outcome,
-            others: Branches(others),
-            taken: Vec::new(),
-            out_of_line: OutOfLine::NONE,
-        }));
+        let key = self
+            .wakes
+            .insert(Wake::First(First::new(branch, outcome, Branches(others))));
         self.procs[idx].ready = key as u32;
         self.in_place_hint = true;
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
@@ -1824,11 +1764,8 @@ impl<M: Model> Simulation<M> {
             Shape::FirstOf => {
                 let (others, taken) = self.withdraw_groups(idx, Some(group));
                 Wake::First(First {
-                    index: group as usize,
-                    outcome,
-                    others,
                     taken,
-                    out_of_line: OutOfLine::NONE,
+                    ..First::new(group as usize, outcome, others)
                 })
             }
         };
@@ -2160,10 +2097,7 @@ impl<M: Model> Simulation<M> {
             sim: self.id,
             idx: r,
         };
-        if IN_PLACE
-            && self.procs[idx].shape == Shape::FirstOf
-            && self.procs[idx].branches.iter().all(|b| b.all_len == 0)
-        {
+        if IN_PLACE && self.procs[idx].is_plain_first_of() {
             // `satisfied`'s path for a plain `FirstOf`; its `Kind::Ready` event and the hop
             // it schedules would be the next two events if nothing is queued at `now`.
             let kind = Kind::Ready(Hook::None);
