@@ -2288,21 +2288,26 @@ fn a_wake_after_an_exit_carried_out_in_place_comes_after_the_exit() {
 
 /// A queue model where gets and puts often complete the moment they are issued (an item
 /// there, room there, nobody ahead), and often wait: bounded queue, producers and consumers
-/// at random tempos, a reneging consumer. Returns the log's wakes (waits left out) and the
-/// event count.
-fn busy_queue_model(log: TraceLog) -> (Vec<String>, u64) {
-    let mut sim = Simulation::<M>::new(7);
-    sim.observe(log.clone());
+/// at random tempos, a reneging consumer. Every process logs its wakes into one log, so
+/// that it shows their order across processes.
+fn busy_queue_model(sim: &mut Simulation<M>) -> Vec<Log> {
     let q = sim.queue(2).unwrap();
     let mut draws = <crate::rng::Stream as rand::SeedableRng>::seed_from_u64(3);
     let mut delay = move || rand::RngExt::random_range(&mut draws, 0..4) as f64 * 0.5;
+    let log = Log::default();
+    let add = |sim: &mut Simulation<M>, commands: Vec<Command<u32>>| {
+        sim.spawn(Box::new(Script {
+            commands: commands.into(),
+            log: log.clone(),
+        }));
+    };
     for p in 0..3u32 {
         let mut commands = Vec::new();
         for i in 0..20 {
             commands.push(Command::Put(q, p * 100 + i));
             commands.push(Command::Sleep(delay()));
         }
-        script(&mut sim, "producer", commands);
+        add(sim, commands);
     }
     for _ in 0..2 {
         let mut commands = Vec::new();
@@ -2310,36 +2315,27 @@ fn busy_queue_model(log: TraceLog) -> (Vec<String>, u64) {
             commands.push(Command::Get(q));
             commands.push(Command::Sleep(delay()));
         }
-        script(&mut sim, "consumer", commands);
+        add(sim, commands);
     }
     let mut commands = Vec::new();
     for _ in 0..10 {
         commands.push(Command::first_of([Command::Get(q), Command::Sleep(0.7)]));
         commands.push(Command::Sleep(delay()));
     }
-    script(&mut sim, "reneger", commands);
-    sim.run().unwrap();
-    let wakes = log
-        .records()
-        .into_iter()
-        .filter(|r| !matches!(r.kind, TraceKind::Wait(_)))
-        .map(|r| format!("{},{},{}", r.time, r.pid, r.kind))
-        .collect();
-    (wakes, sim.events())
+    add(sim, commands);
+    vec![log]
 }
 
 #[test]
 fn a_get_or_put_that_completes_at_once_is_what_the_general_path_does() {
-    // An observer of waits takes every command through the general path (its wait is
-    // recorded as it registers); without one, a get or put that completes at once skips
-    // the line. Same wakes, same times, same order, same event count.
-    let (general, general_events) = busy_queue_model(TraceLog::with_waits());
-    let (direct, direct_events) = busy_queue_model(TraceLog::new());
-    assert_eq!(direct, general);
-    assert_eq!(direct_events, general_events);
+    // Without an observer of waits a get or put that completes at once skips the line;
+    // with one, every command goes the general way. Same wakes, same times, same order,
+    // same event count.
+    let (seen, err, _events) = with_and_without_fast_path(busy_queue_model, |sim| sim.events());
+    assert_eq!(err, None);
     // Both kinds occurred: gets and puts done at once and after waiting.
-    let got = general.iter().filter(|l| l.ends_with(",got")).count();
-    let put = general.iter().filter(|l| l.ends_with(",put")).count();
-    assert_eq!(put, 60);
+    let woke = |kind: WakeKind| seen[0].iter().filter(|(_, w)| w.kind() == kind).count();
+    assert_eq!(woke(WakeKind::Put), 60);
+    let got = woke(WakeKind::Got);
     assert!(got >= 50, "{got} gets");
 }
