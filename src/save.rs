@@ -99,7 +99,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// The format of saved simulations this version of stepsim writes and reads.
-pub const FORMAT: &str = "stepsim-save/1";
+///
+/// A save of another format is refused with an error that names both, never read as
+/// something else. Format 2 changed the order of [`Outcome`](crate::Outcome)'s variants
+/// (which binary serializers write as indices) and the layout of the resource's holders, so
+/// a binary save of format 1 would not decode to the simulation that wrote it.
+pub const FORMAT: &str = "stepsim-save/2";
 
 /// The functions a restored simulation needs again: see the [module documentation](self).
 ///
@@ -258,10 +263,8 @@ impl<M: Model> Simulation<M> {
     /// Fails, writing nothing, with [`Error::Unsaveable`] (as the format's error) if the
     /// simulation holds a function that cannot be saved (a priority queue's order or a
     /// waiting filter without a name), or if it is poisoned. A filter without a name inside
-    /// a process's own state fails the same way while it is written. Takes `&mut self` only
-    /// to read which process slots are free (the order in which they are reused); the
-    /// simulation is left as it was.
-    pub fn save<S: Serializer>(&mut self, serializer: S) -> Result<S::Ok, S::Error>
+    /// a process's own state fails the same way while it is written.
+    pub fn save<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>
     where
         M::Proc: Serialize,
         M::Item: Serialize,

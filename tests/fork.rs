@@ -602,7 +602,7 @@ mod save {
 
     #[test]
     fn a_waiting_filter_without_a_name_cannot_be_saved() {
-        let (mut sim, ..) = waiting_with(Filter::new(|x: &u32| *x > 10));
+        let (sim, ..) = waiting_with(Filter::new(|x: &u32| *x > 10));
         let err = sim.check_saveable().unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -618,7 +618,7 @@ mod save {
 
     #[test]
     fn a_named_filter_is_given_again_by_name() {
-        let (mut sim, q, p) = waiting_with(big());
+        let (sim, q, p) = waiting_with(big());
         let mut json = Vec::new();
         sim.save(&mut serde_json::Serializer::new(&mut json))
             .unwrap();

@@ -687,7 +687,7 @@ pub fn simulate_with_checkpoints(params: &Params, seed: u64, at: &[f64]) -> Resu
     let (mut sim, mut office) = build(params, seed)?;
     for &t in at {
         sim.run_until(t)?;
-        let json = checkpoint::save(&mut sim, &office).map_err(Failure::Checkpoint)?;
+        let json = checkpoint::save(&sim, &office).map_err(Failure::Checkpoint)?;
         drop((sim, office));
         (sim, office) = checkpoint::restore(&json).map_err(Failure::Checkpoint)?;
     }
@@ -701,7 +701,6 @@ pub mod checkpoint {
     use super::*;
     use serde::de::Deserializer;
     use serde::ser::Serializer;
-    use std::cell::RefCell;
     use stepsim::save::Restore;
 
     /// The functions a restored team needs again: the orders of its priority queues.
@@ -714,11 +713,11 @@ pub mod checkpoint {
     }
 
     /// The simulation, written by `Simulation::save` as a part of a larger document.
-    struct Saving<'a>(RefCell<&'a mut Simulation<Team>>);
+    struct Saving<'a>(&'a Simulation<Team>);
 
     impl Serialize for Saving<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.0.borrow_mut().save(s)
+            self.0.save(s)
         }
     }
 
@@ -739,10 +738,10 @@ pub mod checkpoint {
         Simulation::restore(d, &functions())
     }
 
-    pub fn save(sim: &mut Simulation<Team>, office: &Office) -> Result<Vec<u8>, String> {
+    pub fn save(sim: &Simulation<Team>, office: &Office) -> Result<Vec<u8>, String> {
         let saved = Saved {
             office,
-            simulation: Saving(RefCell::new(sim)),
+            simulation: Saving(sim),
         };
         serde_json::to_vec(&saved).map_err(|e| e.to_string())
     }
