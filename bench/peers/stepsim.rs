@@ -12,6 +12,13 @@
 //!   `Command::first_of([Command::Acquire(r), Command::Sleep(patience)])`: the engine
 //!   withdraws the losing branch (no slot taken, no stale timer).
 //!
+//! With `STEPSIM_PEERS_SERVERS=1` in the environment, W2/W3 are modelled the way the
+//! callback engine models them instead: no process per customer, `c` `Server` processes
+//! that `Command::Get` `(arrival, service)` items from a queue the source fills with
+//! `cx.try_put` (three steps per customer instead of four, no spawn, no resource). The row
+//! is then labelled so; the default is the process-per-customer model above
+//! (docs/performance.md compares the two).
+//!
 //! The run ends when nothing is scheduled (`sim.run()`). The processes draw
 //! from the harness's streams (`model::stream`, `model::draw`), never from
 //! stepsim's own `Stream`s, so the checksums equal the bare loop's.
@@ -20,8 +27,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use rand_distr::Exp;
-use stepsim::{Command, Context, First, Model, Process, ResourceId, Simulation, Wake};
 use stepsim::Outcome as Done;
+use stepsim::{
+    Capacity, Command, Context, First, Model, Process, QueueId, ResourceId, Simulation, Wake,
+};
 
 use super::{Engine, RunResult};
 use crate::model::{Mmc, Outcome, Renege, SimRng, SleepLoop, draw};
@@ -154,6 +163,102 @@ impl Process<MmcModel> for MmcProc {
     }
 }
 
+// ----- W2/W3 as server processes (STEPSIM_PEERS_SERVERS=1) -----
+
+struct ServersModel;
+
+impl Model for ServersModel {
+    /// A customer: (arrival time, service time).
+    type Item = (f64, f64);
+    type Cause = ();
+    type Proc = ServersProc;
+}
+
+enum ServersProc {
+    /// The arrival generator (stream 0): sleeps ia_k, draws s_k, puts customer k in line.
+    Source {
+        rng: SimRng,
+        ia: Exp<f64>,
+        svc: Exp<f64>,
+        left: u64,
+        line: QueueId,
+    },
+    /// One server: gets the next customer, serves it, again.
+    Server { line: QueueId, tally: Rc<Tally> },
+}
+
+impl Process<ServersModel> for ServersProc {
+    fn step(
+        &mut self,
+        cx: &mut Context<'_, ServersModel>,
+        wake: Wake<(f64, f64)>,
+    ) -> Command<(f64, f64)> {
+        match self {
+            ServersProc::Source {
+                rng,
+                ia,
+                svc,
+                left,
+                line,
+            } => {
+                if let Wake::Completed(Done::Slept) = wake {
+                    let service = draw(svc, rng);
+                    if cx.try_put(*line, (cx.now(), service)).is_err() {
+                        unreachable!("the line is unbounded");
+                    }
+                    *left -= 1;
+                }
+                if *left == 0 {
+                    return Command::Done;
+                }
+                Command::Sleep(draw(ia, rng))
+            }
+            ServersProc::Server { line, tally } => match wake {
+                Wake::Completed(Done::Got((arrival, service))) => {
+                    tally.served.set(tally.served.get() + 1);
+                    tally
+                        .wait_sum
+                        .set(tally.wait_sum.get() + (cx.now() - arrival));
+                    Command::Sleep(service)
+                }
+                _ => Command::Get(*line),
+            },
+        }
+    }
+}
+
+fn servers(p: &Mmc) -> RunResult {
+    let mut sim = Simulation::<ServersModel>::new(p.seed);
+    let line = sim.queue(Capacity::Unbounded).expect("a queue");
+    let tally = Rc::new(Tally::default());
+    // The servers first: at t = 0 they wait in line before the first customer arrives.
+    for _ in 0..p.servers {
+        sim.spawn(ServersProc::Server {
+            line,
+            tally: tally.clone(),
+        });
+    }
+    sim.spawn(ServersProc::Source {
+        rng: p.rng(),
+        ia: p.interarrival(),
+        svc: p.service(),
+        left: p.customers,
+        line,
+    });
+    unwrap_run(sim.run());
+    let served = tally.served.get();
+    Ok(Outcome {
+        work: served,
+        wait_sum: Some(tally.wait_sum.get()),
+        served: Some(served),
+        reneged: None,
+    })
+}
+
+fn servers_style() -> bool {
+    std::env::var_os("STEPSIM_PEERS_SERVERS").is_some_and(|v| v == "1")
+}
+
 // ----- W4: renege with first-of -----
 
 struct RenegeModel;
@@ -243,7 +348,11 @@ impl Process<RenegeModel> for RenegeProc {
 
 impl Engine for StepSim {
     fn name(&self) -> &'static str {
-        "stepsim 0.1 (main)"
+        if servers_style() {
+            "stepsim 0.1 (main; W2/W3 as server processes)"
+        } else {
+            "stepsim 0.1 (main)"
+        }
     }
 
     fn describe(&self) -> &'static str {
@@ -270,6 +379,9 @@ impl Engine for StepSim {
     }
 
     fn mmc(&self, p: &Mmc) -> RunResult {
+        if servers_style() {
+            return servers(p);
+        }
         let mut sim = Simulation::<MmcModel>::new(p.seed);
         let server = sim.resource(p.servers).expect("capacity >= 1");
         let tally = Rc::new(Tally::default());
