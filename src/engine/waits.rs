@@ -1957,8 +1957,39 @@ impl<M: Model> Simulation<M> {
     // ----- primitive triggers (SimPy's rules) -----
 
     /// Offers items to waiting getters: the head only for FIFO and priority queues; every
-    /// getter in order for a filter queue.
+    /// getter in order for a filter queue. Nothing happens (no filter or order runs) unless
+    /// an item is there and a getter waits: checked here, inlined, as most hooks (a put's
+    /// event on a queue nobody waits on) find nothing to do.
+    #[inline(always)]
     pub(crate) fn trigger_gets(&mut self, q: u32) {
+        let queue = &self.queues[q as usize];
+        if queue.items.is_empty() || queue.getters.is_empty() {
+            return;
+        }
+        self.offer_items(q);
+    }
+
+    /// [`Simulation::trigger_gets`] with an item there and a getter waiting.
+    #[inline(never)]
+    fn offer_items(&mut self, q: u32) {
+        let queue = &mut self.queues[q as usize];
+        if !queue.filtered {
+            // FIFO or priority queue: the head getter takes the head item (no filter or
+            // order runs: no user code).
+            let getter = queue.getters.pop_front().expect("a getter waits");
+            let item = if queue.monitor.is_none() {
+                queue.items.pop_front()
+            } else {
+                queue.take_item(0, self.now)
+            };
+            let item = item.expect("an item is there");
+            self.satisfied(
+                getter.waiter,
+                Outcome::Got(item),
+                AtOnce::Event(Hook::Puts(q)),
+            );
+            return;
+        }
         let before = self.enter_queue_code(q, None);
         self.serve_gets(q);
         self.leave_queue_code(before);
@@ -2019,17 +2050,34 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    /// Offers room to the head putter. Nothing happens unless there is room and a putter
+    /// waits: checked here, inlined, as most hooks (a get's event on a queue nobody waits to
+    /// put on) find nothing to do.
+    #[inline(always)]
     pub(crate) fn trigger_puts(&mut self, q: u32) {
-        let queue = &mut self.queues[q as usize];
-        if !queue.has_room() {
+        let queue = &self.queues[q as usize];
+        if !queue.has_room() || queue.putters.is_empty() {
             return;
         }
-        let Some((w, item)) = queue.putters.pop_front() else {
-            return;
-        };
-        let before = self.enter_queue_code(q, None);
-        self.queues[q as usize].push_item(item, self.now);
-        self.leave_queue_code(before);
+        self.offer_room(q);
+    }
+
+    /// [`Simulation::trigger_puts`] with room and a putter waiting.
+    #[inline(never)]
+    fn offer_room(&mut self, q: u32) {
+        let (w, item) = self.queues[q as usize]
+            .putters
+            .pop_front()
+            .expect("a putter waits");
+        let queue = &mut self.queues[q as usize];
+        if queue.order.is_none() && queue.monitor.is_none() {
+            // An unmonitored FIFO queue: the item simply goes to the back.
+            queue.items.push_back(item);
+        } else {
+            let before = self.enter_queue_code(q, None);
+            self.queues[q as usize].push_item(item, self.now);
+            self.leave_queue_code(before);
+        }
         self.satisfied(w, Outcome::Put, AtOnce::Event(Hook::Gets(q)));
     }
 
