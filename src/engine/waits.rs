@@ -1351,15 +1351,26 @@ impl<M: Model> Simulation<M> {
         let waiter = self.new_waiter(idx, epoch, 0);
         match command {
             Command::Put(q, item) => {
-                self.queues[q.idx as usize].push_item(item, self.now);
+                let queue = &mut self.queues[q.idx as usize];
+                // A FIFO queue: unmonitored, the item simply goes to the back.
+                if queue.monitor.is_none() {
+                    queue.items.push_back(item);
+                } else {
+                    queue.push_item(item, self.now);
+                }
                 self.satisfied(waiter, Outcome::Put, AtOnce::Event(Hook::Gets(q.idx)));
             }
             Command::Get(q) => {
                 // Owns nothing: skip its (out-of-line) drop glue.
                 std::mem::forget(command);
-                let item = self.queues[q.idx as usize]
-                    .take_item(0, self.now)
-                    .expect("an item is there");
+                let queue = &mut self.queues[q.idx as usize];
+                // A FIFO queue: unmonitored, the head item simply leaves.
+                let item = if queue.monitor.is_none() {
+                    queue.items.pop_front()
+                } else {
+                    queue.take_item(0, self.now)
+                };
+                let item = item.expect("an item is there");
                 self.satisfied(waiter, Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)));
             }
             _ => unreachable!("checked by queue_op_at_once"),
