@@ -518,9 +518,9 @@ pub struct Simulation<M: Model> {
     /// is freed where that event would have been processed. A join that registers meanwhile
     /// queues the real exit event under that key. In key order.
     exits: VecDeque<(u64, u64, u32)>,
-    /// A start, a release's hook or the wake of a slot granted at once was scheduled since
-    /// the last event: a run looks whether it waits in `next`, to carry it out in place (a
-    /// hint only: it is checked then).
+    /// A start, a hook, a request's own event (`Kind::Ready`) or a parked wake's hop was
+    /// scheduled since the last event: a run looks whether it waits in `next`, to carry it
+    /// out in place (a hint only: it is checked then).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) in_place_hint: bool,
     pub(crate) procs: Slots<M>,
@@ -1948,9 +1948,9 @@ impl<M: Model> Simulation<M> {
         Ok(true)
     }
 
-    /// After an event inside a run that scheduled a start, a release's hook or the wake of a
-    /// slot granted at once: the event in the register (the head of the queue, at `now`) is
-    /// carried out at once if it is one of those, unless an exit comes before it — what the
+    /// After an event inside a run that scheduled a start, a hook, a request's own event or
+    /// a hop: the event in the register (the head of the queue, at `now`) is carried out at
+    /// once if it is one of those, after the exits that come before it — what the
     /// next `process_next` would do, without its search for the next event and its
     /// dispatch. The caller repeats while the hint is set again. (An observer sees the same
     /// trace: it is told of steps, waits and finishes, which keep their order and time.)
@@ -1959,20 +1959,14 @@ impl<M: Model> Simulation<M> {
         let Some((t, k, e)) = self.next else {
             return Ok(());
         };
-        let fits = match e.kind {
-            // A `FirstOf`/`AllOf`'s wake one hop later (SimPy's condition event), or any
-            // other wake parked behind a `Kind::Resume`.
-            Kind::Start | Kind::Hook(Hook::Grants(_)) | Kind::Resume => true,
-            // A slot granted at once to a single `Acquire`, or a completed `FirstOf`/`AllOf`
-            // (whose event schedules the hop, carried out in place too if it is next).
-            Kind::Ready(Hook::None) => {
-                let slot = &self.procs[e.idx as usize];
-                slot.parked == Parked::Slot || slot.shape != Shape::Single
-            }
-            _ => false,
-        };
-        if !fits {
-            return Ok(());
+        match e.kind {
+            // A start; a hook (a release's, a `try_put`'s...); a request's own event (its
+            // hook, then the wake parked for it: a single wait's, or a `FirstOf`/`AllOf`'s,
+            // whose hop is carried out in place too if it is next); a `FirstOf`/`AllOf`'s
+            // wake one hop later (SimPy's condition event), or any other wake parked behind
+            // a `Kind::Resume`.
+            Kind::Start | Kind::Hook(_) | Kind::Ready(_) | Kind::Resume => {}
+            _ => return Ok(()),
         }
         // All are scheduled at `now`, which is before the run's `limit`: the event just
         // processed was.
@@ -1998,10 +1992,10 @@ impl<M: Model> Simulation<M> {
         let result = match e.kind {
             Kind::Start => self.resume(idx, Wake::Started),
             Kind::Hook(Hook::Grants(r)) => self.grants_in_place(r),
+            Kind::Hook(hook) => self.run_hook(hook),
             Kind::Resume => self.resume_parked(idx),
-            Kind::Ready(_) if self.procs[idx].parked != Parked::Slot => self.hop_in_place(idx),
-            // `dispatch_event`'s `Kind::Ready` arm, for a `Parked::Slot`.
-            _ => self.resume_granted(idx),
+            Kind::Ready(hook) => self.ready::<true>(idx, hook),
+            _ => unreachable!("checked above"),
         };
         self.leave(before);
         result
@@ -2165,33 +2159,7 @@ impl<M: Model> Simulation<M> {
                     self.branch_done_in_event(idx, branch as usize, Outcome::Slept)
                 }
             }
-            Kind::Ready(hook) => {
-                self.run_hook(hook)?;
-                let slot = &mut self.procs[idx];
-                if slot.parked == Parked::Slot {
-                    self.resume_granted(idx)
-                } else if slot.parked == Parked::Put {
-                    slot.parked = Parked::Wake;
-                    self.resume(idx, Wake::Completed(Outcome::Put))
-                } else if slot.parked == Parked::Outcome {
-                    slot.parked = Parked::Wake;
-                    let outcome = self.outcomes.remove(slot.ready as usize);
-                    if let Outcome::Acquired(r) = outcome {
-                        self.recheck_taken_slot(r);
-                    }
-                    self.resume(idx, outcome.into())
-                } else if slot.shape != Shape::Single {
-                    if IN_PLACE {
-                        return self.hop_in_place(idx);
-                    }
-                    self.schedule(self.now, NORMAL, e.idx, 0, Kind::Resume);
-                    Ok(())
-                } else {
-                    let wake = self.wakes.remove(slot.ready as usize);
-                    self.recheck_preemption(&wake);
-                    self.resume(idx, wake)
-                }
-            }
+            Kind::Ready(hook) => self.ready::<IN_PLACE>(idx, hook),
             Kind::Resume => self.resume_parked(idx),
             Kind::Interrupt => {
                 if self.procs.contains(idx) && self.meta[idx].generation == e.tag {
@@ -2233,6 +2201,42 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    /// A `Kind::Ready(hook)` event: the request's own event (SimPy's get, put or request
+    /// event processed) runs the primitive's hook, then delivers the wake parked for it: at
+    /// once for a single wait, one hop later for a `FirstOf`/`AllOf` (SimPy's condition
+    /// event; carried out in place inside a run when it is the next event).
+    #[inline(always)]
+    fn ready<const IN_PLACE: bool>(&mut self, idx: usize, hook: Hook) -> Result<(), Error> {
+        // No call for the common `Hook::None` (a slot granted at once, a `FirstOf`).
+        if hook != Hook::None {
+            self.run_hook(hook)?;
+        }
+        let slot = &mut self.procs[idx];
+        if slot.parked == Parked::Slot {
+            self.resume_granted(idx)
+        } else if slot.parked == Parked::Put {
+            slot.parked = Parked::Wake;
+            self.resume(idx, Wake::Completed(Outcome::Put))
+        } else if slot.parked == Parked::Outcome {
+            slot.parked = Parked::Wake;
+            let outcome = self.outcomes.remove(slot.ready as usize);
+            if let Outcome::Acquired(r) = outcome {
+                self.recheck_taken_slot(r);
+            }
+            self.resume(idx, outcome.into())
+        } else if slot.shape != Shape::Single {
+            if IN_PLACE {
+                return self.hop_in_place(idx);
+            }
+            self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Resume);
+            Ok(())
+        } else {
+            let wake = self.wakes.remove(slot.ready as usize);
+            self.recheck_preemption(&wake);
+            self.resume(idx, wake)
+        }
+    }
+
     /// A `Kind::Resume` event: delivers the wake parked for it.
     #[inline(always)]
     fn resume_parked(&mut self, idx: usize) -> Result<(), Error> {
@@ -2264,6 +2268,7 @@ impl<M: Model> Simulation<M> {
         self.schedule(self.now, NORMAL, idx as u32, 0, kind);
     }
 
+    /// Runs a primitive's hook (SimPy's `_trigger_get`, `_trigger_put`... callback).
     #[inline]
     fn run_hook(&mut self, hook: Hook) -> Result<(), Error> {
         match hook {
@@ -2583,12 +2588,13 @@ impl<M: Model> Simulation<M> {
     /// carry it out in place (see `in_place_hint`).
     #[inline(never)]
     pub(crate) fn schedule_grants_hook(&mut self, r: u32) {
-        self.in_place_hint = true;
         self.schedule_hook(Hook::Grants(r));
     }
 
-    /// Schedules a hook as its own event at this instant.
+    /// Schedules a hook as its own event at this instant. A run may carry it out in place
+    /// (see `in_place_hint`).
     pub(crate) fn schedule_hook(&mut self, hook: Hook) {
+        self.in_place_hint = true;
         self.schedule(self.now, NORMAL, 0, 0, Kind::Hook(hook));
     }
 

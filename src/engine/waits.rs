@@ -855,9 +855,8 @@ impl<M: Model> Simulation<M> {
             return;
         }
         self.grant(idx, r.idx, key);
+        // Its wake may be the next event: `satisfied` sets the hint for a run to look.
         self.satisfied(waiter, Outcome::Acquired(r), AtOnce::Event(Hook::None));
-        // Its wake may be the next event: a run carries it out in place.
-        self.in_place_hint = true;
     }
 
     /// Tells the observer that the process starts the wait of `command` (only for an
@@ -1571,6 +1570,8 @@ impl<M: Model> Simulation<M> {
                     slot.ready = self.outcomes.insert(outcome) as u32;
                 }
             }
+            // Its event may be the next one: a run carries it out in place.
+            self.in_place_hint = true;
             self.schedule(self.now, NORMAL, idx as u32, 0, Kind::Ready(hook));
             return;
         }
