@@ -2207,9 +2207,13 @@ impl<M: Model> Simulation<M> {
     /// event; carried out in place inside a run when it is the next event).
     #[inline(always)]
     fn ready<const IN_PLACE: bool>(&mut self, idx: usize, hook: Hook) -> Result<(), Error> {
-        // No call for the common `Hook::None` (a slot granted at once, a `FirstOf`).
-        if hook != Hook::None {
-            self.run_hook(hook)?;
+        // The common hooks without a call: none (a slot granted at once, a `FirstOf`), and
+        // a queue's, whose check whether there is anything to do is inlined.
+        match hook {
+            Hook::None => {}
+            Hook::Gets(q) => self.trigger_gets(q),
+            Hook::Puts(q) => self.trigger_puts(q),
+            _ => self.run_hook(hook)?,
         }
         let slot = &mut self.procs[idx];
         if slot.parked == Parked::Slot {
