@@ -814,6 +814,8 @@ impl<M: Model> Simulation<M> {
         let epoch = self.begin_wait(idx, false);
         if self.queue_op_at_once(&command) {
             self.get_or_put_at_once(idx, epoch, command);
+        } else if self.places.is_empty() {
+            self.get_or_put_in_line(idx, epoch, command);
         } else {
             self.register(idx, epoch, Wait::from_command(command), 0, 0);
         }
@@ -1373,6 +1375,47 @@ impl<M: Model> Simulation<M> {
                 self.satisfied(waiter, Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)));
             }
             _ => unreachable!("checked by queue_op_at_once"),
+        }
+    }
+
+    /// What `register` does for a new plain `Get` or `Put` (no resumed place to take back)
+    /// as the single wait: the process joins the back of its line (the newest ticket), then
+    /// the queue's trigger runs as SimPy's does when a request is created.
+    fn get_or_put_in_line(&mut self, idx: usize, epoch: u32, command: Command<M::Item>) {
+        let waiter = self.new_waiter(idx, epoch, 0);
+        let wait = match command {
+            Command::Get(q) => {
+                // Owns nothing: skip its (out-of-line) drop glue.
+                std::mem::forget(command);
+                let getter = Getter {
+                    waiter,
+                    filter: None,
+                };
+                in_line(&mut self.queues[q.idx as usize].getters, getter, |g| {
+                    g.waiter.ticket
+                });
+                BranchWait::Get(q.idx)
+            }
+            Command::Put(q, item) => {
+                in_line(
+                    &mut self.queues[q.idx as usize].putters,
+                    (waiter, item),
+                    |p| p.0.ticket,
+                );
+                BranchWait::Put(q.idx)
+            }
+            _ => unreachable!("a get or a put"),
+        };
+        self.procs[idx].branches.set_one(Branch {
+            wait,
+            group: 0,
+            all_len: 0,
+            done: false,
+        });
+        match wait {
+            BranchWait::Get(q) => self.trigger_gets(q),
+            BranchWait::Put(q) => self.trigger_puts(q),
+            _ => unreachable!("a get or a put"),
         }
     }
 
