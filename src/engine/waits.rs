@@ -1254,7 +1254,7 @@ impl<M: Model> Simulation<M> {
         match wait {
             Wait::Get(q) => {
                 let item = self.queues[q.idx as usize]
-                    .take_item(0, self.now)
+                    .take_front(self.now)
                     .expect("approved");
                 (Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)))
             }
@@ -1352,26 +1352,15 @@ impl<M: Model> Simulation<M> {
         let waiter = self.new_waiter(idx, epoch, 0);
         match command {
             Command::Put(q, item) => {
-                let queue = &mut self.queues[q.idx as usize];
-                // A FIFO queue: unmonitored, the item simply goes to the back.
-                if queue.monitor.is_none() {
-                    queue.items.push_back(item);
-                } else {
-                    queue.push_item(item, self.now);
-                }
+                self.queues[q.idx as usize].push_item(item, self.now);
                 self.satisfied(waiter, Outcome::Put, AtOnce::Event(Hook::Gets(q.idx)));
             }
             Command::Get(q) => {
                 // Owns nothing: skip its (out-of-line) drop glue.
                 std::mem::forget(command);
-                let queue = &mut self.queues[q.idx as usize];
-                // A FIFO queue: unmonitored, the head item simply leaves.
-                let item = if queue.monitor.is_none() {
-                    queue.items.pop_front()
-                } else {
-                    queue.take_item(0, self.now)
-                };
-                let item = item.expect("an item is there");
+                let item = self.queues[q.idx as usize]
+                    .take_front(self.now)
+                    .expect("an item is there");
                 self.satisfied(waiter, Outcome::Got(item), AtOnce::Event(Hook::Puts(q.idx)));
             }
             _ => unreachable!("checked by queue_op_at_once"),
@@ -2032,12 +2021,7 @@ impl<M: Model> Simulation<M> {
             // FIFO or priority queue: the head getter takes the head item (no filter or
             // order runs: no user code).
             let getter = queue.getters.pop_front().expect("a getter waits");
-            let item = if queue.monitor.is_none() {
-                queue.items.pop_front()
-            } else {
-                queue.take_item(0, self.now)
-            };
-            let item = item.expect("an item is there");
+            let item = queue.take_front(self.now).expect("an item is there");
             self.satisfied(
                 getter.waiter,
                 Outcome::Got(item),
@@ -2125,9 +2109,9 @@ impl<M: Model> Simulation<M> {
             .pop_front()
             .expect("a putter waits");
         let queue = &mut self.queues[q as usize];
-        if queue.order.is_none() && queue.monitor.is_none() {
-            // An unmonitored FIFO queue: the item simply goes to the back.
-            queue.items.push_back(item);
+        if queue.order.is_none() {
+            // A FIFO queue: no order runs, so no user code.
+            queue.push_item(item, self.now);
         } else {
             let before = self.enter_queue_code(q, None);
             self.queues[q as usize].push_item(item, self.now);
