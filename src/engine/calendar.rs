@@ -235,14 +235,14 @@ impl<T: Copy> Calendar<T> {
         let nodes = &mut self.nodes[..];
         let bucket = &mut self.buckets[b];
         let Bucket { head, tail } = *bucket;
-        if tail == NIL {
+        // (`NIL` is no index: `get` tells an empty bucket with the bounds check.)
+        let Some(tn) = nodes.get(tail as usize) else {
             *bucket = Bucket { head: i, tail: i };
             if !FRESH {
                 nodes[i as usize].next = NIL;
             }
             return b;
-        }
-        let tn = &nodes[tail as usize];
+        };
         if !before(t, k, tn.t, tn.k) {
             bucket.tail = i;
             nodes[tail as usize].next = i;
@@ -291,14 +291,17 @@ impl<T: Copy> Calendar<T> {
         }
         // No overflow: the cursor is a day of an event (at most 2^51) or a year past one.
         let start = self.cur.get();
-        let end = start + self.buckets.len() as u64;
+        let (buckets, nodes) = (&self.buckets[..], &self.nodes[..]);
+        let end = start + buckets.len() as u64;
         let mut cur = start;
         loop {
             let b = (cur & self.mask) as usize;
-            let head = self.buckets[b].head;
             // A head on a later day means nothing of this day is in this bucket (the list is
-            // sorted and no event lies before the cursor).
-            if head != NIL && self.day(self.nodes[head as usize].t) <= cur {
+            // sorted and no event lies before the cursor). (`NIL` is no index: `get` tells an
+            // empty bucket with the bounds check.)
+            if let Some(n) = nodes.get(buckets[b].head as usize)
+                && self.day(n.t) <= cur
+            {
                 self.cur.set(cur);
                 if cur != start {
                     self.add_work(cur - start);
