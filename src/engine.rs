@@ -2399,8 +2399,10 @@ impl<M: Model> Simulation<M> {
         if cx.error.is_none() {
             // The common commands are carried out here, so that they are not moved into
             // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
+            // The clock read once: the slot's stores below would make it be read again.
+            let now = sim.now;
             if let Command::Sleep(dt) = command
-                && valid_delay_at(sim.now, dt)
+                && valid_delay_at(now, dt)
                 && Self::slot_is_ordinary(slot)
             {
                 std::mem::forget(command);
@@ -2415,14 +2417,14 @@ impl<M: Model> Simulation<M> {
                 let epoch = meta.epoch.wrapping_add(1);
                 meta.epoch = epoch;
                 slot.phase = Phase::Waiting;
-                slot.since = sim.now;
+                slot.since = now;
                 slot.masked = false;
                 slot.shape = Shape::Single;
                 slot.branches.set_one(Self::sleep_branch(dt));
                 if slot.spared {
                     sim.recheck_spared(idx);
                 }
-                sim.schedule(sim.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
+                sim.schedule(now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
                 return Ok(None);
             }
             match command {
