@@ -92,11 +92,12 @@ pub(crate) struct Calendar<T: Copy> {
     /// Re-size to twice the buckets past this many listed events (twice the buckets) ...
     /// (0 while the queue is overworked, see `add_work`: the next push re-sizes)
     grow_at: Cell<usize>,
-    /// ... and to half below this many (half the buckets; 0 at the fewest buckets). (The
-    /// most while overworked: the next pop re-sizes.) One check a push or pop, for both.
+    /// ... and to half below this many (half the buckets; 1 at the fewest buckets, so that
+    /// the pop that empties the lists resets the cursor). (The most while overworked: the
+    /// next pop re-sizes.) One check a push or pop, for both.
     shrink_at: Cell<usize>,
     inv_width: f64,
-    /// No event lies on a day before this one.
+    /// No event lies on a day before this one; `u64::MAX` while nothing is listed.
     cur: Cell<u64>,
     /// Events in the buckets' lists (the FIFO's are not counted).
     listed: usize,
@@ -128,9 +129,9 @@ impl<T: Copy> Calendar<T> {
             buckets: vec![Bucket::EMPTY; MIN_BUCKETS],
             mask: MIN_BUCKETS as u64 - 1,
             grow_at: Cell::new(2 * MIN_BUCKETS),
-            shrink_at: Cell::new(0),
+            shrink_at: Cell::new(1),
             inv_width: 1.0,
-            cur: Cell::new(0),
+            cur: Cell::new(u64::MAX),
             listed: 0,
             work: Cell::new(0),
             quota: 0,
@@ -235,7 +236,8 @@ impl<T: Copy> Calendar<T> {
     #[inline(always)]
     fn link<const FRESH: bool>(&mut self, i: u32, t: u64, k: u64) -> usize {
         let day = self.day(t);
-        if self.listed == 0 || day < self.cur.get() {
+        // (While nothing is listed the cursor is `u64::MAX`: the first event's day sets it.)
+        if day < self.cur.get() {
             self.cur.set(day);
         }
         let b = (day & self.mask) as usize;
@@ -508,6 +510,14 @@ impl<T: Copy> Calendar<T> {
     #[inline(never)]
     fn resize_after(&mut self, pushed: bool) {
         let nb = self.buckets.len();
+        if !pushed && self.listed == 0 {
+            // The lists emptied (at the fewest buckets `shrink_at` is 1 for this): the
+            // cursor waits for the next event's day.
+            self.cur.set(u64::MAX);
+            if nb == MIN_BUCKETS && self.shrink_at.get() != usize::MAX {
+                return;
+            }
+        }
         if pushed && self.listed > 2 * nb {
             self.resize(nb * 2);
         } else if !pushed && nb > MIN_BUCKETS && self.listed < nb / 2 {
@@ -581,6 +591,7 @@ impl<T: Copy> Calendar<T> {
         self.mask = nb as u64 - 1;
         let len = self.listed;
         self.listed = 0;
+        self.cur.set(u64::MAX);
         while all != NIL {
             let Node { t, k, next, .. } = self.nodes[all as usize];
             self.link::<false>(all, t, k);
@@ -591,7 +602,7 @@ impl<T: Copy> Calendar<T> {
         // Set after the links, whose walks may have counted as overwork.
         self.grow_at.set(2 * nb);
         self.shrink_at
-            .set(if nb > MIN_BUCKETS { nb / 2 } else { 0 });
+            .set(if nb > MIN_BUCKETS { nb / 2 } else { 1 });
         self.work.set(0);
         self.quota = self.listed;
     }
