@@ -1912,17 +1912,15 @@ impl<M: Model> Simulation<M> {
             if let Kind::Timer(_) = event.kind {
                 // `is_stale`, with the slot at hand.
                 let i = event.idx as usize;
-                match self.procs.get_mut(i) {
-                    Some(slot)
-                        if slot.phase == Phase::Waiting && self.meta[i].epoch == event.tag =>
-                    {
-                        if slot.shape == Shape::Single {
-                            slot.phase = Phase::Satisfied;
-                            slot.branches.clear();
-                            slept = true;
-                        }
-                    }
-                    _ => continue,
+                // (A waiting slot is taken. Not `get_mut`: the test of its `Option` stays.)
+                if !(self.procs.in_phase(i, Phase::Waiting) && self.meta[i].epoch == event.tag) {
+                    continue;
+                }
+                let slot = &mut self.procs[i];
+                if slot.shape == Shape::Single {
+                    slot.phase = Phase::Satisfied;
+                    slot.branches.clear();
+                    slept = true;
                 }
             }
             self.now = f64::from_bits(time_bits);
