@@ -1912,17 +1912,15 @@ impl<M: Model> Simulation<M> {
             if let Kind::Timer(_) = event.kind {
                 // `is_stale`, with the slot at hand.
                 let i = event.idx as usize;
-                match self.procs.get_mut(i) {
-                    Some(slot)
-                        if slot.phase == Phase::Waiting && self.meta[i].epoch == event.tag =>
-                    {
-                        if slot.shape == Shape::Single {
-                            slot.phase = Phase::Satisfied;
-                            slot.branches.clear();
-                            slept = true;
-                        }
-                    }
-                    _ => continue,
+                // (A waiting slot is taken. Not `get_mut`: the test of its `Option` stays.)
+                if !(self.procs.in_phase(i, Phase::Waiting) && self.meta[i].epoch == event.tag) {
+                    continue;
+                }
+                let slot = &mut self.procs[i];
+                if slot.shape == Shape::Single {
+                    slot.phase = Phase::Satisfied;
+                    slot.branches.clear();
+                    slept = true;
                 }
             }
             self.now = f64::from_bits(time_bits);
@@ -2408,8 +2406,10 @@ impl<M: Model> Simulation<M> {
         if cx.error.is_none() {
             // The common commands are carried out here, so that they are not moved into
             // `issue`; they own nothing, so their (out-of-line) drop glue is skipped.
+            // The clock read once: the slot's stores below would make it be read again.
+            let now = sim.now;
             if let Command::Sleep(dt) = command
-                && valid_delay_at(sim.now, dt)
+                && valid_delay_at(now, dt)
                 && Self::slot_is_ordinary(slot)
             {
                 std::mem::forget(command);
@@ -2424,14 +2424,14 @@ impl<M: Model> Simulation<M> {
                 let epoch = meta.epoch.wrapping_add(1);
                 meta.epoch = epoch;
                 slot.phase = Phase::Waiting;
-                slot.since = sim.now;
+                slot.since = now;
                 slot.masked = false;
                 slot.shape = Shape::Single;
                 slot.branches.set_one(Self::sleep_branch(dt));
                 if slot.spared {
                     sim.recheck_spared(idx);
                 }
-                sim.schedule(sim.now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
+                sim.schedule(now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
                 return Ok(None);
             }
             match command {

@@ -50,6 +50,21 @@ struct Node<T: Copy> {
     val: T,
 }
 
+/// One bucket's sorted list: its first and last node (`NIL`, `NIL` when empty).
+#[derive(Clone, Copy)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct Bucket {
+    head: u32,
+    tail: u32,
+}
+
+impl Bucket {
+    const EMPTY: Bucket = Bucket {
+        head: NIL,
+        tail: NIL,
+    };
+}
+
 /// A priority queue of `T`s keyed by `(t, k)`, smallest first. See the module documentation.
 #[derive(Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -70,24 +85,28 @@ pub(crate) struct Calendar<T: Copy> {
     nodes: Vec<Node<T>>,
     /// Head of the free list in `nodes`.
     free: u32,
-    heads: Vec<u32>,
-    tails: Vec<u32>,
+    /// Each bucket's list: one vector of pairs, so a push or pop checks one index and
+    /// touches one cache line for both ends.
+    buckets: Vec<Bucket>,
     mask: u64,
     /// Re-size to twice the buckets past this many listed events (twice the buckets) ...
     /// (0 while the queue is overworked, see `add_work`: the next push re-sizes)
     grow_at: Cell<usize>,
-    /// ... and to half below this many (half the buckets; 0 at the fewest buckets). (The
-    /// most while overworked: the next pop re-sizes.) One check a push or pop, for both.
+    /// ... and to half below this many (half the buckets; 1 at the fewest buckets, so that
+    /// the pop that empties the lists resets the cursor). (The most while overworked: the
+    /// next pop re-sizes.) One check a push or pop, for both.
     shrink_at: Cell<usize>,
     inv_width: f64,
-    /// No event lies on a day before this one.
+    /// No event lies on a day before this one; `u64::MAX` while nothing is listed.
     cur: Cell<u64>,
     /// Events in the buckets' lists (the FIFO's are not counted).
     listed: usize,
     /// Empty days skipped and list nodes walked since the last re-size ...
     work: Cell<u64>,
-    /// ... and pushes and pops since then.
-    ops: usize,
+    /// ... and the events listed plus the pushes and pops since then, kept as the events
+    /// listed at that re-size plus two a push (a pop takes one from `listed` and adds one
+    /// operation: it leaves this count alone).
+    quota: usize,
     /// All work so far, re-sizes included (one unit per node moved).
     #[cfg(test)]
     spent: u64,
@@ -107,16 +126,15 @@ impl<T: Copy> Calendar<T> {
             fifo: VecDeque::new(),
             nodes: Vec::new(),
             free: NIL,
-            heads: vec![NIL; MIN_BUCKETS],
-            tails: vec![NIL; MIN_BUCKETS],
+            buckets: vec![Bucket::EMPTY; MIN_BUCKETS],
             mask: MIN_BUCKETS as u64 - 1,
             grow_at: Cell::new(2 * MIN_BUCKETS),
-            shrink_at: Cell::new(0),
+            shrink_at: Cell::new(1),
             inv_width: 1.0,
-            cur: Cell::new(0),
+            cur: Cell::new(u64::MAX),
             listed: 0,
             work: Cell::new(0),
-            ops: 0,
+            quota: 0,
             #[cfg(test)]
             spent: 0,
         }
@@ -150,40 +168,47 @@ impl<T: Copy> Calendar<T> {
         // (After a pop of an event earlier than the FIFO's, which an engine makes when it
         // drops withdrawn timers ahead of its clock and then schedules at its clock, the
         // FIFO's events are later than `now`: new events of `now` go to the lists.)
-        let to_fifo = t == self.now
-            && self.fifo.back().is_none_or(|&i| {
-                let n = &self.nodes[i as usize];
-                n.t == t && n.k < k
-            });
         let node = Node {
             t,
             k,
             next: NIL,
             val,
         };
-        let i = if self.free != NIL {
-            let i = self.free;
-            self.free = self.nodes[i as usize].next;
-            self.nodes[i as usize] = node;
+        if t == self.now
+            && self.fifo.back().is_none_or(|&i| {
+                let n = &self.nodes[i as usize];
+                n.t == t && n.k < k
+            })
+        {
+            let i = self.alloc(node);
+            self.fifo.push_back(i);
+            return;
+        }
+        let i = self.alloc(node);
+        let b = self.link::<true>(i, t, k);
+        if self.lfront.get() != NIL && (t, k) < self.lkey.get() {
+            // The new event is the earliest listed one: the head of its bucket.
+            self.lfront.set(b as u32);
+            self.lkey.set((t, k));
+        }
+        self.listed += 1;
+        self.quota += 2;
+        if self.listed > self.grow_at.get() {
+            self.resize_after(true);
+        }
+    }
+
+    /// Stores `node` in a free place of the node array; returns its index.
+    #[inline(always)]
+    fn alloc(&mut self, node: Node<T>) -> u32 {
+        let i = self.free;
+        if let Some(n) = self.nodes.get_mut(i as usize) {
+            self.free = n.next;
+            *n = node;
             i
         } else {
             self.nodes.push(node);
             (self.nodes.len() - 1) as u32
-        };
-        if to_fifo {
-            self.fifo.push_back(i);
-            return;
-        }
-        self.link(i, t, k);
-        if self.lfront.get() != NIL && (t, k) < self.lkey.get() {
-            // The new event is the earliest listed one: the head of its bucket.
-            self.lfront.set((self.day(t) & self.mask) as u32);
-            self.lkey.set((t, k));
-        }
-        self.listed += 1;
-        self.ops += 1;
-        if self.listed > self.grow_at.get() {
-            self.resize_after(true);
         }
     }
 
@@ -197,7 +222,7 @@ impl<T: Copy> Calendar<T> {
     fn add_work(&self, units: u64) {
         let work = self.work.get() + units;
         self.work.set(work);
-        if work > 2 * (self.listed + self.ops) as u64 + 1024 {
+        if work > 2 * self.quota as u64 + 1024 {
             // Overworked: the thresholds make the next push or pop re-size.
             self.grow_at.set(0);
             self.shrink_at.set(usize::MAX);
@@ -206,50 +231,59 @@ impl<T: Copy> Calendar<T> {
 
     /// Puts node `i`, of key `(t, k)` (the caller has it at hand), into its bucket, in
     /// order, and moves the cursor back to its day if the node is earlier than the cursor
-    /// (a peek may have moved the cursor past `now`).
+    /// (a peek may have moved the cursor past `now`). With `FRESH`, the node's `next` is
+    /// already `NIL` (a push writes it so). Returns the bucket.
     #[inline(always)]
-    fn link(&mut self, i: u32, t: u64, k: u64) {
+    fn link<const FRESH: bool>(&mut self, i: u32, t: u64, k: u64) -> usize {
         let day = self.day(t);
-        if self.listed == 0 || day < self.cur.get() {
+        // (While nothing is listed the cursor is `u64::MAX`: the first event's day sets it.)
+        if day < self.cur.get() {
             self.cur.set(day);
         }
         let b = (day & self.mask) as usize;
-        let tail = self.tails[b];
-        if tail == NIL {
-            self.heads[b] = i;
-            self.tails[b] = i;
-            self.nodes[i as usize].next = NIL;
-            return;
-        }
-        let tn = &self.nodes[tail as usize];
+        // Through local slices: their lengths stay in registers across the stores below,
+        // so an index checked once is not checked again.
+        let nodes = &mut self.nodes[..];
+        let bucket = &mut self.buckets[b];
+        let Bucket { head, tail } = *bucket;
+        // (`NIL` is no index: `get` tells an empty bucket with the bounds check.)
+        let Some(tn) = nodes.get(tail as usize) else {
+            *bucket = Bucket { head: i, tail: i };
+            if !FRESH {
+                nodes[i as usize].next = NIL;
+            }
+            return b;
+        };
         if !before(t, k, tn.t, tn.k) {
-            self.nodes[tail as usize].next = i;
-            self.nodes[i as usize].next = NIL;
-            self.tails[b] = i;
-            return;
+            bucket.tail = i;
+            nodes[tail as usize].next = i;
+            if !FRESH {
+                nodes[i as usize].next = NIL;
+            }
+            return b;
         }
-        let head = self.heads[b];
-        let hn = &self.nodes[head as usize];
+        let hn = &nodes[head as usize];
         if before(t, k, hn.t, hn.k) {
-            self.nodes[i as usize].next = head;
-            self.heads[b] = i;
-            return;
+            bucket.head = i;
+            nodes[i as usize].next = head;
+            return b;
         }
         // head <= new < tail: the node goes somewhere in between.
         let mut p = head;
         let mut walked = 0;
-        loop {
-            let next = self.nodes[p as usize].next;
+        let next = loop {
+            let next = nodes[p as usize].next;
             walked += 1;
-            let n = &self.nodes[next as usize];
+            let n = &nodes[next as usize];
             if before(t, k, n.t, n.k) {
-                break;
+                break next;
             }
             p = next;
-        }
+        };
+        nodes[i as usize].next = next;
+        nodes[p as usize].next = i;
         self.add_work(walked);
-        self.nodes[i as usize].next = self.nodes[p as usize].next;
-        self.nodes[p as usize].next = i;
+        b
     }
 
     /// The bucket whose head is the earliest event; moves the cursor to that event's day.
@@ -268,14 +302,17 @@ impl<T: Copy> Calendar<T> {
         }
         // No overflow: the cursor is a day of an event (at most 2^51) or a year past one.
         let start = self.cur.get();
-        let end = start + self.heads.len() as u64;
+        let (buckets, nodes) = (&self.buckets[..], &self.nodes[..]);
+        let end = start + buckets.len() as u64;
         let mut cur = start;
         loop {
             let b = (cur & self.mask) as usize;
-            let head = self.heads[b];
             // A head on a later day means nothing of this day is in this bucket (the list is
-            // sorted and no event lies before the cursor).
-            if head != NIL && self.day(self.nodes[head as usize].t) <= cur {
+            // sorted and no event lies before the cursor). (`NIL` is no index: `get` tells an
+            // empty bucket with the bounds check.)
+            if let Some(n) = nodes.get(buckets[b].head as usize)
+                && self.day(n.t) <= cur
+            {
                 self.cur.set(cur);
                 if cur != start {
                     self.add_work(cur - start);
@@ -295,17 +332,18 @@ impl<T: Copy> Calendar<T> {
     #[inline(never)]
     fn scan_heads(&self) -> usize {
         let (best, head) = self
-            .heads
+            .buckets
             .iter()
             .enumerate()
-            .filter(|&(_, &head)| head != NIL)
-            .min_by_key(|&(_, &head)| {
+            .map(|(b, bucket)| (b, bucket.head))
+            .filter(|&(_, head)| head != NIL)
+            .min_by_key(|&(_, head)| {
                 let n = &self.nodes[head as usize];
                 (n.t, n.k)
             })
             .expect("a listed event");
-        self.cur.set(self.day(self.nodes[*head as usize].t));
-        self.add_work(2 * self.heads.len() as u64);
+        self.cur.set(self.day(self.nodes[head as usize].t));
+        self.add_work(2 * self.buckets.len() as u64);
         best
     }
 
@@ -322,7 +360,7 @@ impl<T: Copy> Calendar<T> {
         } else {
             self.front()
         }?;
-        let n = &self.nodes[self.heads[b] as usize];
+        let n = &self.nodes[self.buckets[b].head as usize];
         self.lfront.set(b as u32);
         self.lkey.set((n.t, n.k));
         Some(b)
@@ -403,7 +441,7 @@ impl<T: Copy> Calendar<T> {
                 (n.t, n.k, &n.val)
             }),
             Some(b) => {
-                let n = &self.nodes[self.heads[b] as usize];
+                let n = &self.nodes[self.buckets[b].head as usize];
                 Some((n.t, n.k, &n.val))
             }
         }
@@ -436,14 +474,20 @@ impl<T: Copy> Calendar<T> {
                 return Some((n.t, n.k, n.val));
             }
         };
-        self.lfront.set(NIL);
-        let n = self.release(self.heads[b]);
-        self.heads[b] = n.next;
+        // Through local slices (their lengths in registers), and the `Cell` written last:
+        // a store through a `Cell` makes every field be loaded again.
+        let nodes = &mut self.nodes[..];
+        let bucket = &mut self.buckets[b];
+        let i = bucket.head;
+        let n = nodes[i as usize];
+        bucket.head = n.next;
         if n.next == NIL {
-            self.tails[b] = NIL;
+            bucket.tail = NIL;
         }
+        nodes[i as usize].next = self.free;
+        self.free = i;
+        self.lfront.set(NIL);
         self.listed -= 1;
-        self.ops += 1;
         if self.listed < self.shrink_at.get() {
             self.resize_after(false);
         }
@@ -465,7 +509,15 @@ impl<T: Copy> Calendar<T> {
     #[cold]
     #[inline(never)]
     fn resize_after(&mut self, pushed: bool) {
-        let nb = self.heads.len();
+        let nb = self.buckets.len();
+        if !pushed && self.listed == 0 {
+            // The lists emptied (at the fewest buckets `shrink_at` is 1 for this): the
+            // cursor waits for the next event's day.
+            self.cur.set(u64::MAX);
+            if nb == MIN_BUCKETS && self.shrink_at.get() != usize::MAX {
+                return;
+            }
+        }
         if pushed && self.listed > 2 * nb {
             self.resize(nb * 2);
         } else if !pushed && nb > MIN_BUCKETS && self.listed < nb / 2 {
@@ -493,8 +545,8 @@ impl<T: Copy> Calendar<T> {
         // The SAMPLE earliest distinct times, by a bounded max-heap in a stack array.
         let mut sample = [0u64; SAMPLE];
         let mut m = 0;
-        for &head in &self.heads {
-            let mut p = head;
+        for bucket in &self.buckets {
+            let mut p = bucket.head;
             while p != NIL {
                 let t = self.nodes[p as usize].t;
                 if (m == SAMPLE && t >= sample[0]) || sample[..m].contains(&t) {
@@ -524,26 +576,25 @@ impl<T: Copy> Calendar<T> {
         }
         // Chain every node into one list, then link them all again.
         let mut all = NIL;
-        for b in 0..self.heads.len() {
-            if self.heads[b] != NIL {
-                let tail = self.tails[b];
+        for b in 0..self.buckets.len() {
+            let Bucket { head, tail } = self.buckets[b];
+            if head != NIL {
                 self.nodes[tail as usize].next = all;
-                all = self.heads[b];
+                all = head;
             }
         }
-        if nb == self.heads.len() {
-            self.heads.fill(NIL);
-            self.tails.fill(NIL);
+        if nb == self.buckets.len() {
+            self.buckets.fill(Bucket::EMPTY);
         } else {
-            self.heads = vec![NIL; nb];
-            self.tails = vec![NIL; nb];
+            self.buckets = vec![Bucket::EMPTY; nb];
         }
         self.mask = nb as u64 - 1;
         let len = self.listed;
         self.listed = 0;
+        self.cur.set(u64::MAX);
         while all != NIL {
             let Node { t, k, next, .. } = self.nodes[all as usize];
-            self.link(all, t, k);
+            self.link::<false>(all, t, k);
             self.listed += 1;
             all = next;
         }
@@ -551,15 +602,15 @@ impl<T: Copy> Calendar<T> {
         // Set after the links, whose walks may have counted as overwork.
         self.grow_at.set(2 * nb);
         self.shrink_at
-            .set(if nb > MIN_BUCKETS { nb / 2 } else { 0 });
+            .set(if nb > MIN_BUCKETS { nb / 2 } else { 1 });
         self.work.set(0);
-        self.ops = 0;
+        self.quota = self.listed;
     }
 
     /// Number of buckets.
     #[cfg(test)]
     pub(crate) fn buckets(&self) -> usize {
-        self.heads.len()
+        self.buckets.len()
     }
 
     /// Bytes of one queued event.
@@ -760,7 +811,7 @@ mod tests {
         for i in 0..100_000 {
             cal.push(rng.unit().to_bits(), i, i as u32);
         }
-        assert!(cal.heads.len() >= 100_000 / 2 && cal.heads.len() <= 100_000);
+        assert!(cal.buckets.len() >= 100_000 / 2 && cal.buckets.len() <= 100_000);
         let mut last = (0, 0);
         while cal.len() > 10 {
             let (t, k, _) = cal.pop().expect("non-empty");
@@ -768,9 +819,9 @@ mod tests {
             last = (t, k);
         }
         assert!(
-            cal.heads.len() <= 32,
+            cal.buckets.len() <= 32,
             "{} buckets for 10 events",
-            cal.heads.len()
+            cal.buckets.len()
         );
     }
 
@@ -816,7 +867,7 @@ mod tests {
                 v,
             );
         }
-        let (work, ops) = (cal.work.get(), cal.ops.max(1) as u64);
+        let (work, ops) = (cal.work.get(), (cal.quota - cal.listed).max(1) as u64);
         assert!(work <= 2 * ops, "work {work} over {ops} operations");
     }
 }

@@ -92,16 +92,17 @@ impl<M: Model> Slots<M> {
         self.slots.get(i).is_some_and(Slot::is_taken)
     }
 
+    /// Whether slot `i` exists and is in `phase` (not `Phase::Free`: then it is taken). One
+    /// bounds check, where a test of [`Slots::get_mut`]'s result also tests the pointer.
+    #[inline(always)]
+    pub fn in_phase(&self, i: usize, phase: Phase) -> bool {
+        i < self.slots.len() && self.slots[i].phase == phase
+    }
+
     /// Slot `i`, if it is taken.
     #[inline]
     pub fn get(&self, i: usize) -> Option<&Slot<M>> {
         self.slots.get(i).filter(|s| s.is_taken())
-    }
-
-    /// Slot `i`, if it is taken, mutably.
-    #[inline]
-    pub fn get_mut(&mut self, i: usize) -> Option<&mut Slot<M>> {
-        self.slots.get_mut(i).filter(|s| s.is_taken())
     }
 
     /// The taken slots, in index order.
