@@ -1912,7 +1912,8 @@ impl<M: Model> Simulation<M> {
             if let Kind::Timer(_) = event.kind {
                 // `is_stale`, with the slot at hand.
                 let i = event.idx as usize;
-                // (A waiting slot is taken. Not `get_mut`: the test of its `Option` stays.)
+                // (A waiting slot is taken. Not a look-up returning an `Option`: the test of
+                // the `Option` would stay.)
                 if !(self.procs.in_phase(i, Phase::Waiting) && self.meta[i].epoch == event.tag) {
                     continue;
                 }

@@ -102,10 +102,10 @@ use std::sync::{Arc, Mutex};
 ///
 /// A save of another format is refused with an error that names both, never read as
 /// something else. Format 2 changed the order of [`Outcome`](crate::Outcome)'s variants
-/// (which binary serializers write as indices) and the layout of the resource's holders, so
-/// a binary save of format 1 would not decode to the simulation that wrote it. Format 3
-/// keeps each calendar bucket's two ends as one pair (the event queue's layout).
-pub const FORMAT: &str = "stepsim-save/3";
+/// (which binary serializers write as indices), the layout of the resource's holders and
+/// that of the event queue (each calendar bucket's two ends kept as one pair), so a save of
+/// format 1 would not decode to the simulation that wrote it.
+pub const FORMAT: &str = "stepsim-save/2";
 
 /// The functions a restored simulation needs again: see the [module documentation](self).
 ///

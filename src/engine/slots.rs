@@ -93,7 +93,7 @@ impl<M: Model> Slots<M> {
     }
 
     /// Whether slot `i` exists and is in `phase` (not `Phase::Free`: then it is taken). One
-    /// bounds check, where a test of [`Slots::get_mut`]'s result also tests the pointer.
+    /// bounds check, where testing the `Option` of a slot looked up also tests the pointer.
     #[inline(always)]
     pub fn in_phase(&self, i: usize, phase: Phase) -> bool {
         i < self.slots.len() && self.slots[i].phase == phase
