@@ -2139,37 +2139,18 @@ impl<M: Model> Simulation<M> {
     #[inline(always)]
     fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<usize> {
         let res = &self.resources[r as usize];
-        let head = res.waiting.front()?;
-        let (w, key) = (head.waiter, head.key);
-        if !res.has_room() && res.kind == ResourceKind::Preemptive && !key.no_preempt {
-            let requester = self.pid_of(w.idx as usize);
-            let spared = |pid: Pid| self.grant_in_flight(pid, r) || !self.can_be_told(pid);
-            let victim = res.victim(&key, requester, spared);
-            if victim.is_none() {
-                self.mark_spared(r, &key, requester);
+        if !res.has_room() {
+            if res.kind != ResourceKind::Preemptive {
+                return None;
             }
-            if let Some(v) = victim {
-                let victim = self.resources[r as usize].remove_holder(v, self.now);
-                let vi = victim.pid.idx as usize;
-                self.procs[vi].holds -= 1;
-                self.procs[vi].rare().lost.push(r);
-                self.tell_preempted(
-                    vi,
-                    Preempted {
-                        by: requester,
-                        since: victim.since,
-                        resource: ResourceId {
-                            sim: self.id,
-                            idx: r,
-                        },
-                    },
-                );
+            self.preempt_for_head(r);
+            if !self.resources[r as usize].has_room() {
+                return None;
             }
         }
-        if !self.resources[r as usize].has_room() {
-            return None;
-        }
-        self.resources[r as usize].pop_waiting(self.now);
+        // The head request is taken off the line at once: one look at it, no copy kept
+        // aside while asking about room.
+        let Request { waiter: w, key } = self.resources[r as usize].pop_waiting(self.now)?;
         let idx = w.idx as usize;
         self.grant(idx, r, key);
         if IN_PLACE && self.procs[idx].shape == Shape::Single && self.nothing_queued_now() {
@@ -2193,6 +2174,44 @@ impl<M: Model> Simulation<M> {
         }
         self.satisfied(w, Outcome::Acquired(rid), AtOnce::Event(Hook::None));
         None
+    }
+
+    /// A full preemptive resource's head request (if any, and if it may preempt) evicts the
+    /// worst holder worse than it, if one can be told; those spared for not being told are
+    /// marked (see [`Simulation::offer_slot`]).
+    #[inline(never)]
+    fn preempt_for_head(&mut self, r: u32) {
+        let res = &self.resources[r as usize];
+        let Some(head) = res.waiting.front() else {
+            return;
+        };
+        let (w, key) = (head.waiter, head.key);
+        if key.no_preempt {
+            return;
+        }
+        let requester = self.pid_of(w.idx as usize);
+        let spared = |pid: Pid| self.grant_in_flight(pid, r) || !self.can_be_told(pid);
+        let victim = res.victim(&key, requester, spared);
+        if victim.is_none() {
+            self.mark_spared(r, &key, requester);
+        }
+        if let Some(v) = victim {
+            let victim = self.resources[r as usize].remove_holder(v, self.now);
+            let vi = victim.pid.idx as usize;
+            self.procs[vi].holds -= 1;
+            self.procs[vi].rare().lost.push(r);
+            self.tell_preempted(
+                vi,
+                Preempted {
+                    by: requester,
+                    since: victim.since,
+                    resource: ResourceId {
+                        sim: self.id,
+                        idx: r,
+                    },
+                },
+            );
+        }
     }
 
     /// Serves a container's waiting gets in order while they fit (head-of-line).
