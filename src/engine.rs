@@ -2006,10 +2006,10 @@ impl<M: Model> Simulation<M> {
     /// waiter as its `Kind::Ready` event would: counted as an event, under its own mark.
     #[inline(never)]
     fn grants_in_place(&mut self, r: u32) -> Result<(), Error> {
-        let Some(idx) = self.trigger_grants_in_place(r) else {
+        let Some((idx, single)) = self.trigger_grants_in_place(r) else {
             return Ok(());
         };
-        if self.procs[idx].shape != Shape::Single {
+        if !single {
             // A plain `FirstOf` completed, parked as its records: its `Kind::Ready` event
             // and the hop.
             return self.first_hop_in_place(idx, 2);

@@ -2130,14 +2130,15 @@ impl<M: Model> Simulation<M> {
     /// to a single `Acquire` whose wake would be the very next event is not parked, nor is
     /// the completion of a plain `FirstOf` whose event and hop would be the next two (parked
     /// as its records, unscheduled). Returns the waiter, satisfied, for the caller to wake in
-    /// place (see [`Simulation::grants_in_place`]).
+    /// place (see [`Simulation::grants_in_place`]), and whether its wait was a single one
+    /// (else a plain `FirstOf`).
     #[inline(always)]
-    pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<usize> {
+    pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<(usize, bool)> {
         self.offer_slot::<true>(r)
     }
 
     #[inline(always)]
-    fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<usize> {
+    fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<(usize, bool)> {
         let res = &self.resources[r as usize];
         if !res.has_room() {
             if res.kind != ResourceKind::Preemptive {
@@ -2159,7 +2160,7 @@ impl<M: Model> Simulation<M> {
             let slot = &mut self.procs[idx];
             slot.phase = Phase::Satisfied;
             slot.branches.clear();
-            return Some(idx);
+            return Some((idx, true));
         }
         let rid = ResourceId {
             sim: self.id,
@@ -2170,7 +2171,7 @@ impl<M: Model> Simulation<M> {
             // it schedules would be the next two events if nothing is queued at `now`.
             let kind = Kind::Ready(Hook::None);
             let now = self.first_done(idx, w.branch as usize, Outcome::Acquired(rid), kind, true);
-            return now.then_some(idx);
+            return now.then_some((idx, false));
         }
         self.satisfied(w, Outcome::Acquired(rid), AtOnce::Event(Hook::None));
         None
