@@ -2006,7 +2006,7 @@ impl<M: Model> Simulation<M> {
     /// waiter as its `Kind::Ready` event would: counted as an event, under its own mark.
     #[inline(never)]
     fn grants_in_place(&mut self, r: u32) -> Result<(), Error> {
-        let Some((idx, single)) = self.trigger_grants_in_place(r) else {
+        let Some((idx, single, preemptive)) = self.trigger_grants_in_place(r) else {
             return Ok(());
         };
         if !single {
@@ -2025,7 +2025,9 @@ impl<M: Model> Simulation<M> {
             sim: self.id,
             idx: r,
         };
-        self.recheck_taken_slot(rid);
+        if preemptive {
+            self.recheck_taken_slot(rid);
+        }
         let result = self.resume(idx, Wake::Completed(Outcome::Acquired(rid)));
         self.leave(before);
         result

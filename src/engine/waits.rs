@@ -2130,15 +2130,16 @@ impl<M: Model> Simulation<M> {
     /// to a single `Acquire` whose wake would be the very next event is not parked, nor is
     /// the completion of a plain `FirstOf` whose event and hop would be the next two (parked
     /// as its records, unscheduled). Returns the waiter, satisfied, for the caller to wake in
-    /// place (see [`Simulation::grants_in_place`]), and whether its wait was a single one
-    /// (else a plain `FirstOf`).
+    /// place (see [`Simulation::grants_in_place`]), whether its wait was a single one (else
+    /// a plain `FirstOf`), and whether the resource can preempt (its head request may have
+    /// to look again once the grant is delivered).
     #[inline(always)]
-    pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<(usize, bool)> {
+    pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<(usize, bool, bool)> {
         self.offer_slot::<true>(r)
     }
 
     #[inline(always)]
-    fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<(usize, bool)> {
+    fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<(usize, bool, bool)> {
         let res = &self.resources[r as usize];
         if !res.has_room() {
             if res.kind != ResourceKind::Preemptive {
@@ -2151,7 +2152,9 @@ impl<M: Model> Simulation<M> {
         }
         // The head request is taken off the line at once: one look at it, no copy kept
         // aside while asking about room.
-        let Request { waiter: w, key } = self.resources[r as usize].pop_waiting(self.now)?;
+        let res = &mut self.resources[r as usize];
+        let preemptive = res.kind == ResourceKind::Preemptive;
+        let Request { waiter: w, key } = res.pop_waiting(self.now)?;
         let idx = w.idx as usize;
         self.grant(idx, r, key);
         if IN_PLACE && self.procs[idx].shape == Shape::Single && self.nothing_queued_now() {
@@ -2160,7 +2163,7 @@ impl<M: Model> Simulation<M> {
             let slot = &mut self.procs[idx];
             slot.phase = Phase::Satisfied;
             slot.branches.clear();
-            return Some((idx, true));
+            return Some((idx, true, preemptive));
         }
         let rid = ResourceId {
             sim: self.id,
@@ -2171,7 +2174,7 @@ impl<M: Model> Simulation<M> {
             // it schedules would be the next two events if nothing is queued at `now`.
             let kind = Kind::Ready(Hook::None);
             let now = self.first_done(idx, w.branch as usize, Outcome::Acquired(rid), kind, true);
-            return now.then_some((idx, false));
+            return now.then_some((idx, false, preemptive));
         }
         self.satisfied(w, Outcome::Acquired(rid), AtOnce::Event(Hook::None));
         None
