@@ -2006,9 +2006,10 @@ impl<M: Model> Simulation<M> {
     /// waiter as its `Kind::Ready` event would: counted as an event, under its own mark.
     #[inline(never)]
     fn grants_in_place(&mut self, r: u32) -> Result<(), Error> {
-        let Some((idx, single, preemptive)) = self.trigger_grants_in_place(r) else {
+        let Some((pid, single, preemptive)) = self.trigger_grants_in_place(r) else {
             return Ok(());
         };
+        let idx = pid.idx as usize;
         if !single {
             // A plain `FirstOf` completed, parked as its records: its `Kind::Ready` event
             // and the hop.
@@ -2020,7 +2021,7 @@ impl<M: Model> Simulation<M> {
             self.all_exits_now();
         }
         self.events += 1;
-        let before = self.enter(Some(self.pid_of(idx)), &"an event");
+        let before = self.enter(Some(pid), &"an event");
         let rid = ResourceId {
             sim: self.id,
             idx: r,

@@ -1312,7 +1312,7 @@ impl<M: Model> Simulation<M> {
     }
 
     #[inline(always)]
-    fn grant(&mut self, idx: usize, r: u32, key: Key) {
+    fn grant(&mut self, idx: usize, r: u32, key: Key) -> Pid {
         let pid = self.pid_of(idx);
         self.resources[r as usize].add_holder(pid, key, self.now);
         let slot = &mut self.procs[idx];
@@ -1323,6 +1323,7 @@ impl<M: Model> Simulation<M> {
             // Holding `r` again: a release is for the new slot, not a lost one.
             rare.lost.retain(|&x| x != r);
         }
+        pid
     }
 
     /// Whether a valid plain `Get` or `Put` on a FIFO queue (no filter, no order: no user
@@ -2129,17 +2130,17 @@ impl<M: Model> Simulation<M> {
     /// [`Simulation::trigger_grants`] inside a `Hook::Grants` event of a run: a slot granted
     /// to a single `Acquire` whose wake would be the very next event is not parked, nor is
     /// the completion of a plain `FirstOf` whose event and hop would be the next two (parked
-    /// as its records, unscheduled). Returns the waiter, satisfied, for the caller to wake in
-    /// place (see [`Simulation::grants_in_place`]), whether its wait was a single one (else
-    /// a plain `FirstOf`), and whether the resource can preempt (its head request may have
-    /// to look again once the grant is delivered).
+    /// as its records, unscheduled). Returns the waiter's pid, satisfied, for the caller to
+    /// wake in place (see [`Simulation::grants_in_place`]), whether its wait was a single one
+    /// (else a plain `FirstOf`), and whether the resource can preempt (its head request may
+    /// have to look again once the grant is delivered).
     #[inline(always)]
-    pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<(usize, bool, bool)> {
+    pub(crate) fn trigger_grants_in_place(&mut self, r: u32) -> Option<(Pid, bool, bool)> {
         self.offer_slot::<true>(r)
     }
 
     #[inline(always)]
-    fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<(usize, bool, bool)> {
+    fn offer_slot<const IN_PLACE: bool>(&mut self, r: u32) -> Option<(Pid, bool, bool)> {
         let res = &self.resources[r as usize];
         if !res.has_room() {
             if res.kind != ResourceKind::Preemptive {
@@ -2156,14 +2157,14 @@ impl<M: Model> Simulation<M> {
         let preemptive = res.kind == ResourceKind::Preemptive;
         let Request { waiter: w, key } = res.pop_waiting(self.now)?;
         let idx = w.idx as usize;
-        self.grant(idx, r, key);
+        let pid = self.grant(idx, r, key);
         if IN_PLACE && self.procs[idx].shape == Shape::Single && self.nothing_queued_now() {
             // Its wake's key, `(now, NORMAL | a new sequence)`, would come after every event
             // queued at `now` and before every later one: it is the next event.
             let slot = &mut self.procs[idx];
             slot.phase = Phase::Satisfied;
             slot.branches.clear();
-            return Some((idx, true, preemptive));
+            return Some((pid, true, preemptive));
         }
         let rid = ResourceId {
             sim: self.id,
@@ -2174,7 +2175,7 @@ impl<M: Model> Simulation<M> {
             // it schedules would be the next two events if nothing is queued at `now`.
             let kind = Kind::Ready(Hook::None);
             let now = self.first_done(idx, w.branch as usize, Outcome::Acquired(rid), kind, true);
-            return now.then_some((idx, false, preemptive));
+            return now.then_some((pid, false, preemptive));
         }
         self.satisfied(w, Outcome::Acquired(rid), AtOnce::Event(Hook::None));
         None
