@@ -1888,6 +1888,7 @@ impl<M: Model> Simulation<M> {
     /// certainly be the very next one may be carried out at once, without being queued or
     /// taken back (see [`Simulation::grants_in_place`] and
     /// [`Simulation::take_next_in_place`]); it still counts as an event.
+    #[inline(always)]
     fn process_next<const IN_PLACE: bool>(&mut self, limit: u64) -> Result<bool, Error> {
         // Timers of withdrawn waits are dropped where they are met. They never move the
         // clock: a withdrawn timer may lie after every real event, and calls made between
@@ -1895,7 +1896,7 @@ impl<M: Model> Simulation<M> {
         // A plain sleep elapsed (`dispatch_event`'s first arm, the most common event) is
         // taken up where its timer is checked for staleness: its slot is looked up once.
         let mut slept = false;
-        let event = loop {
+        let (event, process) = loop {
             if !self.exits.is_empty() && self.exit_due() {
                 if self.exits[0].0 >= limit {
                     return Ok(false);
@@ -1909,29 +1910,40 @@ impl<M: Model> Simulation<M> {
                 self.prune();
                 return Ok(false);
             };
-            if let Kind::Timer(_) = event.kind {
-                // `is_stale`, with the slot at hand.
-                let i = event.idx as usize;
-                // (A waiting slot is taken. Not a look-up returning an `Option`: the test of
-                // the `Option` would stay.)
-                if !(self.procs.in_phase(i, Phase::Waiting) && self.meta[i].epoch == event.tag) {
-                    continue;
+            let process = match event.kind {
+                Kind::Timer(_) => {
+                    // `is_stale`, with the slot at hand.
+                    let i = event.idx as usize;
+                    // (A waiting slot is taken. Not a look-up returning an `Option`: the test
+                    // of the `Option` would stay.)
+                    if !self.procs.in_phase(i, Phase::Waiting) {
+                        continue;
+                    }
+                    // The generation read with the epoch: after the slot's stores below it
+                    // would be looked up (and its index checked) again.
+                    let meta = self.meta[i];
+                    if meta.epoch != event.tag {
+                        continue;
+                    }
+                    let slot = &mut self.procs[i];
+                    if slot.shape == Shape::Single {
+                        slot.phase = Phase::Satisfied;
+                        slot.branches.clear();
+                        slept = true;
+                    }
+                    Some(Pid {
+                        sim: self.id,
+                        idx: event.idx,
+                        generation: meta.generation,
+                    })
                 }
-                let slot = &mut self.procs[i];
-                if slot.shape == Shape::Single {
-                    slot.phase = Phase::Satisfied;
-                    slot.branches.clear();
-                    slept = true;
-                }
-            }
+                Kind::Hook(_) | Kind::ActivityCheck | Kind::ActivityEnd => None,
+                _ => Some(self.pid_of(event.idx as usize)),
+            };
             self.now = f64::from_bits(time_bits);
-            break event;
+            break (event, process);
         };
         self.events += 1;
-        let process = match event.kind {
-            Kind::Hook(_) | Kind::ActivityCheck | Kind::ActivityEnd => None,
-            _ => Some(self.pid_of(event.idx as usize)),
-        };
         let before = self.enter(process, &"an event");
         let result = if slept {
             self.resume(event.idx as usize, Wake::Completed(Outcome::Slept))
