@@ -1631,10 +1631,37 @@ impl<M: Model> Simulation<M> {
         );
     }
 
+    /// [`Simulation::schedule`] for the timer of a plain sleep that `step_once` starts, at
+    /// `time` (`now` plus the delay); `now`: the delay is zero. `enqueue` tells an event at
+    /// the current instant (searching the calendar's head for it) by comparing its time with
+    /// the clock, reloaded and normalized; a sleep's end is later unless the delay is zero.
+    /// (A delay too small to move the clock is told as later: only the cost differs.)
+    #[inline(always)]
+    fn schedule_sleep(&mut self, time: f64, now: bool, idx: u32, epoch: u32) {
+        debug_assert!(time >= 0.0, "times are never negative");
+        self.seq += 1;
+        let e = Event {
+            idx,
+            tag: epoch,
+            kind: Kind::Timer(0),
+        };
+        self.enqueue_searching((time + 0.0).to_bits(), NORMAL | self.seq, e, now);
+    }
+
     /// Queues an event under its key: in the `next` register if it comes before everything
     /// queued, else in the calendar.
     #[inline(always)]
     fn enqueue(&mut self, t: u64, k: u64, e: Event) {
+        // For the current instant, where the head will be searched for next anyway,
+        // search now; for a later time, only if the head is known.
+        let search = t == (self.now + 0.0).to_bits();
+        self.enqueue_searching(t, k, e, search);
+    }
+
+    /// [`Simulation::enqueue`], told whether to search the calendar for its head when it is
+    /// not known (a question of cost only: the order is the same).
+    #[inline(always)]
+    fn enqueue_searching(&mut self, t: u64, k: u64, e: Event, search: bool) {
         match self.next {
             Some((nt, nk, ne)) => {
                 if (t, k) < (nt, nk) {
@@ -1645,9 +1672,7 @@ impl<M: Model> Simulation<M> {
                 }
             }
             None => {
-                // For the current instant, where the head will be searched for next anyway,
-                // search now; for a later time, only if the head is known.
-                if self.queue.before_all(t, k, t == (self.now + 0.0).to_bits()) {
+                if self.queue.before_all(t, k, search) {
                     self.next = Some((t, k, e));
                 } else {
                     self.queue.push(t, k, e);
@@ -2444,7 +2469,7 @@ impl<M: Model> Simulation<M> {
                 if slot.spared {
                     sim.recheck_spared(idx);
                 }
-                sim.schedule(now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
+                sim.schedule_sleep(now + dt, dt == 0.0, idx as u32, epoch);
                 return Ok(None);
             }
             match command {
