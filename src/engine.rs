@@ -1631,10 +1631,37 @@ impl<M: Model> Simulation<M> {
         );
     }
 
+    /// [`Simulation::schedule`] for the timer of a plain sleep that `step_once` starts, at
+    /// `time` (`now` plus the delay); `now`: the delay is zero. `enqueue` tells an event at
+    /// the current instant (searching the calendar's head for it) by comparing its time with
+    /// the clock, reloaded and normalized; a sleep's end is later unless the delay is zero.
+    /// (A delay too small to move the clock is told as later: only the cost differs.)
+    #[inline(always)]
+    fn schedule_sleep(&mut self, time: f64, now: bool, idx: u32, epoch: u32) {
+        debug_assert!(time >= 0.0, "times are never negative");
+        self.seq += 1;
+        let e = Event {
+            idx,
+            tag: epoch,
+            kind: Kind::Timer(0),
+        };
+        self.enqueue_searching((time + 0.0).to_bits(), NORMAL | self.seq, e, now);
+    }
+
     /// Queues an event under its key: in the `next` register if it comes before everything
     /// queued, else in the calendar.
     #[inline(always)]
     fn enqueue(&mut self, t: u64, k: u64, e: Event) {
+        // For the current instant, where the head will be searched for next anyway,
+        // search now; for a later time, only if the head is known.
+        let search = t == (self.now + 0.0).to_bits();
+        self.enqueue_searching(t, k, e, search);
+    }
+
+    /// [`Simulation::enqueue`], told whether to search the calendar for its head when it is
+    /// not known (a question of cost only: the order is the same).
+    #[inline(always)]
+    fn enqueue_searching(&mut self, t: u64, k: u64, e: Event, search: bool) {
         match self.next {
             Some((nt, nk, ne)) => {
                 if (t, k) < (nt, nk) {
@@ -1645,9 +1672,7 @@ impl<M: Model> Simulation<M> {
                 }
             }
             None => {
-                // For the current instant, where the head will be searched for next anyway,
-                // search now; for a later time, only if the head is known.
-                if self.queue.before_all(t, k, t == (self.now + 0.0).to_bits()) {
+                if self.queue.before_all(t, k, search) {
                     self.next = Some((t, k, e));
                 } else {
                     self.queue.push(t, k, e);
@@ -1888,6 +1913,7 @@ impl<M: Model> Simulation<M> {
     /// certainly be the very next one may be carried out at once, without being queued or
     /// taken back (see [`Simulation::grants_in_place`] and
     /// [`Simulation::take_next_in_place`]); it still counts as an event.
+    #[inline(always)]
     fn process_next<const IN_PLACE: bool>(&mut self, limit: u64) -> Result<bool, Error> {
         // Timers of withdrawn waits are dropped where they are met. They never move the
         // clock: a withdrawn timer may lie after every real event, and calls made between
@@ -1895,7 +1921,7 @@ impl<M: Model> Simulation<M> {
         // A plain sleep elapsed (`dispatch_event`'s first arm, the most common event) is
         // taken up where its timer is checked for staleness: its slot is looked up once.
         let mut slept = false;
-        let event = loop {
+        let (event, process) = loop {
             if !self.exits.is_empty() && self.exit_due() {
                 if self.exits[0].0 >= limit {
                     return Ok(false);
@@ -1909,29 +1935,40 @@ impl<M: Model> Simulation<M> {
                 self.prune();
                 return Ok(false);
             };
-            if let Kind::Timer(_) = event.kind {
-                // `is_stale`, with the slot at hand.
-                let i = event.idx as usize;
-                // (A waiting slot is taken. Not a look-up returning an `Option`: the test of
-                // the `Option` would stay.)
-                if !(self.procs.in_phase(i, Phase::Waiting) && self.meta[i].epoch == event.tag) {
-                    continue;
+            let process = match event.kind {
+                Kind::Timer(_) => {
+                    // `is_stale`, with the slot at hand.
+                    let i = event.idx as usize;
+                    // (A waiting slot is taken. Not a look-up returning an `Option`: the test
+                    // of the `Option` would stay.)
+                    if !self.procs.in_phase(i, Phase::Waiting) {
+                        continue;
+                    }
+                    // The generation read with the epoch: after the slot's stores below it
+                    // would be looked up (and its index checked) again.
+                    let meta = self.meta[i];
+                    if meta.epoch != event.tag {
+                        continue;
+                    }
+                    let slot = &mut self.procs[i];
+                    if slot.shape == Shape::Single {
+                        slot.phase = Phase::Satisfied;
+                        slot.branches.clear();
+                        slept = true;
+                    }
+                    Some(Pid {
+                        sim: self.id,
+                        idx: event.idx,
+                        generation: meta.generation,
+                    })
                 }
-                let slot = &mut self.procs[i];
-                if slot.shape == Shape::Single {
-                    slot.phase = Phase::Satisfied;
-                    slot.branches.clear();
-                    slept = true;
-                }
-            }
+                Kind::Hook(_) | Kind::ActivityCheck | Kind::ActivityEnd => None,
+                _ => Some(self.pid_of(event.idx as usize)),
+            };
             self.now = f64::from_bits(time_bits);
-            break event;
+            break (event, process);
         };
         self.events += 1;
-        let process = match event.kind {
-            Kind::Hook(_) | Kind::ActivityCheck | Kind::ActivityEnd => None,
-            _ => Some(self.pid_of(event.idx as usize)),
-        };
         let before = self.enter(process, &"an event");
         let result = if slept {
             self.resume(event.idx as usize, Wake::Completed(Outcome::Slept))
@@ -2435,7 +2472,7 @@ impl<M: Model> Simulation<M> {
                 if slot.spared {
                     sim.recheck_spared(idx);
                 }
-                sim.schedule(now + dt, NORMAL, idx as u32, epoch, Kind::Timer(0));
+                sim.schedule_sleep(now + dt, dt == 0.0, idx as u32, epoch);
                 return Ok(None);
             }
             match command {

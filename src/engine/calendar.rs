@@ -289,14 +289,18 @@ impl<T: Copy> Calendar<T> {
     /// The bucket whose head is the earliest event; moves the cursor to that event's day.
     /// Out of line: once per listed event (see `lfront`), so the cheap checks around it
     /// stay small enough to inline (a pop, once per event, inlines it: see `pop_before`).
+    /// It becomes the known earliest one (`lfront`, `lkey`).
     #[inline(never)]
     fn front(&self) -> Option<usize> {
-        self.search_front()
+        let (b, head) = self.search_front()?;
+        let n = &self.nodes[head as usize];
+        self.keep_front(b, n.t, n.k);
+        Some(b)
     }
 
-    /// [`Calendar::front`]'s search.
+    /// [`Calendar::front`]'s search: the bucket, and its head (the earliest listed event).
     #[inline(always)]
-    fn search_front(&self) -> Option<usize> {
+    fn search_front(&self) -> Option<(usize, u32)> {
         if self.listed == 0 {
             return None;
         }
@@ -310,14 +314,15 @@ impl<T: Copy> Calendar<T> {
             // A head on a later day means nothing of this day is in this bucket (the list is
             // sorted and no event lies before the cursor). (`NIL` is no index: `get` tells an
             // empty bucket with the bounds check.)
-            if let Some(n) = nodes.get(buckets[b].head as usize)
+            let head = buckets[b].head;
+            if let Some(n) = nodes.get(head as usize)
                 && self.day(n.t) <= cur
             {
                 self.cur.set(cur);
                 if cur != start {
                     self.add_work(cur - start);
                 }
-                return Some(b);
+                return Some((b, head));
             }
             cur += 1;
             if cur == end {
@@ -330,7 +335,7 @@ impl<T: Copy> Calendar<T> {
     /// head.
     #[cold]
     #[inline(never)]
-    fn scan_heads(&self) -> usize {
+    fn scan_heads(&self) -> (usize, u32) {
         let (best, head) = self
             .buckets
             .iter()
@@ -344,32 +349,23 @@ impl<T: Copy> Calendar<T> {
             .expect("a listed event");
         self.cur.set(self.day(self.nodes[head as usize].t));
         self.add_work(2 * self.buckets.len() as u64);
-        best
+        (best, head)
     }
 
-    /// The bucket whose head is the earliest listed event (cached, see `lfront`); with
-    /// `INLINE`, a search is inlined here.
+    /// The bucket whose head is the earliest listed event (cached, see `lfront`).
     #[inline(always)]
-    fn list_front<const INLINE: bool>(&self) -> Option<usize> {
+    fn list_front(&self) -> Option<usize> {
         let b = self.lfront.get();
         if b != NIL {
             return Some(b as usize);
         }
-        let b = if INLINE {
-            self.search_front()
-        } else {
-            self.front()
-        }?;
-        let n = &self.nodes[self.buckets[b].head as usize];
-        self.lfront.set(b as u32);
-        self.lkey.set((n.t, n.k));
-        Some(b)
+        self.front()
     }
 
     /// Where the earliest event is: the front of the FIFO (`None`) or the head of a bucket.
     #[inline(always)]
-    fn earliest<const INLINE: bool>(&self) -> Option<Option<usize>> {
-        let bucket = self.list_front::<INLINE>();
+    fn earliest(&self) -> Option<Option<usize>> {
+        let bucket = self.list_front();
         match (self.fifo.front(), bucket) {
             (None, None) => None,
             (Some(_), None) => Some(None),
@@ -389,7 +385,7 @@ impl<T: Copy> Calendar<T> {
     /// The key of the earliest event, without removing it.
     #[inline(always)]
     pub(crate) fn first_key(&self) -> Option<(u64, u64)> {
-        match self.earliest::<false>()? {
+        match self.earliest()? {
             None => self.fifo.front().map(|&i| {
                 let n = &self.nodes[i as usize];
                 (n.t, n.k)
@@ -416,7 +412,7 @@ impl<T: Copy> Calendar<T> {
             if !search {
                 return false;
             }
-            self.list_front::<false>();
+            self.list_front();
         }
         let (lt, lk) = self.lkey.get();
         before(t, k, lt, lk)
@@ -435,7 +431,7 @@ impl<T: Copy> Calendar<T> {
     /// The earliest event, without removing it.
     #[inline]
     pub(crate) fn peek(&self) -> Option<(u64, u64, &T)> {
-        match self.earliest::<false>()? {
+        match self.earliest()? {
             None => self.fifo.front().map(|&i| {
                 let n = &self.nodes[i as usize];
                 (n.t, n.k, &n.val)
@@ -456,30 +452,58 @@ impl<T: Copy> Calendar<T> {
     /// Removes and returns the earliest event if its time is before `limit` (bits).
     #[inline(always)]
     pub(crate) fn pop_before(&mut self, limit: u64) -> Option<(u64, u64, T)> {
-        // The search inlined: a run pops once per event, through one call site.
-        let earliest = self.earliest::<true>()?;
-        let t = match earliest {
-            None => self.nodes[*self.fifo.front().expect("non-empty") as usize].t,
-            Some(_) => self.lkey.get().0,
-        };
-        if t >= limit {
-            return None;
-        }
-        let b = match earliest {
-            Some(b) => b,
-            None => {
-                let i = self.fifo.pop_front().expect("non-empty");
-                let n = self.release(i);
-                self.now = n.t;
-                return Some((n.t, n.k, n.val));
+        // The search inlined: a run pops once per event, through one call site. It hands
+        // over the head it found, which is taken from there: not looked up again through
+        // `lfront` and `lkey` (set only where the event stays).
+        // Where the earliest event is, if before `limit`: `Some(None)`, the FIFO's front;
+        // `Some(Some((b, i)))`, node `i` at the head of bucket `b`.
+        let cached = self.lfront.get();
+        let from = if cached != NIL {
+            let (lt, lk) = self.lkey.get();
+            match self.fifo.front() {
+                Some(&f)
+                    if {
+                        let fnode = &self.nodes[f as usize];
+                        before(fnode.t, fnode.k, lt, lk)
+                    } =>
+                {
+                    (self.nodes[f as usize].t < limit).then_some(None)
+                }
+                _ => (lt < limit)
+                    .then(|| Some((cached as usize, self.buckets[cached as usize].head))),
             }
+        } else if let Some((b, i)) = self.search_front() {
+            let n = &self.nodes[i as usize];
+            let (t, k) = (n.t, n.k);
+            match self.fifo.front() {
+                Some(&f)
+                    if {
+                        let fnode = &self.nodes[f as usize];
+                        before(fnode.t, fnode.k, t, k)
+                    } =>
+                {
+                    self.keep_front(b, t, k);
+                    (self.nodes[f as usize].t < limit).then_some(None)
+                }
+                _ if t >= limit => {
+                    self.keep_front(b, t, k);
+                    None
+                }
+                _ => Some(Some((b, i))),
+            }
+        } else {
+            let &f = self.fifo.front()?;
+            (self.nodes[f as usize].t < limit).then_some(None)
         };
+        let (b, i) = match from? {
+            Some(at) => at,
+            None => return Some(self.pop_fifo()),
+        };
+        let n = self.nodes[i as usize];
         // Through local slices (their lengths in registers), and the `Cell` written last:
         // a store through a `Cell` makes every field be loaded again.
         let nodes = &mut self.nodes[..];
         let bucket = &mut self.buckets[b];
-        let i = bucket.head;
-        let n = nodes[i as usize];
         bucket.head = n.next;
         if n.next == NIL {
             bucket.tail = NIL;
@@ -493,6 +517,22 @@ impl<T: Copy> Calendar<T> {
         }
         self.now = n.t;
         Some((n.t, n.k, n.val))
+    }
+
+    /// The earliest listed event, found by a pop that leaves it, is known from now on.
+    #[inline]
+    fn keep_front(&self, b: usize, t: u64, k: u64) {
+        self.lfront.set(b as u32);
+        self.lkey.set((t, k));
+    }
+
+    /// Removes the FIFO's front (there is one) and returns it.
+    #[inline]
+    fn pop_fifo(&mut self) -> (u64, u64, T) {
+        let i = self.fifo.pop_front().expect("non-empty");
+        let n = self.release(i);
+        self.now = n.t;
+        (n.t, n.k, n.val)
     }
 
     /// Puts node `i` on the free list; returns it as it was.
