@@ -11,8 +11,8 @@
 use super::{Hook, Kind, NORMAL, Parked, Phase, Rare, Simulation, Slot, WakeOf};
 use crate::command::Places;
 use crate::command::{
-    Branches, Command, Exit, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place, Preempted,
-    Priority, Reason, Wait, Wake,
+    Branches, Command, Exit, Filter, First, Interrupt, MAX_BRANCHES, Masked, Outcome, Place,
+    Preempted, Priority, Reason, Wait, Wake,
 };
 use crate::container::ContainerState;
 use crate::error::Error;
@@ -1132,13 +1132,7 @@ impl<M: Model> Simulation<M> {
             }
             BranchWait::Get(q) => {
                 let waiter = self.new_waiter(idx, epoch, branch);
-                let getter = Getter {
-                    waiter,
-                    filter: None,
-                };
-                in_line(&mut self.queues[q as usize].getters, getter, |g| {
-                    g.waiter.ticket
-                });
+                self.line_up_getter(q, waiter, None);
                 self.trigger_gets(q);
             }
             _ => unreachable!("only sleeps, plain requests and plain gets"),
@@ -1377,21 +1371,11 @@ impl<M: Model> Simulation<M> {
             Command::Get(q) => {
                 // Owns nothing: skip its (out-of-line) drop glue.
                 std::mem::forget(command);
-                let getter = Getter {
-                    waiter,
-                    filter: None,
-                };
-                in_line(&mut self.queues[q.idx as usize].getters, getter, |g| {
-                    g.waiter.ticket
-                });
+                self.line_up_getter(q.idx, waiter, None);
                 BranchWait::Get(q.idx)
             }
             Command::Put(q, item) => {
-                in_line(
-                    &mut self.queues[q.idx as usize].putters,
-                    (waiter, item),
-                    |p| p.0.ticket,
-                );
+                self.line_up_putter(q.idx, waiter, item);
                 BranchWait::Put(q.idx)
             }
             _ => unreachable!("a get or a put"),
@@ -1407,6 +1391,23 @@ impl<M: Model> Simulation<M> {
             BranchWait::Put(q) => self.trigger_puts(q),
             _ => unreachable!("a get or a put"),
         }
+    }
+
+    /// `waiter` joins queue `q`'s getters in ticket order (see `in_line`).
+    #[inline(always)]
+    fn line_up_getter(&mut self, q: u32, waiter: Waiter, filter: Option<Filter<M::Item>>) {
+        let getter = Getter { waiter, filter };
+        in_line(&mut self.queues[q as usize].getters, getter, |g| {
+            g.waiter.ticket
+        });
+    }
+
+    /// `waiter` joins queue `q`'s putters with its item, in ticket order (see `in_line`).
+    #[inline(always)]
+    fn line_up_putter(&mut self, q: u32, waiter: Waiter, item: M::Item) {
+        in_line(&mut self.queues[q as usize].putters, (waiter, item), |p| {
+            p.0.ticket
+        });
     }
 
     /// Registers one wait as the next branch, then runs the primitive's trigger as SimPy
@@ -1445,31 +1446,15 @@ impl<M: Model> Simulation<M> {
                 BranchWait::Yield
             }
             Wait::Get(q) => {
-                let getter = Getter {
-                    waiter,
-                    filter: None,
-                };
-                in_line(&mut self.queues[q.idx as usize].getters, getter, |g| {
-                    g.waiter.ticket
-                });
+                self.line_up_getter(q.idx, waiter, None);
                 BranchWait::Get(q.idx)
             }
             Wait::GetWhere(q, f) => {
-                let getter = Getter {
-                    waiter,
-                    filter: Some(f),
-                };
-                in_line(&mut self.queues[q.idx as usize].getters, getter, |g| {
-                    g.waiter.ticket
-                });
+                self.line_up_getter(q.idx, waiter, Some(f));
                 BranchWait::GetWhere(q.idx)
             }
             Wait::Put(q, item) => {
-                in_line(
-                    &mut self.queues[q.idx as usize].putters,
-                    (waiter, item),
-                    |p| p.0.ticket,
-                );
+                self.line_up_putter(q.idx, waiter, item);
                 BranchWait::Put(q.idx)
             }
             Wait::Acquire(r) => {
