@@ -1621,45 +1621,34 @@ impl<M: Model> Simulation<M> {
     }
 
     pub(crate) fn schedule(&mut self, time: f64, priority: u64, idx: u32, tag: u32, kind: Kind) {
+        self.schedule_searching(time, priority, Event { idx, tag, kind }, None);
+    }
+
+    /// [`Simulation::schedule`]; `at_now`, when the caller knows it, says whether `time` is
+    /// the current instant (see `enqueue_searching`), else it is told by comparing times.
+    #[inline(always)]
+    fn schedule_searching(&mut self, time: f64, priority: u64, e: Event, at_now: Option<bool>) {
         debug_assert!(time >= 0.0, "times are never negative");
         self.seq += 1;
         // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
-        self.enqueue(
-            (time + 0.0).to_bits(),
-            priority | self.seq,
-            Event { idx, tag, kind },
-        );
-    }
-
-    /// [`Simulation::schedule`] for the timer of a plain sleep that `step_once` starts, at
-    /// `time` (`now` plus the delay); `now`: the delay is zero. `enqueue` tells an event at
-    /// the current instant (searching the calendar's head for it) by comparing its time with
-    /// the clock, reloaded and normalized; a sleep's end is later unless the delay is zero.
-    /// (A delay too small to move the clock is told as later: only the cost differs.)
-    #[inline(always)]
-    fn schedule_sleep(&mut self, time: f64, now: bool, idx: u32, epoch: u32) {
-        debug_assert!(time >= 0.0, "times are never negative");
-        self.seq += 1;
-        let e = Event {
-            idx,
-            tag: epoch,
-            kind: Kind::Timer(0),
-        };
-        self.enqueue_searching((time + 0.0).to_bits(), NORMAL | self.seq, e, now);
+        let t = (time + 0.0).to_bits();
+        let search = at_now.unwrap_or_else(|| t == (self.now + 0.0).to_bits());
+        self.enqueue_searching(t, priority | self.seq, e, search);
     }
 
     /// Queues an event under its key: in the `next` register if it comes before everything
     /// queued, else in the calendar.
     #[inline(always)]
     fn enqueue(&mut self, t: u64, k: u64, e: Event) {
-        // For the current instant, where the head will be searched for next anyway,
-        // search now; for a later time, only if the head is known.
         let search = t == (self.now + 0.0).to_bits();
         self.enqueue_searching(t, k, e, search);
     }
 
     /// [`Simulation::enqueue`], told whether to search the calendar for its head when it is
-    /// not known (a question of cost only: the order is the same).
+    /// not known: for the current instant, where the head will be searched for next anyway,
+    /// search now; for a later time, only if the head is known. (A question of cost only:
+    /// the order is the same. A plain sleep says `dt == 0` instead of comparing times, so a
+    /// delay too small to move the clock counts as later.)
     #[inline(always)]
     fn enqueue_searching(&mut self, t: u64, k: u64, e: Event, search: bool) {
         match self.next {
@@ -2472,7 +2461,12 @@ impl<M: Model> Simulation<M> {
                 if slot.spared {
                     sim.recheck_spared(idx);
                 }
-                sim.schedule_sleep(now + dt, dt == 0.0, idx as u32, epoch);
+                let timer = Event {
+                    idx: idx as u32,
+                    tag: epoch,
+                    kind: Kind::Timer(0),
+                };
+                sim.schedule_searching(now + dt, NORMAL, timer, Some(dt == 0.0));
                 return Ok(None);
             }
             match command {
